@@ -1,0 +1,31 @@
+/* group.c — group storage: a candidate array plus an arena for strings. */
+#include "group.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void group_reset(struct group *g)
+{
+    g->qid = NULL;
+    g->qid_is_int = false;
+    g->query = NULL;
+    g->n_cands = 0;
+    g->source = NULL;
+    g->first_line = 0;
+    arena_reset(&g->arena);
+}
+
+void group_free(struct group *g)
+{
+    free(g->cands);
+    arena_free(&g->arena);
+    memset(g, 0, sizeof *g);
+}
+
+struct candidate *group_add(struct group *g)
+{
+    grow((void **)&g->cands, &g->cap_cands, g->n_cands + 1, sizeof *g->cands);
+    struct candidate *c = &g->cands[g->n_cands++];
+    memset(c, 0, sizeof *c);
+    return c;
+}

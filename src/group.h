@@ -1,0 +1,47 @@
+/* group.h — the unit of work that flows through the pipeline: one query and
+ * its candidate documents, in input order.
+ *
+ * Readers (input.c, trec.c) fill groups; scorers read them and fill a score
+ * per candidate; writers (output.c) print them.  All strings live in the
+ * group's arena and are valid until the reader refills the group. */
+#ifndef RERANK_GROUP_H
+#define RERANK_GROUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util.h"
+
+struct candidate {
+    const char *docid;  /* text form of the document id; never NULL */
+    bool docid_is_int;  /* the input spelled it as a JSON integer */
+    const char *text;   /* UTF-8 document text, NUL-terminated; may be "" */
+    size_t text_len;
+    const char *raw;    /* the candidate's JSON object as read (compact
+                           text), NULL when the input had no object */
+    const char *source; /* file name for diagnostics ("<stdin>") */
+    long line;          /* 1-based input line */
+    double score;       /* set by the scorer */
+    const char *error;  /* set when the scorer failed for this candidate's
+                           group and the run keeps going; NULL otherwise */
+};
+
+struct group {
+    const char *qid;    /* NULL when the input gave none */
+    bool qid_is_int;
+    const char *query;  /* UTF-8, never NULL once the group is complete */
+    struct candidate *cands;
+    size_t n_cands, cap_cands;
+    const char *source;
+    long first_line;
+    long ordinal;       /* 1-based position of the group in the run */
+    struct arena arena;
+};
+
+/* Empties the group for reuse, keeping its allocations. */
+void group_reset(struct group *g);
+void group_free(struct group *g);
+/* Appends a zeroed candidate and returns it. */
+struct candidate *group_add(struct group *g);
+
+#endif

@@ -1,0 +1,36 @@
+/* scorer.h — the seam every scorer plugs into.
+ *
+ * A scorer sees one complete group at a time and writes one score per
+ * candidate (g->cands[i].score), higher meaning more relevant.  It never
+ * reads stdin or writes stdout, and it never reorders the group: sorting and
+ * cutting to the top k belong to output.c.  score() returns 0, or -1 with e
+ * filled (the group then counts as failed; main.c decides whether the run
+ * stops).  free() releases everything the scorer holds. */
+#ifndef RERANK_SCORER_H
+#define RERANK_SCORER_H
+
+#include "group.h"
+#include "util.h"
+
+struct scorer {
+    const char *name;
+    int (*score)(struct scorer *s, struct group *g, struct err *e);
+    void (*free)(struct scorer *s);
+    void *state;
+};
+
+/* Lexical baselines (lexical.c). */
+struct bm25_params {
+    double k1, b;
+};
+struct scorer *bm25_scorer_new(struct bm25_params p);
+struct scorer *identity_scorer_new(void);
+struct scorer *random_scorer_new(unsigned long long seed);
+
+static inline void scorer_free(struct scorer *s)
+{
+    if (s)
+        s->free(s);
+}
+
+#endif

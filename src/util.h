@@ -1,0 +1,81 @@
+/* util.h — the few helpers every module shares.
+ *
+ * Error convention (library-like modules never print or exit): a function that
+ * can fail returns 0 on success and -1 on failure (or NULL), after filling a
+ * caller-provided `struct err` with one line of text that names the place
+ * ("config.json: hidden_size must be positive").  main.c decides what the user
+ * sees.  Out-of-memory is the one exception: the x*alloc helpers print
+ * "rerank: out of memory" and abort, because no caller can do better. */
+#ifndef RERANK_UTIL_H
+#define RERANK_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct err {
+    char msg[1024];
+};
+
+/* Formats into e->msg (when e is not NULL) and returns -1, so that
+ * `return err_set(e, "bad %s", x);` reads as one step. */
+int err_set(struct err *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Prefixes e->msg with "prefix: ", keeping the old message; returns -1. */
+int err_prefix(struct err *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t count, size_t size);
+void *xrealloc(void *p, size_t n);
+/* xrealloc for arrays: count * size, aborting on overflow. */
+void *xreallocarray(void *p, size_t count, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+/* Grows *buf (capacity *cap) so that it holds at least `need` bytes. */
+void grow(void **buf, size_t *cap, size_t need, size_t elem_size);
+
+/* Overflow-checked size arithmetic: return 0 on success, -1 on overflow. */
+int size_mul(size_t a, size_t b, size_t *out);
+int size_add(size_t a, size_t b, size_t *out);
+
+/* Reads a whole file into a NUL-terminated buffer (*len excludes the NUL).
+ * Returns NULL and fills e on failure. The caller frees. */
+char *read_file(const char *path, size_t *len, struct err *e);
+
+/* Monotonic clock in seconds. */
+double now_seconds(void);
+
+/* Shortest decimal text that reads back as the same value: as a float32 when
+ * the double holds a float32 exactly (what the neural scorers produce), else
+ * as a double.  buf must hold 32 bytes.  Non-finite values print as JSON has
+ * no spelling for them: "NaN", "Infinity", "-Infinity" are never produced;
+ * callers must not pass them (writers map them to null). */
+void format_score(char buf[32], double x);
+
+/* Growable byte buffer. */
+struct buf {
+    char *data;
+    size_t len, cap;
+};
+void buf_put(struct buf *b, const void *p, size_t n);
+void buf_puts(struct buf *b, const char *s);
+void buf_putc(struct buf *b, char c);
+void buf_printf(struct buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void buf_free(struct buf *b);
+
+/* Arena: many small allocations freed together (one group's strings). */
+struct arena {
+    struct arena_chunk *head;
+};
+void *arena_alloc(struct arena *a, size_t n);
+char *arena_strndup(struct arena *a, const char *s, size_t n);
+void arena_reset(struct arena *a); /* frees everything but the first chunk */
+void arena_free(struct arena *a);
+
+/* 64-bit mixing hash (splitmix64 finaliser) and FNV-1a over bytes. */
+uint64_t hash_mix64(uint64_t x);
+uint64_t hash_bytes(const void *p, size_t n, uint64_t seed);
+
+#endif
