@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *const docid_keys[] = {"docid", "id", "doc_id", NULL};
+const char *const text_keys[] = {"text", "document", "passage", "contents", NULL};
+
 void group_reset(struct group *g)
 {
     g->qid = NULL;
@@ -12,6 +15,7 @@ void group_reset(struct group *g)
     g->n_cands = 0;
     g->source = NULL;
     g->first_line = 0;
+    g->error = NULL;
     arena_reset(&g->arena);
 }
 

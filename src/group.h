@@ -22,8 +22,6 @@ struct candidate {
     const char *source; /* file name for diagnostics ("<stdin>") */
     long line;          /* 1-based input line */
     double score;       /* set by the scorer */
-    const char *error;  /* set when the scorer failed for this candidate's
-                           group and the run keeps going; NULL otherwise */
 };
 
 struct group {
@@ -35,8 +33,15 @@ struct group {
     const char *source;
     long first_line;
     long ordinal;       /* 1-based position of the group in the run */
+    const char *error;  /* set when scoring failed and the run keeps going
+                           (--keep-going): written without scores */
     struct arena arena;
 };
+
+/* The field names a candidate's id and text may have in JSON input, in order
+ * of preference; NULL-terminated. */
+extern const char *const docid_keys[];
+extern const char *const text_keys[];
 
 /* Empties the group for reuse, keeping its allocations. */
 void group_reset(struct group *g);

@@ -22,13 +22,19 @@ int err_set(struct err *e, const char *fmt, ...)
 int err_prefix(struct err *e, const char *fmt, ...)
 {
     if (e) {
-        char prefix[512], old[sizeof e->msg];
+        char old[sizeof e->msg];
+        memcpy(old, e->msg, sizeof old);
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(prefix, sizeof prefix, fmt, ap);
+        int n = vsnprintf(e->msg, sizeof e->msg, fmt, ap);
         va_end(ap);
-        memcpy(old, e->msg, sizeof old);
-        snprintf(e->msg, sizeof e->msg, "%s: %s", prefix, old);
+        if (n >= 0 && (size_t)n + 2 < sizeof e->msg) {
+            size_t room = sizeof e->msg - (size_t)n - 2;
+            size_t len = strnlen(old, room);
+            memcpy(e->msg + n, ": ", 2);
+            memcpy(e->msg + n + 2, old, len);
+            e->msg[n + 2 + len] = 0;
+        }
     }
     return -1;
 }

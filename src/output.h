@@ -1,0 +1,44 @@
+/* output.h — writing scored groups: JSON Lines, TSV or TREC run lines.
+ *
+ * A writer sorts each group by score (highest first), cuts it to the top k,
+ * writes it and flushes, so a consumer sees every group as soon as it is
+ * done.  Ties keep input order, except in TREC output, where they are
+ * ordered by docid descending (byte order) so that the printed rank is the
+ * rank trec_eval computes.  Writers never compute scores. */
+#ifndef RERANK_OUTPUT_H
+#define RERANK_OUTPUT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "group.h"
+#include "util.h"
+
+enum output_format { FORMAT_JSONL, FORMAT_TSV, FORMAT_TREC };
+
+struct writer {
+    FILE *f;
+    enum output_format format;
+    long top_k;            /* 0: all */
+    bool no_text;
+    const char *run_tag;   /* TREC's last column */
+    bool broken_pipe;      /* the last failure was EPIPE (reader went away) */
+    struct buf out;        /* one group's text */
+    size_t *order;
+    size_t cap_order;
+};
+
+/* Writes group g (scored, or failed with g->error set) and flushes.
+ * Returns 0, or -1 with e filled (a write error, with broken_pipe set when
+ * the reader closed the pipe, or a value TREC output cannot carry). */
+int writer_group(struct writer *w, const struct group *g, struct err *e);
+
+/* Flushes and checks the stream at the end of the run.  0 or -1 with e. */
+int writer_finish(struct writer *w, struct err *e);
+
+void writer_free(struct writer *w);
+
+/* Parses "jsonl", "tsv" or "trec".  0 or -1. */
+int output_format_parse(const char *s, enum output_format *out);
+
+#endif
