@@ -153,14 +153,21 @@ static int read_line(struct input *in, struct err *e)
             if (in->rpos == in->rlen) {
                 if (in->at_eof)
                     break;
-                in->rlen = fread(in->rbuf, 1, sizeof in->rbuf, in->f);
+                /* read(2), not fread: on a pipe it returns what has
+                 * arrived, so a group is scored as soon as its last line
+                 * is in, not when a buffer fills. */
+                ssize_t got_n;
+                do
+                    got_n = read(fileno(in->f), in->rbuf, sizeof in->rbuf);
+                while (got_n < 0 && errno == EINTR);
                 in->rpos = 0;
-                if (in->rlen == 0) {
-                    if (ferror(in->f)) {
-                        in->io_failed = true;
-                        return err_set(e, "%s:%ld: read error: %s", in->name,
-                                       in->lineno + 1, strerror(errno));
-                    }
+                in->rlen = got_n > 0 ? (size_t)got_n : 0;
+                if (got_n < 0) {
+                    in->io_failed = true;
+                    return err_set(e, "%s:%ld: read error: %s", in->name,
+                                   in->lineno + 1, strerror(errno));
+                }
+                if (got_n == 0) {
                     in->at_eof = true;
                     break;
                 }

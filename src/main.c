@@ -136,7 +136,10 @@ static int run(struct options *o)
                 goto quiet_exit;
             progress_update(&prog, true);
             fprintf(stderr, "rerank: %s\n", e.msg);
-            status = EXIT_IO;
+            if (!w.io_error)
+                fprintf(stderr, "rerank: stopped; the group that starts at %s:%ld was not written\n",
+                        g.source, g.first_line);
+            status = w.io_error ? EXIT_IO : EXIT_INPUT;
             break;
         }
         prog.groups++;
@@ -144,7 +147,7 @@ static int run(struct options *o)
         progress_update(&prog, false);
     }
     progress_update(&prog, true);
-    if (writer_finish(&w, &e) < 0) {
+    if (!w.io_error && writer_finish(&w, &e) < 0) {
         if (w.broken_pipe)
             goto quiet_exit;
         fprintf(stderr, "rerank: %s\n", e.msg);

@@ -210,6 +210,7 @@ static int flush_out(struct writer *w, struct err *e)
     return 0;
 fail:
     w->out.len = 0;
+    w->io_error = true;
     w->broken_pipe = errno == EPIPE;
     return err_set(e, "write error: %s", strerror(errno ? errno : EIO));
 }
@@ -257,6 +258,7 @@ int writer_finish(struct writer *w, struct err *e)
     errno = 0;
     if (ferror(w->f) || fclose(w->f) != 0) {
         w->f = NULL;
+        w->io_error = true;
         w->broken_pipe = errno == EPIPE;
         return err_set(e, "write error: %s", strerror(errno ? errno : EIO));
     }

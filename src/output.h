@@ -22,15 +22,17 @@ struct writer {
     long top_k;            /* 0: all */
     bool no_text;
     const char *run_tag;   /* TREC's last column */
-    bool broken_pipe;      /* the last failure was EPIPE (reader went away) */
+    bool io_error;         /* the last failure was a write error ... */
+    bool broken_pipe;      /* ... and EPIPE (the reader went away) */
     struct buf out;        /* one group's text */
     size_t *order;
     size_t cap_order;
 };
 
 /* Writes group g (scored, or failed with g->error set) and flushes.
- * Returns 0, or -1 with e filled (a write error, with broken_pipe set when
- * the reader closed the pipe, or a value TREC output cannot carry). */
+ * Returns 0, or -1 with e filled: a write error (io_error set, and
+ * broken_pipe when the reader closed the pipe), or a value that TREC output
+ * cannot carry (nothing of the group is written then). */
 int writer_group(struct writer *w, const struct group *g, struct err *e);
 
 /* Flushes and checks the stream at the end of the run.  0 or -1 with e. */

@@ -13,6 +13,9 @@
 # RERANK_UPDATE=1 rewrites out/err/rc from the actual run, for authoring;
 # review the diff before committing.
 cd "$(dirname "$0")/.." || exit 2
+# tests/run.sh puts the binary (or its valgrind wrapper) first on the PATH;
+# run alone, the suite uses the binary of this checkout.
+case "$(command -v rerank)" in "$(pwd)"/*) ;; *) PATH="$(pwd):$PATH" ;; esac
 SHARED=${RERANK_SHARED:-../shared}
 export SHARED
 passed=0 failed=0 skipped=0

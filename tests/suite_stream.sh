@@ -1,0 +1,47 @@
+#!/bin/sh
+# tests/suite_stream.sh — streaming: 1,000,000 candidate lines run in
+# bounded memory, and each group is written as soon as it ends.
+cd "$(dirname "$0")/.." || exit 2
+case "$(command -v rerank)" in "$(pwd)"/*) ;; *) PATH="$(pwd):$PATH" ;; esac
+passed=0 failed=0
+ok() { passed=$((passed + 1)); }
+bad() { failed=$((failed + 1)); echo "FAIL $*"; }
+tmp=tests/out/stream; rm -rf "$tmp"; mkdir -p "$tmp"
+
+# Peak RSS (KiB) of a command, measured by the kernel (getrusage).
+peak_rss() {
+    python3 -c 'import resource, subprocess, sys
+rc = subprocess.call(sys.argv[1], shell=True)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, rc)' "$1"
+}
+
+# 1,000,000 lines in 10,000 groups of 100, about 150 MB of JSON.
+gen='awk "BEGIN { for (q = 0; q < 10000; q++) for (d = 0; d < 100; d++)
+    printf \"{\\\"qid\\\":\\\"q%d\\\",\\\"query\\\":\\\"word%d other\\\",\\\"docid\\\":\\\"d%d\\\",\\\"text\\\":\\\"word%d some filler text for document %d of query %d and more\\\"}\\n\", q, q % 50, d, d % 50, d, q }"'
+set -- $(peak_rss "$gen | rerank -m bm25 --no-text --format trec > $tmp/big.trec")
+lines=$(wc -l < "$tmp/big.trec")
+if [ "$2" = 0 ] && [ "$lines" = 1000000 ]; then ok; else bad "1M lines: exit $2, $lines lines out"; fi
+if [ "$1" -lt 307200 ]; then ok; else bad "1M lines: peak RSS ${1} KiB (limit 300 MB)"; fi
+echo "1M JSONL lines: peak RSS $1 KiB"
+
+# One group of 1,000,000 plain lines (grep output) is one group: memory
+# grows with it, but stays small per line.
+set -- $(peak_rss "awk 'BEGIN { for (i = 0; i < 1000000; i++) print \"log line \" i \" disk full error\" }' | rerank -q 'disk full' --no-text -k 3 > $tmp/one.jsonl")
+if [ "$2" = 0 ] && [ "$(wc -l < $tmp/one.jsonl)" = 3 ]; then ok; else bad "1M plain lines: exit $2"; fi
+if [ "$1" -lt 307200 ]; then ok; else bad "1M plain lines: peak RSS ${1} KiB"; fi
+echo "1M plain lines in one group: peak RSS $1 KiB"
+
+# A group is written before the next one is complete: feed group 1 and the
+# first line of group 2, then read group 1's output while the input is open.
+mkfifo "$tmp/in" "$tmp/out"
+timeout 20 sh -c '
+    rerank --no-text < "$1/in" > "$1/out" &
+    exec 3> "$1/in" 4< "$1/out"
+    printf "{\"qid\":\"1\",\"query\":\"a\",\"docid\":\"x\",\"text\":\"a\"}\n{\"qid\":\"2\",\"query\":\"b\",\"docid\":\"y\",\"text\":\"b\"}\n" >&3
+    read -r line <&4 && echo "$line" > "$1/first"
+    exec 3>&-
+    wait' sh "$tmp"
+if grep -q '"qid":"1"' "$tmp/first" 2>/dev/null; then ok; else bad "group 1 not written before the input ended"; fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

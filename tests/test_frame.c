@@ -1,0 +1,157 @@
+/* test_frame.c — unit tests of the frame: score formatting, UTF-8
+ * validation, JSON text spans and escaping, arenas, and BM25 against values
+ * worked out by hand from the formula in lexical.c. */
+#include "check.h"
+
+#include <stdint.h>
+
+#include "group.h"
+#include "input.h"
+#include "jsontext.h"
+#include "scorer.h"
+#include "util.h"
+
+static void test_format_score(void)
+{
+    char b[32];
+    format_score(b, 0.0);
+    CHECK_STR(b, "0");
+    format_score(b, (double)8.607138f);
+    CHECK_STR(b, "8.607138");
+    format_score(b, (double)-4.3200774f);
+    CHECK_STR(b, "-4.3200774");
+    format_score(b, 0.1); /* not a float32: printed as a double */
+    CHECK_STR(b, "0.1");
+    format_score(b, 1.0 / 3.0);
+    CHECK_STR(b, "0.3333333333333333");
+    format_score(b, (double)(1.0f / 3.0f));
+    CHECK_STR(b, "0.33333334");
+    format_score(b, 1e-5);
+    CHECK_STR(b, "1e-05");
+    /* Every float32 of a sweep reads back exactly. */
+    int bad = 0;
+    for (uint32_t i = 0; i < 2000000; i++) {
+        uint32_t bits = i * 2147u + 12345u;
+        float f;
+        memcpy(&f, &bits, 4);
+        if (!isfinite(f))
+            continue;
+        format_score(b, (double)f);
+        bad += strtof(b, NULL) != f;
+    }
+    CHECK_MSG(bad == 0, "%d float32 values did not round-trip", bad);
+}
+
+static void test_utf8(void)
+{
+    CHECK(utf8_invalid_at("plain", 5) == -1);
+    CHECK(utf8_invalid_at("caf\xc3\xa9", 5) == -1);
+    CHECK(utf8_invalid_at("\xf0\x9f\x98\x80", 4) == -1);   /* U+1F600 */
+    CHECK(utf8_invalid_at("ab\xff", 3) == 2);
+    CHECK(utf8_invalid_at("\xc0\xaf", 2) == 0);            /* overlong */
+    CHECK(utf8_invalid_at("\xed\xa0\x80", 3) == 0);        /* surrogate */
+    CHECK(utf8_invalid_at("\xf4\x90\x80\x80", 4) == 0);    /* > U+10FFFF */
+    CHECK(utf8_invalid_at("x\xc3", 2) == 1);               /* truncated */
+}
+
+struct collected {
+    char keys[8][32];
+    char values[8][64];
+    int n;
+};
+
+static void collect(struct json_span k, struct json_span v, void *ctx)
+{
+    struct collected *c = ctx;
+    snprintf(c->keys[c->n], 32, "%.*s", (int)k.n, k.p);
+    snprintf(c->values[c->n], 64, "%.*s", (int)v.n, v.p);
+    c->n++;
+}
+
+static void test_jsontext(void)
+{
+    const char *obj = "{ \"a\" : 0.1, \"b\":[1, {\"c\":\"}\"}], \"d\\u0065\":\"x\\\"y\" }";
+    struct collected c = {0};
+    CHECK(jsontext_members(obj, strlen(obj), collect, &c) == 0);
+    CHECK(c.n == 3);
+    CHECK_STR(c.values[0], "0.1");
+    CHECK_STR(c.values[1], "[1, {\"c\":\"}\"}]");
+    CHECK_STR(c.values[2], "\"x\\\"y\"");
+    struct json_span k = {c.keys[2], strlen(c.keys[2])};
+    CHECK(jsontext_key_is(k, "de"));
+    CHECK(!jsontext_key_is(k, "d"));
+
+    struct buf b = {0};
+    jsontext_put_string(&b, "a\"b\\c\n\x01\xc3\xa9", 9);
+    CHECK_STR(b.data, "\"a\\\"b\\\\c\\n\\u0001\xc3\xa9\"");
+    buf_free(&b);
+}
+
+static void test_arena(void)
+{
+    struct arena a = {0};
+    char *big = arena_alloc(&a, 1 << 20);
+    memset(big, 1, 1 << 20);
+    const char *s = arena_strndup(&a, "hello", 5);
+    CHECK_STR(s, "hello");
+    arena_reset(&a);
+    s = arena_strndup(&a, "again", 5);
+    CHECK_STR(s, "again");
+    arena_free(&a);
+}
+
+static void add(struct group *g, const char *docid, const char *text)
+{
+    struct candidate *c = group_add(g);
+    c->docid = docid;
+    c->text = text;
+    c->text_len = strlen(text);
+}
+
+/* N = 3 documents, avgdl = (3 + 2 + 4) / 3 = 3, k1 = 0.9, b = 0.4.
+ * "cat": df 2, idf = ln(1 + 1.5/2.5) = ln 1.6; "dog": df 1, idf = ln(1 +
+ * 2.5/1.5) = ln(8/3).  Document lengths 3, 2 and 4 (see below). */
+static void test_bm25(void)
+{
+    struct group g = {0};
+    g.query = "cat dog";
+    add(&g, "1", "Cat, cat DOG");        /* cat 2, dog 1, |d| 3 */
+    add(&g, "2", "the bird");            /* nothing, |d| 2 */
+    add(&g, "3", "a CAT sat down");      /* cat 1, |d| 4 */
+    struct scorer *s = bm25_scorer_new((struct bm25_params){0.9, 0.4});
+    CHECK(s->score(s, &g, NULL) == 0);
+    double k1 = 0.9, b = 0.4, avgdl = 3.0;
+    double idf_cat = log(1.6), idf_dog = log(8.0 / 3.0);
+    double n1 = k1 * (1 - b + b * 3 / avgdl), n3 = k1 * (1 - b + b * 4 / avgdl);
+    double d1 = idf_cat * 2 * (k1 + 1) / (2 + n1) + idf_dog * 1 * (k1 + 1) / (1 + n1);
+    double d3 = idf_cat * 1 * (k1 + 1) / (1 + n3);
+    CHECK_NEAR(g.cands[0].score, d1, 1e-12);
+    CHECK_NEAR(g.cands[1].score, 0.0, 0);
+    CHECK_NEAR(g.cands[2].score, d3, 1e-12);
+
+    /* Case folding and compatibility forms: "ÉTÉ" matches "été", "ﬁle"
+     * (U+FB01 ligature) matches "file"; CJK splits per ideograph. */
+    group_reset(&g);
+    g.query = "ÉTÉ file 東京";
+    add(&g, "1", "été");
+    add(&g, "2", "\xef\xac\x81le");
+    add(&g, "3", "東京都");
+    add(&g, "4", "nothing");
+    CHECK(s->score(s, &g, NULL) == 0);
+    CHECK(g.cands[0].score > 0);
+    CHECK(g.cands[1].score > 0);
+    CHECK(g.cands[2].score > 0);
+    CHECK(g.cands[3].score == 0);
+    scorer_free(s);
+    group_free(&g);
+}
+
+int main(void)
+{
+    test_format_score();
+    test_utf8();
+    test_jsontext();
+    test_arena();
+    test_bm25();
+    return check_report();
+}
