@@ -38,7 +38,7 @@ check: rerank $(TEST_BINS)
 # The same suite under AddressSanitizer and UBSan, in a separate build tree.
 asan:
 	$(MAKE) clean
-	$(MAKE) CFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer' LDFLAGS='-fsanitize=address,undefined' check
+	RERANK_SANITIZED=1 $(MAKE) CFLAGS='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer' LDFLAGS='-fsanitize=address,undefined' check
 	$(MAKE) clean
 
 # The unit and CLI tests under valgrind (slow).
