@@ -1,0 +1,65 @@
+// bench-ort.js — the onnxruntime side of scripts/bench.
+//
+// Runs an ONNX cross-encoder on pre-tokenized pairs the way
+// CrossEncoder.predict feeds a model: batches of BATCH pairs in input order,
+// each padded to its longest pair, with an attention mask.  Tokenization is
+// not timed (onnxruntime gets it for free here).  Prints one JSON object:
+// {"seconds": ..., "pairs": ..., "scores": [...]}.
+//
+// usage: node bench-ort.js MODEL.onnx TOKENS.jsonl THREADS BATCH
+// TOKENS.jsonl holds {"input_ids": [...], "token_type_ids": [...]} per pair
+// (the output of `rerank --tokenize`).
+'use strict';
+const fs = require('fs');
+const ort = require('onnxruntime-node');
+
+async function main() {
+  const [model, tokens, threadsArg, batchArg] = process.argv.slice(2);
+  const threads = parseInt(threadsArg || '2', 10);
+  const batch = parseInt(batchArg || '32', 10);
+  const pairs = fs.readFileSync(tokens, 'utf8').split('\n').filter(Boolean)
+    .map((l) => JSON.parse(l));
+  const session = await ort.InferenceSession.create(model, {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+  });
+  const names = session.inputNames;
+  const scores = [];
+  const run = async (from, to) => {
+    const chunk = pairs.slice(from, to);
+    const len = Math.max(...chunk.map((p) => p.input_ids.length));
+    const n = chunk.length;
+    const ids = new BigInt64Array(n * len);
+    const types = new BigInt64Array(n * len);
+    const mask = new BigInt64Array(n * len);
+    chunk.forEach((p, i) => {
+      p.input_ids.forEach((v, j) => {
+        ids[i * len + j] = BigInt(v);
+        types[i * len + j] = BigInt(p.token_type_ids[j]);
+        mask[i * len + j] = 1n;
+      });
+    });
+    const feeds = {};
+    const dims = [n, len];
+    if (names.includes('input_ids')) feeds.input_ids = new ort.Tensor('int64', ids, dims);
+    if (names.includes('attention_mask')) feeds.attention_mask = new ort.Tensor('int64', mask, dims);
+    if (names.includes('token_type_ids')) feeds.token_type_ids = new ort.Tensor('int64', types, dims);
+    const out = await session.run(feeds);
+    const logits = out[session.outputNames[0]];
+    const labels = logits.dims[1];
+    for (let i = 0; i < n; i++) scores.push(logits.data[i * labels + labels - 1]);
+  };
+  await run(0, Math.min(batch, pairs.length)); // warm-up, not timed
+  scores.length = 0;
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < pairs.length; i += batch) await run(i, Math.min(i + batch, pairs.length));
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  process.stdout.write(JSON.stringify({ seconds, pairs: pairs.length, scores }) + '\n');
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench-ort: ${err.stack || err}\n`);
+  process.exit(1);
+});

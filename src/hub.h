@@ -1,0 +1,39 @@
+/* hub.h — model names to model directories.
+ *
+ * --model takes a directory (Hugging Face layout: config.json,
+ * model.safetensors, tokenizer files) or a hub name ORG/NAME[@REVISION].
+ * Hub names are looked up in the Hugging Face cache exactly where the
+ * Python libraries keep it, so models downloaded with Python are found:
+ *   $HF_HUB_CACHE, else $HF_HOME/hub, else $XDG_CACHE_HOME/huggingface/hub,
+ *   else ~/.cache/huggingface/hub;
+ *   models--ORG--NAME/refs/REVISION holds a commit hash, and
+ *   models--ORG--NAME/snapshots/COMMIT/ holds the files.
+ * A revision that is a 40-digit commit hash names the snapshot directly. */
+#ifndef RERANK_HUB_H
+#define RERANK_HUB_H
+
+#include <stdbool.h>
+
+#include "util.h"
+
+/* The files a cross-encoder directory may hold; `required` ones must be
+ * there (one of the tokenizer files is checked by the tokenizer). */
+struct hub_file {
+    const char *name;
+    bool required;
+};
+extern const struct hub_file hub_model_files[];
+
+/* The cache root directory (newly allocated). */
+char *hub_cache_dir(void);
+
+/* Whether s has the shape of a hub name, ORG/NAME[@REV] (and is not an
+ * existing path). */
+bool hub_is_name(const char *s);
+
+/* Resolves --model to a directory (newly allocated).  A hub name missing
+ * from the cache is downloaded unless HF_HUB_OFFLINE is set.  `progress`
+ * shows a progress bar on stderr while downloading.  NULL + e on failure. */
+char *hub_resolve(const char *model, bool progress, struct err *e);
+
+#endif
