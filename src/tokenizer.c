@@ -16,7 +16,8 @@
 
 void ids_push(struct ids *a, int32_t id)
 {
-    grow((void **)&a->v, &a->cap, a->n + 1, sizeof *a->v);
+    if (a->n == a->cap)
+        grow((void **)&a->v, &a->cap, a->n + 1, sizeof *a->v);
     a->v[a->n++] = id;
 }
 

@@ -158,12 +158,13 @@ struct wordpiece {
 /* Per-call scratch buffers, grown as needed and freed at the end of the
  * call, so that tokenizing allocates per text, never per character. */
 struct scratch {
-    struct buf clean;        /* cleaned UTF-8 */
+    struct buf clean;        /* the text as UTF-8 again, for NFC */
     int32_t *text;           /* NFC code points of clean */
     size_t text_cap;
     int32_t *word, *word2;   /* one word, lowercased / accent-stripped */
     size_t word_cap, word2_cap;
-    struct buf utf8;         /* one WordPiece word as UTF-8 */
+    char *utf8;              /* one WordPiece word as UTF-8 */
+    size_t utf8_cap;
     size_t *bound;           /* byte offset of each of its characters */
     size_t bound_cap;
 };
@@ -171,7 +172,7 @@ struct scratch {
 static void scratch_free(struct scratch *s)
 {
     buf_free(&s->clean);
-    buf_free(&s->utf8);
+    free(s->utf8);
     free(s->text);
     free(s->word);
     free(s->word2);
@@ -182,6 +183,8 @@ static void scratch_free(struct scratch *s)
 
 static bool is_whitespace(int32_t c)
 {
+    if (c < 0x80)
+        return c == ' ' || c == '\t' || c == '\n' || c == '\r';
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
            utf8proc_category(c) == UTF8PROC_CATEGORY_ZS;
 }
@@ -190,8 +193,8 @@ static bool is_whitespace(int32_t c)
  * except tab, newline and carriage return, which count as whitespace. */
 static bool is_control(int32_t c)
 {
-    if (c == '\t' || c == '\n' || c == '\r')
-        return false;
+    if (c < 0x80)
+        return (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F;
     switch (utf8proc_category(c)) {
     case UTF8PROC_CATEGORY_CC: case UTF8PROC_CATEGORY_CF:
     case UTF8PROC_CATEGORY_CS: case UTF8PROC_CATEGORY_CO:
@@ -208,6 +211,8 @@ static bool is_punctuation(int32_t c)
     if ((c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) ||
         (c >= 123 && c <= 126))
         return true;
+    if (c < 0x80)
+        return false;
     switch (utf8proc_category(c)) {
     case UTF8PROC_CATEGORY_PC: case UTF8PROC_CATEGORY_PD:
     case UTF8PROC_CATEGORY_PS: case UTF8PROC_CATEGORY_PE:
@@ -321,16 +326,16 @@ static void wordpiece_word(const struct wordpiece *wp, const int32_t *w,
         ids_push(out, wp->unk_id);
         return;
     }
-    s->utf8.len = 0;
+    grow((void **)&s->utf8, &s->utf8_cap, 4 * n, 1);
     grow((void **)&s->bound, &s->bound_cap, n + 1, sizeof *s->bound);
+    size_t nb = 0;
     for (size_t i = 0; i < n; i++) {
-        uint8_t b[4];
-        s->bound[i] = s->utf8.len;
-        buf_put(&s->utf8, b, (size_t)utf8proc_encode_char(w[i], b));
+        s->bound[i] = nb;
+        nb += (size_t)utf8proc_encode_char(w[i], (uint8_t *)s->utf8 + nb);
     }
-    s->bound[n] = s->utf8.len;
+    s->bound[n] = nb;
 
-    const char *u = s->utf8.data;
+    const char *u = s->utf8;
     size_t first = out->n;
     for (size_t start = 0; start < n;) {
         const char *pre = start ? wp->prefix : "";
@@ -343,9 +348,10 @@ static void wordpiece_word(const struct wordpiece *wp, const int32_t *w,
             end--;
         int32_t id = -1;
         for (; end > start; end--) {
-            size_t nb = s->bound[end] - s->bound[start];
+            size_t len = s->bound[end] - s->bound[start];
             const char *b = u + s->bound[start];
-            id = vocab_find(&wp->vocab, fnv_extend(h0, b, nb), pre, npre, b, nb);
+            id = vocab_find(&wp->vocab, fnv_extend(h0, b, len), pre, npre, b,
+                            len);
             if (id >= 0)
                 break;
         }
@@ -373,6 +379,8 @@ static void basic_word(const struct wordpiece *wp, const int32_t *w, size_t n,
                 s->word[k++] = 0x307;
             } else if (w[i] == 0x3A3) {
                 s->word[k++] = is_final_sigma(w, n, i) ? 0x3C2 : 0x3C3;
+            } else if (w[i] < 0x80) {
+                s->word[k++] = w[i] >= 'A' && w[i] <= 'Z' ? w[i] + 32 : w[i];
             } else {
                 s->word[k++] = utf8proc_tolower(w[i]);
             }
@@ -384,7 +392,12 @@ static void basic_word(const struct wordpiece *wp, const int32_t *w, size_t n,
         /* NFD without canonical reordering, which only moves non-starters
          * among themselves: once Mn marks are gone the result is the same. */
         size_t k = 0;
+        grow_cps(&s->word2, &s->word2_cap, n);
         for (size_t i = 0; i < n; i++) {
+            if (w[i] < 0xC0) { /* no decomposition, no mark below U+00C0 */
+                s->word2[k++] = w[i];
+                continue;
+            }
             int32_t d[8];
             utf8proc_ssize_t m = utf8proc_decompose_char(
                 w[i], d, 8, UTF8PROC_DECOMPOSE, NULL);
@@ -419,13 +432,37 @@ static void put_cp(struct buf *b, int32_t c)
     buf_put(b, u, (size_t)utf8proc_encode_char(c, u));
 }
 
+/* NFC of s->text[0..n) in place; returns the new length.  The code points
+ * are valid (they came from utf8proc_iterate), so utf8proc cannot fail. */
+static size_t nfc(struct scratch *s, size_t n)
+{
+    s->clean.len = 0;
+    for (size_t i = 0; i < n; i++)
+        put_cp(&s->clean, s->text[i]);
+    const utf8proc_option_t opt = UTF8PROC_STABLE | UTF8PROC_COMPOSE;
+    utf8proc_ssize_t m;
+    for (;;) { /* decompose reports the size it needs when short */
+        m = utf8proc_decompose((const uint8_t *)s->clean.data,
+                               (utf8proc_ssize_t)s->clean.len, s->text,
+                               (utf8proc_ssize_t)s->text_cap, opt);
+        if (m < 0 || (size_t)m <= s->text_cap)
+            break;
+        grow_cps(&s->text, &s->text_cap, (size_t)m);
+    }
+    if (m > 0)
+        m = utf8proc_normalize_utf32(s->text, m, opt);
+    return m > 0 ? (size_t)m : 0;
+}
+
 /* BasicTokenizer + WordPiece on text[0..len) that holds no added token. */
 static void basic_text(const struct wordpiece *wp, const char *text,
                        size_t len, struct scratch *s, struct ids *out)
 {
     /* Clean and space out CJK ideographs.  Invalid UTF-8 bytes (the
      * caller promises none) are dropped one by one. */
-    s->clean.len = 0;
+    size_t n = 0;
+    int32_t max_cp = 0;
+    grow_cps(&s->text, &s->text_cap, 3 * len); /* ≤ 3 code points a byte */
     for (size_t i = 0; i < len;) {
         int32_t c;
         utf8proc_ssize_t m = utf8proc_iterate((const uint8_t *)text + i,
@@ -442,36 +479,23 @@ static void basic_text(const struct wordpiece *wp, const char *text,
                 c = ' ';
         }
         if (wp->chinese_chars && is_cjk(c)) {
-            buf_putc(&s->clean, ' ');
-            put_cp(&s->clean, c);
-            buf_putc(&s->clean, ' ');
+            s->text[n++] = ' ';
+            s->text[n++] = c;
+            s->text[n++] = ' ';
         } else {
-            put_cp(&s->clean, c);
+            s->text[n++] = c;
         }
+        if (c > max_cp)
+            max_cp = c;
     }
-    if (s->clean.len == 0)
-        return;
-
-    /* NFC, which the clean buffer (built from valid code points) cannot
-     * make fail; decompose reports the size it needs when short. */
-    const utf8proc_option_t nfc = UTF8PROC_STABLE | UTF8PROC_COMPOSE;
-    utf8proc_ssize_t n;
-    for (;;) {
-        n = utf8proc_decompose((const uint8_t *)s->clean.data,
-                               (utf8proc_ssize_t)s->clean.len, s->text,
-                               (utf8proc_ssize_t)s->text_cap, nfc);
-        if (n < 0 || (size_t)n <= s->text_cap)
-            break;
-        grow_cps(&s->text, &s->text_cap, (size_t)n);
-    }
-    if (n > 0)
-        n = utf8proc_normalize_utf32(s->text, n, nfc);
-    if (n <= 0)
-        return;
+    /* NFC changes nothing below U+0300, where the first combining mark and
+     * the first character that NFC replaces lie. */
+    if (max_cp >= 0x300)
+        n = nfc(s, n);
 
     size_t start = 0;
-    for (size_t i = 0; i <= (size_t)n; i++) {
-        if (i < (size_t)n && !is_split_space(s->text[i]))
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n && !is_split_space(s->text[i]))
             continue;
         if (i > start)
             basic_word(wp, s->text + start, i - start, s, out);
