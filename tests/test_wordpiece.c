@@ -359,6 +359,38 @@ static void test_errors(void)
         tokenizer_free(t);
     }
 
+    /* tokenizer.json options: cased (strip_accents null follows lowercase
+     * = false), another prefix, a 5-character word limit, an added token. */
+    make_dir(OUT "/cased");
+    write_text(OUT "/cased/tokenizer.json",
+        "{\"added_tokens\": [{\"id\": 5, \"content\": \"<x>\"}],"
+        " \"normalizer\": {\"type\": \"BertNormalizer\", \"lowercase\": false,"
+        " \"strip_accents\": null},"
+        " \"pre_tokenizer\": {\"type\": \"BertPreTokenizer\"},"
+        " \"post_processor\": {\"type\": \"BertProcessing\","
+        " \"sep\": [\"[SEP]\", 3], \"cls\": [\"[CLS]\", 2]},"
+        " \"model\": {\"type\": \"WordPiece\", \"unk_token\": \"[UNK]\","
+        " \"continuing_subword_prefix\": \"@@\", \"max_input_chars_per_word\": 5,"
+        " \"vocab\": {\"[PAD]\": 0, \"[UNK]\": 1, \"[CLS]\": 2, \"[SEP]\": 3,"
+        " \"H\\u00e9\": 4, \"@@llo\": 6, \"h\\u00e9\": 7}}}");
+    t = tokenizer_load(OUT "/cased", &e);
+    CHECK_MSG(t != NULL, "cased: %s", e.msg);
+    if (t) {
+        CHECK(t->pad_id == 0 && t->unk_id == 1 && t->cls_id == 2 &&
+              t->sep_id == 3 && t->vocab_size == 8);
+        CHECK_IDS(t, "H\xc3\xa9llo he\xcc\x81llo<x>H\xc3\xa9 abcdef", 4, 6, 7, 6,
+                  5, 4, 1);
+        tokenizer_free(t);
+    }
+    make_dir(OUT "/json-no-unk");
+    write_text(OUT "/json-no-unk/tokenizer.json",
+        "{\"pre_tokenizer\": {\"type\": \"BertPreTokenizer\"},"
+        " \"post_processor\": {\"type\": \"BertProcessing\","
+        " \"sep\": [\"[SEP]\", 1], \"cls\": [\"[CLS]\", 0]},"
+        " \"model\": {\"type\": \"WordPiece\", \"unk_token\": \"[UNK]\","
+        " \"vocab\": {\"[CLS]\": 0, \"[SEP]\": 1, \"[PAD]\": 2}}}");
+    check_load_error(OUT "/json-no-unk", "tokenizer.json", "[UNK]");
+
     make_dir(OUT "/badjson");
     write_text(OUT "/badjson/tokenizer.json", "{\"model\": ");
     check_load_error(OUT "/badjson", "tokenizer.json", NULL);
