@@ -581,13 +581,12 @@ static char *path_join(const char *dir, const char *name)
     return b.data;
 }
 
-/* Parses path as JSON: a new reference, NULL + e when the file is absent
- * (*absent set, when absent is not NULL) or malformed. */
+/* Parses the optional JSON object file path: a new reference, or NULL with
+ * *absent set when there is no such file, or NULL + e when it is malformed. */
 static json_t *json_read(const char *path, bool *absent, struct err *e)
 {
-    if (absent)
-        *absent = access(path, F_OK) != 0;
-    if (absent && *absent)
+    *absent = access(path, F_OK) != 0;
+    if (*absent)
         return NULL;
     json_error_t je;
     json_t *j = json_load_file(path, 0, &je);
