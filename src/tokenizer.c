@@ -1,0 +1,138 @@
+/* tokenizer.c — what every tokenizer shares: id vectors, the pair template
+ * with longest_first truncation, and the choice of tokenizer for a model
+ * directory.
+ *
+ * Tokenizing a text is each family's own (wordpiece.c, sentencepiece.c);
+ * this file only lays the two id sequences into the cross-encoder's input,
+ * cutting them exactly as Hugging Face's `tokenizers` does. */
+#include "tokenizer.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "wordpiece.h"
+
+void ids_push(struct ids *a, int32_t id)
+{
+    if (a->n == a->cap)
+        grow((void **)&a->v, &a->cap, a->n + 1, sizeof *a->v);
+    a->v[a->n++] = id;
+}
+
+void ids_free(struct ids *a)
+{
+    free(a->v);
+    a->v = NULL;
+    a->n = a->cap = 0;
+}
+
+void encoding_free(struct encoding *enc)
+{
+    ids_free(&enc->input_ids);
+    ids_free(&enc->type_ids);
+}
+
+size_t tokenizer_pair_specials(const struct tokenizer *t)
+{
+    return 2 + (size_t)t->n_sep_middle;
+}
+
+/* longest_first as `tokenizers` (utils/truncation.rs) does it for a pair
+ * that does not fit in `budget` tokens: the shorter side keeps all its
+ * tokens when they take at most half the budget and the longer side gets
+ * the rest; otherwise the shorter side gets budget/2 and the longer
+ * budget/2 + budget%2.  On equal lengths the first text counts as the
+ * shorter.  Both sides keep their beginnings. */
+static void truncate_longest_first(size_t *nq, size_t *nd, size_t budget)
+{
+    if (*nq + *nd <= budget)
+        return;
+    bool q_shorter = *nq <= *nd;
+    size_t *shorter = q_shorter ? nq : nd, *longer = q_shorter ? nd : nq;
+    if (*shorter <= budget / 2) {
+        *longer = budget - *shorter;
+    } else {
+        *shorter = budget / 2;
+        *longer = budget / 2 + budget % 2;
+    }
+}
+
+static void push_pair(struct encoding *out, int32_t id, int32_t type)
+{
+    ids_push(&out->input_ids, id);
+    ids_push(&out->type_ids, type);
+}
+
+/* When max_length leaves no room past the special tokens, both texts are
+ * dropped and only the specials remain, as `tokenizers` does. */
+void tokenizer_encode_pair(const struct tokenizer *t, const int32_t *q,
+                           size_t nq, const int32_t *d, size_t nd,
+                           size_t max_length, struct encoding *out)
+{
+    size_t specials = tokenizer_pair_specials(t);
+    size_t budget = max_length > specials ? max_length - specials : 0;
+    truncate_longest_first(&nq, &nd, budget);
+    int32_t second = t->second_type_one ? 1 : 0;
+
+    out->input_ids.n = out->type_ids.n = 0;
+    push_pair(out, t->cls_id, 0);
+    for (size_t i = 0; i < nq; i++)
+        push_pair(out, q[i], 0);
+    for (int i = 0; i < t->n_sep_middle; i++)
+        push_pair(out, t->sep_id, 0);
+    for (size_t i = 0; i < nd; i++)
+        push_pair(out, d[i], second);
+    push_pair(out, t->sep_id, second);
+}
+
+static bool file_exists(const char *dir, const char *name)
+{
+    struct buf p = {0};
+    buf_printf(&p, "%s/%s", dir, name);
+    bool yes = access(p.data, F_OK) == 0;
+    buf_free(&p);
+    return yes;
+}
+
+/* tokenizer.json, when present, decides (it is what Hugging Face loads
+ * first); otherwise vocab.txt means WordPiece and sentencepiece.bpe.model
+ * SentencePiece. */
+struct tokenizer *tokenizer_load(const char *model_dir, struct err *e)
+{
+    if (file_exists(model_dir, "tokenizer.json")) {
+        struct buf path = {0};
+        buf_printf(&path, "%s/tokenizer.json", model_dir);
+        json_error_t je;
+        json_t *tj = json_load_file(path.data, 0, &je);
+        struct tokenizer *t = NULL;
+        const char *type = json_string_value(
+            json_object_get(json_object_get(tj, "model"), "type"));
+        if (!tj)
+            err_set(e, "%s:%d: %s", path.data, je.line, je.text);
+        else if (!type)
+            err_set(e, "%s: model.type missing", path.data);
+        else if (strcmp(type, "WordPiece") == 0)
+            t = wordpiece_load(model_dir, tj, e);
+        else if (strcmp(type, "Unigram") == 0)
+            err_set(e, "%s: SentencePiece tokenizers are not supported yet",
+                    path.data);
+        else
+            err_set(e, "%s: tokenizer model %s is not supported", path.data,
+                    type);
+        json_decref(tj);
+        buf_free(&path);
+        return t;
+    }
+    if (file_exists(model_dir, "vocab.txt"))
+        return wordpiece_load(model_dir, NULL, e);
+    if (file_exists(model_dir, "sentencepiece.bpe.model")) {
+        err_set(e, "%s/sentencepiece.bpe.model: SentencePiece tokenizers are "
+                   "not supported yet", model_dir);
+        return NULL;
+    }
+    err_set(e, "%s: no tokenizer (tokenizer.json, vocab.txt or "
+               "sentencepiece.bpe.model)", model_dir);
+    return NULL;
+}

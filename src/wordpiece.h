@@ -1,0 +1,22 @@
+/* wordpiece.h — BERT's WordPiece tokenizer (Hugging Face BertTokenizer).
+ *
+ * tokenizer.c decides which tokenizer a model directory holds and calls
+ * wordpiece_load for WordPiece ones; everything else goes through the
+ * generic struct tokenizer. */
+#ifndef RERANK_WORDPIECE_H
+#define RERANK_WORDPIECE_H
+
+#include <jansson.h>
+
+#include "tokenizer.h"
+
+/* Builds the WordPiece tokenizer of model_dir: from `tokenizer_json` (the
+ * parsed tokenizer.json of that directory, borrowed) when it is not NULL,
+ * else from vocab.txt with the optional tokenizer_config.json,
+ * special_tokens_map.json and added_tokens.json beside it.
+ * Returns a new tokenizer (free with tokenizer_free), or NULL + e; errors
+ * name the file. */
+struct tokenizer *wordpiece_load(const char *model_dir,
+                                 const json_t *tokenizer_json, struct err *e);
+
+#endif
