@@ -1,0 +1,103 @@
+/* http.h — HTTP for the network scorers, LLM clients and model downloads.
+ *
+ * A thin layer over libcurl's multi interface: http_run() takes an array of
+ * requests and runs them with at most `concurrency` in flight, retrying what
+ * is transient (connection errors, timeouts, 408, 429, 5xx but 501) with
+ * capped exponential backoff and jitter, or after the server's Retry-After
+ * (delta-seconds or HTTP-date, capped).  400, 401, 403, 404, 422 and every
+ * other status are final.  TLS peers are always verified; proxies come from
+ * the environment as libcurl reads them (http_proxy, https_proxy, no_proxy).
+ *
+ * Left to callers: building bodies and headers, and deciding what a final
+ * status means.  This module never prints: a line per retry and, when asked,
+ * a line per finished request go to callbacks, and every text that may reach
+ * the user (those lines and each request's `error`) has first been through
+ * http_redact() with the client's secrets, so an API key never appears. */
+#ifndef RERANK_HTTP_H
+#define RERANK_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "util.h"
+
+struct http_options {
+    double timeout;         /* seconds per attempt, whole transfer; > 0 */
+    double connect_timeout; /* seconds; 0: the smaller of timeout and 10 */
+    int retries;            /* attempts after the first; >= 0 */
+    double backoff;         /* first computed delay, seconds; doubles per retry */
+    double backoff_max;     /* cap on the computed delay (before jitter) */
+    double retry_after_max; /* cap on a server's Retry-After */
+    int concurrency;        /* transfers in flight; >= 1 */
+    size_t max_response;    /* body cap in bytes; a larger body fails */
+    const char *cacert;     /* PEM bundle to verify peers; NULL: system store */
+    const char *const *secrets; /* NULL-terminated texts never to show (copied) */
+    /* One line per retry ("cohere request 2/3: HTTP 503; retry 1 of 3 in
+     * 1.4 s"), without prefix or newline; NULL to drop them. */
+    void (*on_retry)(void *ctx, const char *line);
+    /* One line per finished request: method, URL, status, size, latency,
+     * retries; NULL when not verbose. */
+    void (*on_trace)(void *ctx, const char *line);
+    void *ctx;
+};
+
+/* Defaults for what has no natural zero: timeout 60 s, 3 retries, backoff
+ * 1 s doubling up to 30 s, Retry-After up to 60 s, 4 in flight, 64 MiB. */
+void http_options_init(struct http_options *o);
+
+struct http_request {
+    /* Set by the caller; nothing is copied, all must outlive http_run(). */
+    const char *method;         /* "GET" or "POST" (a JSON body) */
+    const char *url;            /* http:// or https:// */
+    const char *const *headers; /* extra "Name: value" lines, NULL-terminated;
+                                   may be NULL */
+    const char *body;           /* POST body and its length */
+    size_t body_len;
+    const char *label;          /* names the request in lines and errors;
+                                   NULL: method and URL */
+    FILE *dest;                 /* when set, the body is written here (a regular
+                                   file, emptied before each retry) instead of
+                                   `response`; GETs follow redirects */
+    size_t max_bytes;           /* body cap; 0: the client's max_response */
+    double timeout;             /* seconds per attempt; 0: the client's */
+
+    /* Filled by http_run(). */
+    bool ok;                    /* a 2xx status and the whole body received */
+    long status;                /* final HTTP status; 0 when none arrived */
+    struct buf response;        /* final body, NUL-terminated (len excludes
+                                   it); caller frees with buf_free */
+    bool timed_out;             /* the last attempt ran out of time */
+    int n_retries;              /* retries made */
+    double seconds;             /* from the first attempt to the last answer */
+    char error[512];            /* "" when ok; else a redacted phrase such as
+                                   "HTTP 503 after 3 retries" */
+};
+
+struct http_client;
+
+/* Validates the options and creates a client (its connection cache is kept
+ * across http_run calls).  NULL with e filled on failure. */
+struct http_client *http_client_new(const struct http_options *o, struct err *e);
+void http_client_free(struct http_client *c);
+
+/* Runs the n requests, at most `concurrency` at a time, each with its own
+ * retries, and fills their result fields.  Returns how many are not ok;
+ * -1 with e filled only when the transfers could not be run at all. */
+int http_run(struct http_client *c, struct http_request *reqs, size_t n,
+             struct err *e);
+
+/* A copy of text with every occurrence of each of the client's secrets, and
+ * a secret's prefix of 4 or more bytes cut off at the very end of text,
+ * replaced by "[redacted]".  Caller frees. */
+char *http_redact(const struct http_client *c, const char *text);
+
+/* Seconds to wait per a Retry-After value: delta-seconds or an HTTP-date
+ * (then relative to `now`, never negative).  0, or -1 when unparsable. */
+int http_parse_retry_after(const char *value, time_t now, double *seconds);
+
+/* True for the statuses that http_run retries. */
+bool http_status_is_transient(long status);
+
+#endif
