@@ -10,7 +10,7 @@
    numeric-looking docids, where "99" > "100") decides the order; the rank
    column is written in a different order on purpose.  Queries whose qid is
    a multiple of 9 are left out (judged queries without results), and a
-   query "9999" that the qrels lack is added.
+   query "1000" that the qrels lack is added.
 2. testdata/eval/cranfield-expected.tsv: scripts/eval-reference.py on that
    run for several option sets, as "OPTIONS<TAB>measure<TAB>qid<TAB>value"
    (OPTIONS "-" for none); per-query rows for the first set only.
@@ -60,7 +60,7 @@ with open(os.path.join(coll, "queries.tsv"), encoding="utf-8") as f:
     for line in f:
         qid, text = line.rstrip("\n").split("\t", 1)
         queries.append((qid, tokens(text)))
-queries.append(("9999", tokens("boundary layer flow")))
+queries.append(("1000", tokens("boundary layer flow")))
 
 with open(run_path, "w", encoding="utf-8") as out:
     out.write("# BM25 run for tests/test_eval.c (scripts/cranfield-fixture.py)\n")
