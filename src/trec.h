@@ -197,7 +197,9 @@ struct trec_source *trec_source_open(const struct trec_run *run,
 int trec_source_next(struct trec_source *src, struct group *g, struct err *e);
 /* The run entries below depth for the group last returned, in run (trec_eval)
  * order with their original scores; valid until the next trec_source_next.
- * *n is 0 when the run had at most depth entries for that query. */
+ * *n is 0 when the run had at most depth entries for that query.  Top-depth
+ * documents missing from the collection are in neither the group nor the
+ * tail (they were reported through warn and n_missing_docs). */
 void trec_source_tail(const struct trec_source *src,
                       const struct trec_doc **docs, size_t *n);
 const struct trec_source_stats *trec_source_stats(const struct trec_source *s);

@@ -402,8 +402,9 @@ static int index_map(struct trec_docs *d, const char *path)
 }
 
 /* The cache-directory index path for the collection (malloc'd), creating
- * the directory; NULL with e set when there is no usable cache directory. */
-static char *cache_index_path(const char *coll, struct err *e)
+ * the directory when create is set; NULL with e set when there is no usable
+ * cache directory. */
+static char *cache_index_path(const char *coll, bool create, struct err *e)
 {
     const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
     struct buf dir = {0};
@@ -412,11 +413,11 @@ static char *cache_index_path(const char *coll, struct err *e)
     else if (home && home[0] == '/')
         buf_printf(&dir, "%s/.cache/rerank", home);
     else {
-        err_set(e, "no cache directory: set XDG_CACHE_HOME or HOME");
+        err_set(e, "no cache directory for the index: set XDG_CACHE_HOME or HOME");
         return NULL;
     }
     /* mkdir -p, one component at a time. */
-    for (char *p = dir.data + 1;; p++) {
+    for (char *p = dir.data + 1; create; p++) {
         if (*p == '/' || !*p) {
             char c = *p;
             *p = 0;
@@ -456,7 +457,7 @@ static int index_build(struct trec_docs *d, const char *sidecar, struct err *e)
     docs_set_index_path(d, xstrdup(sidecar));
     int rc = index_write(d, sidecar, v, n, e);
     if (rc && (errno == EACCES || errno == EPERM || errno == EROFS)) {
-        char *cached = cache_index_path(d->path, e);
+        char *cached = cache_index_path(d->path, true, e);
         if (cached) {
             docs_set_index_path(d, cached);
             rc = index_write(d, cached, v, n, e);
@@ -499,7 +500,7 @@ struct trec_docs *trec_docs_open(const char *path, struct err *e)
         docs_set_index_path(d, xstrdup(sidecar.data));
     } else {
         struct err ignored;
-        char *cached = cache_index_path(path, &ignored);
+        char *cached = cache_index_path(path, false, &ignored);
         if (cached && index_map(d, cached))
             docs_set_index_path(d, cached);
         else {
