@@ -1,0 +1,446 @@
+/* eval_cli.c — `rerank eval`: option parsing, reading qrels and runs,
+ * trec_eval-style text or JSON output, run comparisons and --fail-under.
+ * Measures and the significance test are eval.c's; file readers are
+ * trec.c's.  This is a command-line layer, so it prints — but it returns its
+ * exit status instead of exiting, leaving that to main.c. */
+#include "eval.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+enum {
+    EXIT_OK = 0,
+    EXIT_INPUT = 1,   /* unreadable or malformed file, write error */
+    EXIT_USAGE = 2,
+    EXIT_BELOW = 7,   /* a --fail-under threshold was not met */
+};
+
+static const char usage[] =
+    "Usage: rerank eval --qrels QRELS [options] RUN...\n"
+    "\n"
+    "Evaluates TREC run files (qid Q0 docid rank score tag) against qrels\n"
+    "(qid iter docid rel) with trec_eval 9.0.x semantics: documents ranked by\n"
+    "score, ties by docid descending; the rank column is ignored.\n"
+    "\n"
+    "Options:\n"
+    "  --qrels FILE        relevance judgements (required)\n"
+    "  -m, --measure NAME  measure to report; repeatable.  trec_eval names:\n"
+    "                      ndcg_cut_K, recip_rank, map, recall_K, P_K, and\n"
+    "                      mrr_K (recip_rank within the top K); ndcg_cut.5,10\n"
+    "                      and bare ndcg_cut, recall, P (trec_eval's cutoffs)\n"
+    "                      also work.  Default: ndcg_cut_10 recip_rank mrr_10\n"
+    "                      map recall_100 recall_1000 P_10\n"
+    "  -q                  also print each query's values\n"
+    "  -c                  average over every judged query; queries a run\n"
+    "                      lacks score 0 (default: they are left out)\n"
+    "  -l N                lowest qrels value that counts as relevant (1)\n"
+    "  -M N                use only the top N documents of each query\n"
+    "  --json              one JSON object instead of text\n"
+    "  --fail-under M=V    exit 7 when a run's mean for measure M is below V;\n"
+    "                      repeatable\n"
+    "  --permutations N    randomization-test permutations (10000)\n"
+    "  --seed N            randomization-test seed (0)\n"
+    "  -h, --help          this text\n"
+    "\n"
+    "Text output is trec_eval's: one \"measure<TAB>qid|all<TAB>value\" line per\n"
+    "value, the measure name padded to 22 columns.  With several runs, each\n"
+    "block starts with \"# RUN\", and each later run is compared with the first:\n"
+    "the difference of means over the queries both runs have, and the p-value\n"
+    "of a two-sided paired randomization test.  Judged queries without results\n"
+    "are reported on stderr.\n"
+    "\n"
+    "Exit status: 0 success, 1 unreadable or malformed input, 2 usage error,\n"
+    "7 a --fail-under threshold not met.\n";
+
+struct threshold {
+    char name[32];
+    double min;
+};
+
+struct eval_cli {
+    const char *qrels_path;
+    struct eval_measures ms;
+    struct eval_opts opts;
+    bool per_query, json;
+    struct threshold *thresholds;
+    size_t n_thresholds, cap_thresholds;
+    size_t n_perm;
+    uint64_t seed;
+    FILE *out, *err;
+};
+
+/* Parses a whole decimal integer in [lo, hi]. */
+static int parse_long(const char *s, long lo, long hi, long *v)
+{
+    char *end;
+    errno = 0;
+    long x = strtol(s, &end, 10);
+    if (end == s || *end || errno || x < lo || x > hi)
+        return -1;
+    *v = x;
+    return 0;
+}
+
+/* "M=V": the measure must name exactly one measure; it is added to the set
+ * so that its value is computed and shown. */
+static int add_threshold(struct eval_cli *c, const char *arg, struct err *e)
+{
+    const char *eq = strrchr(arg, '=');
+    if (!eq || eq == arg)
+        return err_set(e, "--fail-under %s: expected MEASURE=VALUE", arg);
+    char name[64];
+    snprintf(name, sizeof name, "%.*s", (int)(eq - arg), arg);
+    struct eval_measures one = {0};
+    if (eval_measures_add(&one, name, e) || one.n != 1) {
+        if (one.n > 1)
+            err_set(e, "--fail-under %s: name a single measure", arg);
+        eval_measures_free(&one);
+        return -1;
+    }
+    char *end;
+    double v = strtod(eq + 1, &end);
+    if (end == eq + 1 || *end || !isfinite(v)) {
+        eval_measures_free(&one);
+        return err_set(e, "--fail-under %s: value is not a number", arg);
+    }
+    grow((void **)&c->thresholds, &c->cap_thresholds, c->n_thresholds + 1,
+         sizeof *c->thresholds);
+    struct threshold *t = &c->thresholds[c->n_thresholds++];
+    snprintf(t->name, sizeof t->name, "%s", one.v[0].name);
+    t->min = v;
+    eval_measures_add(&c->ms, name, NULL);
+    eval_measures_free(&one);
+    return 0;
+}
+
+/* Parses options into c; returns the index of the first run argument, or
+ * -1 after printing a usage error, or -2 after printing --help. */
+static int parse_args(struct eval_cli *c, int argc, char **argv)
+{
+    enum { OPT_QRELS = 256, OPT_JSON, OPT_FAIL, OPT_PERM, OPT_SEED };
+    static const struct option longopts[] = {
+        {"qrels", required_argument, NULL, OPT_QRELS},
+        {"measure", required_argument, NULL, 'm'},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"fail-under", required_argument, NULL, OPT_FAIL},
+        {"permutations", required_argument, NULL, OPT_PERM},
+        {"seed", required_argument, NULL, OPT_SEED},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct err e;
+    long v;
+    optind = 0;  /* full reinitialisation (glibc), so eval_main can rerun */
+    opterr = 0;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "+m:qcl:M:h", longopts, NULL)) != -1) {
+        switch (opt) {
+        case OPT_QRELS:
+            c->qrels_path = optarg;
+            break;
+        case 'm':
+            if (eval_measures_add(&c->ms, optarg, &e)) {
+                fprintf(c->err, "rerank eval: %s\n", e.msg);
+                return -1;
+            }
+            break;
+        case 'q':
+            c->per_query = true;
+            break;
+        case 'c':
+            c->opts.complete = true;
+            break;
+        case 'l':
+            if (parse_long(optarg, -127, 127, &v)) {
+                fprintf(c->err, "rerank eval: -l %s: expected an integer in "
+                        "-127..127\n", optarg);
+                return -1;
+            }
+            c->opts.rel_level = (int)v;
+            break;
+        case 'M':
+            if (parse_long(optarg, 1, LONG_MAX, &v)) {
+                fprintf(c->err, "rerank eval: -M %s: expected a positive "
+                        "integer\n", optarg);
+                return -1;
+            }
+            c->opts.max_docs = v;
+            break;
+        case OPT_JSON:
+            c->json = true;
+            break;
+        case OPT_FAIL:
+            if (add_threshold(c, optarg, &e)) {
+                fprintf(c->err, "rerank eval: %s\n", e.msg);
+                return -1;
+            }
+            break;
+        case OPT_PERM:
+            if (parse_long(optarg, 1, 100000000, &v)) {
+                fprintf(c->err, "rerank eval: --permutations %s: expected an "
+                        "integer in 1..100000000\n", optarg);
+                return -1;
+            }
+            c->n_perm = (size_t)v;
+            break;
+        case OPT_SEED: {
+            char *end;
+            errno = 0;
+            unsigned long long s = strtoull(optarg, &end, 10);
+            if (end == optarg || *end || errno || optarg[0] == '-') {
+                fprintf(c->err, "rerank eval: --seed %s: expected a "
+                        "non-negative integer\n", optarg);
+                return -1;
+            }
+            c->seed = s;
+            break;
+        }
+        case 'h':
+            fputs(usage, c->out);
+            return -2;
+        default:
+            if (optopt && strchr("mlM", optopt))
+                fprintf(c->err, "rerank eval: option -%c needs a value\n", optopt);
+            else if (optopt)
+                fprintf(c->err, "rerank eval: unknown option -%c\n", optopt);
+            else
+                fprintf(c->err, "rerank eval: unknown or incomplete option %s\n",
+                        argv[optind - 1]);
+            fputs("Try 'rerank eval --help'.\n", c->err);
+            return -1;
+        }
+    }
+    if (!c->qrels_path || optind >= argc) {
+        fprintf(c->err, "rerank eval: %s\nTry 'rerank eval --help'.\n",
+                !c->qrels_path ? "--qrels QRELS is required"
+                               : "no run file given");
+        return -1;
+    }
+    if (!c->ms.n)
+        eval_measures_default(&c->ms);
+    return optind;
+}
+
+static void print_value(FILE *out, const char *measure, const char *qid,
+                        double v)
+{
+    fprintf(out, "%-22s\t%s\t%6.4f\n", measure, qid, v);
+}
+
+static void print_text(const struct eval_cli *c, const char *path,
+                       const struct trec_run *run, const struct eval_result *r,
+                       bool several)
+{
+    if (several)
+        fprintf(c->out, "# %s\n", path);
+    if (c->per_query)
+        for (size_t q = 0; q < r->n_queries; q++)
+            for (size_t k = 0; k < c->ms.n; k++)
+                print_value(c->out, c->ms.v[k].name, r->qids[q],
+                            r->values[q * c->ms.n + k]);
+    fprintf(c->out, "%-22s\t%s\t%s\n", "runid", "all", run->tag);
+    fprintf(c->out, "%-22s\t%s\t%zu\n", "num_q", "all", r->n_queries);
+    for (size_t k = 0; k < c->ms.n; k++)
+        print_value(c->out, c->ms.v[k].name, "all", r->means[k]);
+}
+
+/* A new JSON object {measure: value} for row q (or the means when q < 0). */
+static json_t *json_values(const struct eval_cli *c,
+                           const struct eval_result *r, long q)
+{
+    json_t *o = json_object();
+    for (size_t k = 0; k < c->ms.n; k++)
+        json_object_set_new(o, c->ms.v[k].name,
+                            json_real(q < 0 ? r->means[k]
+                                            : r->values[(size_t)q * c->ms.n + k]));
+    return o;
+}
+
+/* A new JSON object describing one run's evaluation. */
+static json_t *json_run(const struct eval_cli *c, const char *path,
+                        const struct trec_run *run, const struct eval_result *r)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "file", json_string(path));
+    json_object_set_new(o, "runid", json_string(run->tag));
+    json_object_set_new(o, "num_q", json_integer((json_int_t)r->n_queries));
+    json_object_set_new(o, "all", json_values(c, r, -1));
+    if (c->per_query) {
+        json_t *qs = json_object();
+        for (size_t q = 0; q < r->n_queries; q++)
+            json_object_set_new(qs, r->qids[q], json_values(c, r, (long)q));
+        json_object_set_new(o, "queries", qs);
+    }
+    json_t *missing = json_array();
+    for (size_t i = 0; i < r->n_unretrieved; i++)
+        json_array_append_new(missing, json_string(r->unretrieved[i]));
+    json_object_set_new(o, "judged_without_results", missing);
+    return o;
+}
+
+/* Compares run b with baseline a for every measure: text lines, or a new
+ * JSON object when as_json. */
+static json_t *compare(const struct eval_cli *c, const char *path_a,
+                       const struct eval_result *a, const char *path_b,
+                       const struct eval_result *b, bool as_json)
+{
+    json_t *o = NULL, *measures = NULL;
+    for (size_t k = 0; k < c->ms.n; k++) {
+        struct eval_comparison cmp;
+        eval_compare(a, b, k, c->n_perm, c->seed, &cmp);
+        if (k == 0 && as_json) {
+            o = json_object();
+            json_object_set_new(o, "baseline", json_string(path_a));
+            json_object_set_new(o, "run", json_string(path_b));
+            json_object_set_new(o, "num_q", json_integer((json_int_t)cmp.n_queries));
+            json_object_set_new(o, "permutations", json_integer((json_int_t)c->n_perm));
+            json_object_set_new(o, "seed", json_integer((json_int_t)c->seed));
+            measures = json_object();
+            json_object_set_new(o, "measures", measures);
+        } else if (k == 0) {
+            fprintf(c->out, "\n# %s vs %s: %zu paired queries, two-sided "
+                    "randomization test, %zu permutations, seed %llu\n",
+                    path_b, path_a, cmp.n_queries, c->n_perm,
+                    (unsigned long long)c->seed);
+        }
+        if (as_json) {
+            json_t *m = json_object();
+            json_object_set_new(m, "baseline", json_real(cmp.mean_a));
+            json_object_set_new(m, "run", json_real(cmp.mean_b));
+            json_object_set_new(m, "diff", json_real(cmp.diff));
+            json_object_set_new(m, "p", json_real(cmp.p));
+            json_object_set_new(measures, c->ms.v[k].name, m);
+        } else {
+            fprintf(c->out, "%-22s\tdiff\t%+.4f\tp\t%6.4f\n", c->ms.v[k].name,
+                    cmp.diff, cmp.p);
+        }
+    }
+    return o;
+}
+
+/* Stderr notes about queries the run and qrels do not share. */
+static void warn_coverage(const struct eval_cli *c, const char *path,
+                          const struct eval_result *r)
+{
+    if (r->n_unretrieved) {
+        fprintf(c->err, "rerank: warning: %s: %zu judged %s no results (%s):",
+                path, r->n_unretrieved,
+                r->n_unretrieved == 1 ? "query has" : "queries have",
+                c->opts.complete ? "scored 0 under -c" : "left out; -c scores them 0");
+        for (size_t i = 0; i < r->n_unretrieved && i < 10; i++)
+            fprintf(c->err, " %s", r->unretrieved[i]);
+        fputs(r->n_unretrieved > 10 ? " ...\n" : "\n", c->err);
+    }
+    if (r->n_unjudged)
+        fprintf(c->err, "rerank: warning: %s: %zu %s no judgements (left out)\n",
+                path, r->n_unjudged, r->n_unjudged == 1 ? "query has" : "queries have");
+}
+
+int eval_cli_run(int argc, char **argv, FILE *out, FILE *errf)
+{
+    struct eval_cli c = {
+        .opts = {.rel_level = 1},
+        .n_perm = EVAL_PERMUTATIONS,
+        .out = out,
+        .err = errf,
+    };
+    int first = parse_args(&c, argc, argv);
+    if (first < 0) {
+        eval_measures_free(&c.ms);
+        free(c.thresholds);
+        return first == -2 ? EXIT_OK : EXIT_USAGE;
+    }
+    size_t n_runs = (size_t)(argc - first);
+    struct trec_qrels qrels;
+    struct trec_run *runs = xcalloc(n_runs, sizeof *runs);
+    struct eval_result *res = xcalloc(n_runs, sizeof *res);
+    struct err e;
+    int status = EXIT_OK;
+    if (trec_qrels_read(&qrels, c.qrels_path, &e)) {
+        fprintf(errf, "rerank: %s\n", e.msg);
+        status = EXIT_INPUT;
+    } else if (!qrels.n_topics) {
+        fprintf(errf, "rerank: %s: no judgements\n", c.qrels_path);
+        status = EXIT_INPUT;
+    }
+    for (size_t i = 0; i < n_runs && status == EXIT_OK; i++) {
+        const char *path = argv[first + (int)i];
+        if (trec_run_read(&runs[i], path, &e)) {
+            fprintf(errf, "rerank: %s\n", e.msg);
+            status = EXIT_INPUT;
+            break;
+        }
+        eval_run(&runs[i], &qrels, c.ms.v, c.ms.n, &c.opts, &res[i]);
+        warn_coverage(&c, path, &res[i]);
+        if (!res[i].n_queries) {
+            fprintf(errf, "rerank: %s: no query has both results and "
+                    "judgements in %s\n", path, c.qrels_path);
+            status = EXIT_INPUT;
+        }
+    }
+    if (status == EXIT_OK) {
+        json_t *doc = NULL, *jruns = NULL, *jcmp = NULL;
+        if (c.json) {
+            doc = json_object();
+            jruns = json_array();
+            jcmp = json_array();
+            json_object_set_new(doc, "runs", jruns);
+            json_object_set_new(doc, "comparisons", jcmp);
+        }
+        for (size_t i = 0; i < n_runs; i++) {
+            const char *path = argv[first + (int)i];
+            if (c.json)
+                json_array_append_new(jruns, json_run(&c, path, &runs[i], &res[i]));
+            else
+                print_text(&c, path, &runs[i], &res[i], n_runs > 1);
+            if (!c.json && i + 1 < n_runs)
+                fputc('\n', out);
+        }
+        for (size_t i = 1; i < n_runs; i++) {
+            json_t *o = compare(&c, argv[first], &res[0], argv[first + (int)i],
+                                &res[i], c.json);
+            if (o)
+                json_array_append_new(jcmp, o);
+        }
+        if (doc) {
+            json_dumpf(doc, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+            fputc('\n', out);
+            json_decref(doc);
+        }
+        for (size_t t = 0; t < c.n_thresholds; t++) {
+            long k = eval_measures_find(&c.ms, c.thresholds[t].name);
+            for (size_t i = 0; i < n_runs; i++)
+                if (res[i].means[k] < c.thresholds[t].min) {
+                    fprintf(errf, "rerank: %s: %s %.4f is below %g\n",
+                            argv[first + (int)i], c.thresholds[t].name,
+                            res[i].means[k], c.thresholds[t].min);
+                    status = EXIT_BELOW;
+                }
+        }
+        if (fflush(out) != 0 || ferror(out)) {
+            fprintf(errf, "rerank: write error: %s\n", strerror(errno));
+            status = EXIT_INPUT;
+        }
+    }
+    for (size_t i = 0; i < n_runs; i++) {
+        eval_result_free(&res[i]);
+        trec_run_free(&runs[i]);
+    }
+    free(res);
+    free(runs);
+    trec_qrels_free(&qrels);
+    eval_measures_free(&c.ms);
+    free(c.thresholds);
+    return status;
+}
+
+int eval_main(int argc, char **argv)
+{
+    return eval_cli_run(argc, argv, stdout, stderr);
+}

@@ -1,0 +1,593 @@
+/* test_eval.c — trec_eval-exact measures, the randomization test and the
+ * `rerank eval` command line.
+ *
+ * testdata/eval/small.{run,qrels} is worked out by hand below.  Its ranking
+ * (score descending, ties by docid descending; the rank column is wrong on
+ * purpose) is:
+ *   q1: d3 (5.0, rel 0), d2 (4, rel 1), d1 (4.0, rel 2), d5 (3, unjudged),
+ *       d4 (2.0, rel 3)          — d2 before d1: tie, "d2" > "d1"
+ *       judged: d4=3, d1=2, d2=1, d9=1 (not retrieved), d3=0; relevant
+ *       (level 1): 4
+ *   q2: c (0.9, unjudged), b (0.5, rel 0), a (0.5, rel 1) — tie, "b" > "a"
+ *   q3: judged (x=1) but not in the run
+ *   q4: z (rel 0), w (rel -1): nothing relevant, ideal DCG 0
+ *   q5: in the run but not judged: always ignored
+ * By default the queries are q1, q2, q4; with -c also q3 (scoring 0).
+ * Also checked against testdata/eval/cranfield-expected.tsv, written by the
+ * independent scripts/eval-reference.py (scripts/cranfield-fixture.py), on
+ * the shared Cranfield qrels. */
+#include "check.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "eval.h"
+#include "trec.h"
+
+#define SMALL_RUN "testdata/eval/small.run"
+#define SMALL_QRELS "testdata/eval/small.qrels"
+
+static char tmpdir[] = "/tmp/rerank-test-eval-XXXXXX";
+
+/* Writes text to tmpdir/name and returns the path (static buffer). */
+static const char *write_tmp(const char *name, const char *text)
+{
+    static char path[4][512];
+    static int slot;
+    char *p = path[slot++ % 4];
+    snprintf(p, 512, "%s/%s", tmpdir, name);
+    FILE *f = fopen(p, "w");
+    fputs(text, f);
+    fclose(f);
+    return p;
+}
+
+/* The values of one measure over the small fixture. */
+struct small {
+    struct trec_run run;
+    struct trec_qrels qrels;
+    struct eval_result r;
+    struct eval_measures ms;
+};
+
+static void small_eval(struct small *s, const char *measures,
+                       struct eval_opts o)
+{
+    struct err e;
+    memset(s, 0, sizeof *s);
+    CHECK(trec_run_read(&s->run, SMALL_RUN, &e) == 0);
+    CHECK(trec_qrels_read(&s->qrels, SMALL_QRELS, &e) == 0);
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", measures);
+    for (char *tok = strtok(buf, " "); tok; tok = strtok(NULL, " "))
+        CHECK(eval_measures_add(&s->ms, tok, &e) == 0);
+    eval_run(&s->run, &s->qrels, s->ms.v, s->ms.n, &o, &s->r);
+}
+
+static double small_value(const struct small *s, const char *qid,
+                          const char *measure)
+{
+    long k = eval_measures_find(&s->ms, measure);
+    if (k < 0)
+        return NAN;
+    if (strcmp(qid, "all") == 0)
+        return s->r.means[k];
+    for (size_t q = 0; q < s->r.n_queries; q++)
+        if (strcmp(s->r.qids[q], qid) == 0)
+            return s->r.values[q * s->ms.n + (size_t)k];
+    return NAN;
+}
+
+static void small_free(struct small *s)
+{
+    eval_result_free(&s->r);
+    eval_measures_free(&s->ms);
+    trec_run_free(&s->run);
+    trec_qrels_free(&s->qrels);
+}
+
+static void test_reading(void)
+{
+    struct trec_run run;
+    struct err e;
+    CHECK(trec_run_read(&run, SMALL_RUN, &e) == 0);
+    CHECK(run.n_topics == 4);
+    CHECK_STR(run.topics[0].qid, "q1");
+    CHECK_STR(run.topics[1].qid, "q2");
+    CHECK(run.topics[0].first_line == 2);
+    CHECK(run.n_lines == 11);
+    CHECK_STR(run.tag, "small");
+    const struct trec_topic_run *t = &run.topics[0];
+    const char *order[] = {"d3", "d2", "d1", "d5", "d4"};
+    CHECK(t->n_docs == 5);
+    for (size_t i = 0; i < 5 && i < t->n_docs; i++)
+        CHECK_STR(t->docs[i].docid, order[i]);
+    CHECK(t->docs[1].line == 6);   /* d2's line in the file */
+    t = trec_run_find(&run, "q2");
+    CHECK(t && t->n_docs == 3 && strcmp(t->docs[1].docid, "b") == 0);
+    CHECK(trec_run_find(&run, "nope") == NULL);
+    trec_run_free(&run);
+
+    struct trec_qrels q;
+    CHECK(trec_qrels_read(&q, SMALL_QRELS, &e) == 0);
+    CHECK(q.n_topics == 4);
+    const struct trec_qrels_topic *qt = trec_qrels_find(&q, "q1");
+    CHECK(qt && qt->n == 5);
+    const struct trec_judgment *j = qt ? trec_qrels_judgment(qt, "d4") : NULL;
+    CHECK(j && j->rel == 3);
+    CHECK(qt && trec_qrels_judgment(qt, "d5") == NULL);
+    qt = trec_qrels_find(&q, "q4");
+    j = qt ? trec_qrels_judgment(qt, "w") : NULL;
+    CHECK(j && j->rel == -1);
+    trec_qrels_free(&q);
+}
+
+static void check_error(int rc, const struct err *e, const char *want)
+{
+    CHECK_MSG(rc == -1 && strstr(e->msg, want), "want \"%s\" in \"%s\"", want,
+              rc == -1 ? e->msg : "(no error)");
+}
+
+static void test_malformed(void)
+{
+    struct trec_run run;
+    struct trec_qrels q;
+    struct err e;
+    const char *p;
+    char want[600];
+
+    p = write_tmp("bad1.run", "q1 Q0 d1 1 1.0 t\nq1 Q0 d2 2 1.0\n");
+    snprintf(want, sizeof want, "%s:2: expected 6 fields", p);
+    check_error(trec_run_read(&run, p, &e), &e, want);
+    trec_run_free(&run);
+
+    p = write_tmp("bad2.run", "# c\n\nq1 Q0 d1 1 1.0 t\nq1 Q0 d2 2 high t\n");
+    snprintf(want, sizeof want, "%s:4: score \"high\" is not a finite number", p);
+    check_error(trec_run_read(&run, p, &e), &e, want);
+    trec_run_free(&run);
+
+    p = write_tmp("bad3.run", "q1 Q0 d1 1 1.0 t\nq2 Q0 d1 1 1.0 t\nq1 Q0 d1 2 0.5 t\n");
+    snprintf(want, sizeof want, "%s:3: document \"d1\" listed twice for query "
+             "\"q1\" (first on line 1)", p);
+    check_error(trec_run_read(&run, p, &e), &e, want);
+    trec_run_free(&run);
+
+    p = write_tmp("bad4.run", "q1 Q0 d1 1 1.0 t extra\n");
+    snprintf(want, sizeof want, "%s:1: expected 6 fields", p);
+    check_error(trec_run_read(&run, p, &e), &e, want);
+    trec_run_free(&run);
+
+    p = write_tmp("bad5.run", "q1 Q0 d1 1 nan t\n");
+    snprintf(want, sizeof want, "%s:1: score \"nan\"", p);
+    check_error(trec_run_read(&run, p, &e), &e, want);
+    trec_run_free(&run);
+
+    p = write_tmp("bad6.run", "q1 Q0 d\xff 1 1 t\n");
+    snprintf(want, sizeof want, "%s:1: invalid UTF-8", p);
+    check_error(trec_run_read(&run, p, &e), &e, want);
+    trec_run_free(&run);
+
+    check_error(trec_run_read(&run, "/nonexistent/run", &e), &e,
+                "/nonexistent/run: No such file");
+    trec_run_free(&run);
+
+    p = write_tmp("bad1.qrels", "q1 0 d1 1\nq1 0 d2\n");
+    snprintf(want, sizeof want, "%s:2: expected 4 fields", p);
+    check_error(trec_qrels_read(&q, p, &e), &e, want);
+    trec_qrels_free(&q);
+
+    p = write_tmp("bad2.qrels", "q1 0 d1 1\nq1 0 d2 200\n");
+    snprintf(want, sizeof want, "%s:2: relevance \"200\" is not an integer", p);
+    check_error(trec_qrels_read(&q, p, &e), &e, want);
+    trec_qrels_free(&q);
+
+    p = write_tmp("bad3.qrels", "q1 0 d1 1\nq1 0 d2 1.5\n");
+    snprintf(want, sizeof want, "%s:2: relevance \"1.5\"", p);
+    check_error(trec_qrels_read(&q, p, &e), &e, want);
+    trec_qrels_free(&q);
+
+    p = write_tmp("bad4.qrels", "q1 0 d1 1\nq2 0 d1 1\n# x\nq1 0 d1 0\n");
+    snprintf(want, sizeof want, "%s:4: document \"d1\" judged twice for query "
+             "\"q1\" (first on line 1)", p);
+    check_error(trec_qrels_read(&q, p, &e), &e, want);
+    trec_qrels_free(&q);
+}
+
+static void test_measure_names(void)
+{
+    struct eval_measures ms = {0};
+    struct err e;
+    CHECK(eval_measures_add(&ms, "ndcg_cut.5,10", &e) == 0);
+    CHECK(eval_measures_add(&ms, "ndcg_cut_10", &e) == 0); /* duplicate */
+    CHECK(eval_measures_add(&ms, "P", &e) == 0);
+    CHECK(eval_measures_add(&ms, "mrr_10", &e) == 0);
+    CHECK(ms.n == 2 + 9 + 1);
+    CHECK_STR(ms.v[0].name, "ndcg_cut_5");
+    CHECK_STR(ms.v[1].name, "ndcg_cut_10");
+    CHECK_STR(ms.v[2].name, "P_5");
+    CHECK_STR(ms.v[10].name, "P_1000");
+    CHECK(ms.v[11].kind == EVAL_MRR_CUT && ms.v[11].cutoff == 10);
+    CHECK(eval_measures_add(&ms, "ndcg", &e) == -1);
+    CHECK(eval_measures_add(&ms, "P_0", &e) == -1);
+    CHECK(eval_measures_add(&ms, "P_x", &e) == -1);
+    CHECK(eval_measures_add(&ms, "map_5", &e) == -1);
+    CHECK(eval_measures_add(&ms, "mrr", &e) == -1);
+    CHECK(eval_measures_add(&ms, "recall.5,", &e) == -1);
+    eval_measures_free(&ms);
+    eval_measures_default(&ms);
+    const char *want[] = {"ndcg_cut_10", "recip_rank", "mrr_10", "map",
+                          "recall_100", "recall_1000", "P_10"};
+    CHECK(ms.n == 7);
+    for (size_t i = 0; i < 7 && i < ms.n; i++)
+        CHECK_STR(ms.v[i].name, want[i]);
+    eval_measures_free(&ms);
+}
+
+static void test_small_default(void)
+{
+    struct small s;
+    small_eval(&s, "ndcg_cut_10 ndcg_cut_2 recip_rank mrr_10 mrr_1 map "
+               "recall_100 recall_2 P_10 P_2", (struct eval_opts){1, 0, false});
+    CHECK(s.r.n_queries == 3);
+    CHECK(s.r.n_unretrieved == 1 && strcmp(s.r.unretrieved[0], "q3") == 0);
+    CHECK(s.r.n_unjudged == 1); /* q5 */
+    const double tol = 5e-5;    /* 4 decimals, as trec_eval prints */
+
+    /* q1: DCG@10 = 1/log2(3) + 2/log2(4) + 3/log2(6) (d2, d1, d4 at ranks
+       2, 3, 5); ideal = 3 + 2/log2(3) + 1/log2(4) + 1/log2(5). */
+    double dcg = 1 / log2(3) + 2 / log2(4) + 3 / log2(6);
+    double idcg = 3 + 2 / log2(3) + 1 / log2(4) + 1 / log2(5);
+    CHECK_NEAR(small_value(&s, "q1", "ndcg_cut_10"), 0.5376, tol);
+    CHECK_NEAR(dcg / idcg, 0.5376, tol);
+    /* @2: (1/log2(3)) / (3 + 2/log2(3)). */
+    CHECK_NEAR(small_value(&s, "q1", "ndcg_cut_2"), 0.1480, tol);
+    CHECK_NEAR(small_value(&s, "q1", "recip_rank"), 0.5000, tol);
+    CHECK_NEAR(small_value(&s, "q1", "mrr_1"), 0.0, tol);
+    /* AP = (1/2 + 2/3 + 3/5) / 4, d9 never retrieved. */
+    CHECK_NEAR(small_value(&s, "q1", "map"), 0.4417, tol);
+    CHECK_NEAR(small_value(&s, "q1", "recall_100"), 0.7500, tol);
+    CHECK_NEAR(small_value(&s, "q1", "recall_2"), 0.2500, tol);
+    CHECK_NEAR(small_value(&s, "q1", "P_10"), 0.3000, tol);
+    CHECK_NEAR(small_value(&s, "q1", "P_2"), 0.5000, tol);
+
+    /* q2: a (rel 1) at rank 3 after the tie with b. DCG = 1/log2(4), ideal 1. */
+    CHECK_NEAR(small_value(&s, "q2", "ndcg_cut_10"), 0.5000, tol);
+    CHECK_NEAR(small_value(&s, "q2", "ndcg_cut_2"), 0.0, tol);
+    CHECK_NEAR(small_value(&s, "q2", "recip_rank"), 0.3333, tol);
+    CHECK_NEAR(small_value(&s, "q2", "map"), 0.3333, tol);
+    CHECK_NEAR(small_value(&s, "q2", "P_10"), 0.1000, tol);
+
+    /* q4: nothing relevant: every measure 0 (ideal DCG 0 leaves DCG 0). */
+    CHECK_NEAR(small_value(&s, "q4", "ndcg_cut_10"), 0.0, tol);
+    CHECK_NEAR(small_value(&s, "q4", "map"), 0.0, tol);
+    CHECK(isnan(small_value(&s, "q3", "map")));   /* not evaluated */
+    CHECK(isnan(small_value(&s, "q5", "map")));
+
+    /* Means over q1, q2, q4. */
+    CHECK_NEAR(small_value(&s, "all", "ndcg_cut_10"), (dcg / idcg + 0.5) / 3, 1e-12);
+    CHECK_NEAR(small_value(&s, "all", "ndcg_cut_10"), 0.3459, tol);
+    CHECK_NEAR(small_value(&s, "all", "recip_rank"), 0.2778, tol);
+    CHECK_NEAR(small_value(&s, "all", "mrr_10"), 0.2778, tol);
+    CHECK_NEAR(small_value(&s, "all", "map"), 0.2583, tol);
+    CHECK_NEAR(small_value(&s, "all", "recall_100"), 0.5833, tol);
+    CHECK_NEAR(small_value(&s, "all", "P_10"), 0.1333, tol);
+    small_free(&s);
+}
+
+static void test_small_options(void)
+{
+    const double tol = 5e-5;
+    struct small s;
+
+    /* -c: q3 joins with zeros; means over 4 queries. */
+    small_eval(&s, "ndcg_cut_10 recip_rank map P_10", (struct eval_opts){1, 0, true});
+    CHECK(s.r.n_queries == 4);
+    CHECK(s.r.n_queries == 4 && !s.r.retrieved[2] && s.r.retrieved[0]);
+    CHECK_NEAR(small_value(&s, "q3", "map"), 0.0, tol);
+    CHECK_NEAR(small_value(&s, "all", "ndcg_cut_10"), 0.2594, tol); /* 1.0376/4 */
+    CHECK_NEAR(small_value(&s, "all", "recip_rank"), 0.2083, tol); /* (1/2+1/3)/4 */
+    CHECK_NEAR(small_value(&s, "all", "map"), 0.19375, 1e-12);    /* 0.775/4 */
+    CHECK_NEAR(small_value(&s, "all", "P_10"), 0.1000, tol);
+    small_free(&s);
+
+    /* -l 2: q1 relevant are d1 (rank 3) and d4 (rank 5); q2 has none.
+       nDCG ignores the level (gains are the qrels values). */
+    small_eval(&s, "ndcg_cut_10 recip_rank map recall_100 P_10",
+               (struct eval_opts){2, 0, false});
+    CHECK_NEAR(small_value(&s, "q1", "recip_rank"), 0.3333, tol);
+    CHECK_NEAR(small_value(&s, "q1", "map"), 0.3667, tol);  /* (1/3+2/5)/2 */
+    CHECK_NEAR(small_value(&s, "q1", "recall_100"), 1.0, tol);
+    CHECK_NEAR(small_value(&s, "q1", "P_10"), 0.2, tol);
+    CHECK_NEAR(small_value(&s, "q1", "ndcg_cut_10"), 0.5376, tol);
+    CHECK_NEAR(small_value(&s, "q2", "recip_rank"), 0.0, tol);
+    CHECK_NEAR(small_value(&s, "q2", "recall_100"), 0.0, tol);
+    small_free(&s);
+
+    /* -l 0: judged-0 documents count too: q1 d3 at rank 1. */
+    small_eval(&s, "recip_rank map", (struct eval_opts){0, 0, false});
+    CHECK_NEAR(small_value(&s, "q1", "recip_rank"), 1.0, tol);
+    /* q1 relevant = d3,d2,d1,d4,d9 (5): (1 + 1 + 1 + 4/5) / 5. */
+    CHECK_NEAR(small_value(&s, "q1", "map"), 0.7600, tol);
+    /* q4: z (rel 0) at rank 1; w (rel -1) is never relevant. */
+    CHECK_NEAR(small_value(&s, "q4", "map"), 1.0, tol);
+    small_free(&s);
+
+    /* -M 3: q1 keeps d3, d2, d1. */
+    small_eval(&s, "ndcg_cut_10 map recall_100 P_5 mrr_10",
+               (struct eval_opts){1, 3, false});
+    CHECK_NEAR(small_value(&s, "q1", "ndcg_cut_10"),
+               (1 / log2(3) + 2 / log2(4)) / (3 + 2 / log2(3) + 1 / log2(4) + 1 / log2(5)),
+               1e-12);
+    CHECK_NEAR(small_value(&s, "q1", "map"), 0.2917, tol);       /* (1/2+2/3)/4 */
+    CHECK_NEAR(small_value(&s, "q1", "recall_100"), 0.5, tol);
+    CHECK_NEAR(small_value(&s, "q1", "P_5"), 0.4, tol);
+    CHECK_NEAR(small_value(&s, "q2", "mrr_10"), 0.3333, tol);
+    small_free(&s);
+
+    /* -M 2 cuts q2 before a: mrr and recip_rank 0 there. */
+    small_eval(&s, "recip_rank", (struct eval_opts){1, 2, false});
+    CHECK_NEAR(small_value(&s, "q2", "recip_rank"), 0.0, tol);
+    CHECK_NEAR(small_value(&s, "q1", "recip_rank"), 0.5, tol);
+    small_free(&s);
+
+    /* Combined: -c -l 2 -M 3 (values from scripts/eval-reference.py, and by
+       hand: q1 d1 at rank 3 is the only level-2 document left). */
+    small_eval(&s, "mrr_2 P_5 recall_2 ndcg_cut_3", (struct eval_opts){2, 3, true});
+    CHECK_NEAR(small_value(&s, "q1", "P_5"), 0.2, tol);
+    CHECK_NEAR(small_value(&s, "q1", "mrr_2"), 0.0, tol);
+    CHECK_NEAR(small_value(&s, "q1", "ndcg_cut_3"), 0.3425, tol);
+    CHECK_NEAR(small_value(&s, "all", "ndcg_cut_3"), 0.2106, tol);
+    CHECK_NEAR(small_value(&s, "all", "P_5"), 0.05, tol);
+    small_free(&s);
+}
+
+/* The same 0/1 differences shifted by hand: d_i = +1 for five queries means
+ * only the two all-same-sign flips of 32 reach |sum| = 5: p = 1/16. */
+static void test_randomization(void)
+{
+    struct eval_result a = {0}, b = {0};
+    const char *qids[] = {"1", "2", "3", "4", "5", "6"};
+    double va[] = {0.1, 0.2, 0.3, 0.4, 0.5, 0.9}, vb[] = {1.1, 1.2, 1.3, 1.4, 1.5};
+    a.n_measures = b.n_measures = 1;
+    a.n_queries = 6;          /* "6" has no partner: left out of the pairs */
+    b.n_queries = 5;
+    a.qids = b.qids = qids;
+    a.values = va;
+    b.values = vb;
+    struct eval_comparison c;
+    eval_compare(&a, &b, 0, 20000, 7, &c);
+    CHECK(c.n_queries == 5);
+    CHECK_NEAR(c.diff, 1.0, 1e-12);
+    CHECK_NEAR(c.mean_a, 0.3, 1e-12);
+    CHECK_NEAR(c.p, 1.0 / 16, 0.006);
+    struct eval_comparison c2;
+    eval_compare(&a, &b, 0, 20000, 7, &c2);
+    CHECK(c2.p == c.p);       /* seeded: reproducible */
+    eval_compare(&a, &a, 0, 1000, 7, &c2);
+    CHECK(c2.p == 1.0 && c2.diff == 0 && c2.n_queries == 6);
+    /* Alternating signs: the observed sum is 0, every permutation reaches it. */
+    double vc[] = {1.1, -0.8, 1.3, -0.6, 1.5};
+    b.values = vc;
+    eval_compare(&a, &b, 0, 1000, 7, &c2);
+    CHECK(c2.p > 0.2);
+}
+
+/* Runs `rerank eval ARGS...` capturing stdout and stderr. */
+static int cli(char *out, size_t out_n, char *errbuf, size_t err_n, ...)
+{
+    char *argv[32] = {"eval"};
+    int argc = 1;
+    va_list ap;
+    va_start(ap, err_n);
+    for (char *a; argc < 31 && (a = va_arg(ap, char *));)
+        argv[argc++] = a;
+    va_end(ap);
+    FILE *fo = tmpfile(), *fe = tmpfile();
+    int rc = eval_cli_run(argc, argv, fo, fe);
+    rewind(fo);
+    rewind(fe);
+    size_t n = fread(out, 1, out_n - 1, fo);
+    out[n] = 0;
+    n = fread(errbuf, 1, err_n - 1, fe);
+    errbuf[n] = 0;
+    fclose(fo);
+    fclose(fe);
+    return rc;
+}
+
+static void test_cli(void)
+{
+    static char out[65536], err[4096];
+    int rc = cli(out, sizeof out, err, sizeof err, "--qrels", SMALL_QRELS,
+                 SMALL_RUN, NULL);
+    CHECK(rc == 0);
+    CHECK_STR(out,
+              "runid                 \tall\tsmall\n"
+              "num_q                 \tall\t3\n"
+              "ndcg_cut_10           \tall\t0.3459\n"
+              "recip_rank            \tall\t0.2778\n"
+              "mrr_10                \tall\t0.2778\n"
+              "map                   \tall\t0.2583\n"
+              "recall_100            \tall\t0.5833\n"
+              "recall_1000           \tall\t0.5833\n"
+              "P_10                  \tall\t0.1333\n");
+    CHECK(strstr(err, "warning: " SMALL_RUN ": 1 judged query has no results "
+                 "(left out; -c scores them 0): q3\n") != NULL);
+    CHECK(strstr(err, "1 query has no judgements") != NULL);
+
+    rc = cli(out, sizeof out, err, sizeof err, "--qrels", SMALL_QRELS, "-q",
+             "-m", "map", "-m", "P.2,5", "-c", "-l2", "-M", "4", SMALL_RUN, NULL);
+    CHECK(rc == 0);
+    /* q1 with -M 4: d3 d2 d1 d5; level 2: d1 at rank 3 of 2 relevant. */
+    CHECK(strstr(out, "map                   \tq1\t0.1667\n"
+                      "P_2                   \tq1\t0.0000\n"
+                      "P_5                   \tq1\t0.2000\n") != NULL);
+    CHECK(strstr(out, "map                   \tq3\t0.0000\n") != NULL);
+    CHECK(strstr(out, "num_q                 \tall\t4\n") != NULL);
+    CHECK(strstr(out, "map                   \tall\t0.0417\n") != NULL);
+
+    /* JSON. */
+    rc = cli(out, sizeof out, err, sizeof err, "--json", "--qrels", SMALL_QRELS,
+             "-m", "map", SMALL_RUN, SMALL_RUN, NULL);
+    CHECK(rc == 0);
+    json_error_t je;
+    json_t *doc = json_loads(out, 0, &je);
+    CHECK(doc != NULL);
+    json_t *r0 = json_array_get(json_object_get(doc, "runs"), 0);
+    CHECK(json_integer_value(json_object_get(r0, "num_q")) == 3);
+    CHECK_NEAR(json_real_value(json_object_get(json_object_get(r0, "all"), "map")),
+               (0.4416666666666667 + 1.0 / 3) / 3, 1e-12);
+    json_t *c0 = json_array_get(json_object_get(doc, "comparisons"), 0);
+    json_t *cm = json_object_get(json_object_get(c0, "measures"), "map");
+    CHECK(json_real_value(json_object_get(cm, "diff")) == 0.0);
+    CHECK(json_real_value(json_object_get(cm, "p")) == 1.0);
+    json_decref(doc);
+
+    /* Two runs in text: blocks and the comparison lines. */
+    const char *better = write_tmp("better.run",
+                                   "q1 Q0 d4 1 9 b\nq2 Q0 a 1 9 b\nq4 Q0 z 1 9 b\n");
+    rc = cli(out, sizeof out, err, sizeof err, "--qrels", SMALL_QRELS, "-m",
+             "recip_rank", "--permutations", "100", SMALL_RUN, better, NULL);
+    CHECK(rc == 0);
+    CHECK(strncmp(out, "# " SMALL_RUN "\n", strlen("# " SMALL_RUN "\n")) == 0);
+    CHECK(strstr(out, "paired queries") && strstr(out, "100 permutations"));
+    /* recip_rank: (1 + 1 + 0)/3 - (0.5 + 1/3 + 0)/3 = 0.3889. */
+    CHECK(strstr(out, "recip_rank            \tdiff\t+0.3889\tp\t") != NULL);
+
+    /* --fail-under: map 0.2583 passes 0.25, fails 0.3; map added to -m. */
+    rc = cli(out, sizeof out, err, sizeof err, "--qrels", SMALL_QRELS, "-m",
+             "P_10", "--fail-under", "map=0.25", SMALL_RUN, NULL);
+    CHECK(rc == 0);
+    CHECK(strstr(out, "\nmap ") != NULL);
+    rc = cli(out, sizeof out, err, sizeof err, "--qrels", SMALL_QRELS,
+             "--fail-under", "map=0.3", SMALL_RUN, NULL);
+    CHECK(rc == 7);
+    CHECK(strstr(err, "rerank: " SMALL_RUN ": map 0.2583 is below 0.3\n") != NULL);
+
+    /* Usage errors: 2. */
+    CHECK(cli(out, sizeof out, err, sizeof err, SMALL_RUN, NULL) == 2);
+    CHECK(strstr(err, "--qrels QRELS is required") != NULL);
+    CHECK(cli(out, sizeof out, err, sizeof err, "--qrels", SMALL_QRELS, NULL) == 2);
+    CHECK(cli(out, sizeof out, err, sizeof err, "--qrels", SMALL_QRELS, "-m",
+              "bogus", SMALL_RUN, NULL) == 2);
+    CHECK(cli(out, sizeof out, err, sizeof err, "--qrels", SMALL_QRELS, "-M",
+              "0", SMALL_RUN, NULL) == 2);
+    CHECK(cli(out, sizeof out, err, sizeof err, "--qrels", SMALL_QRELS, "--nope",
+              SMALL_RUN, NULL) == 2);
+    CHECK(strstr(err, "--nope") != NULL);
+    CHECK(cli(out, sizeof out, err, sizeof err, "--qrels", SMALL_QRELS,
+              "--fail-under", "map", SMALL_RUN, NULL) == 2);
+    CHECK(cli(out, sizeof out, err, sizeof err, "--help", NULL) == 0);
+    CHECK(strstr(out, "Usage: rerank eval") != NULL);
+
+    /* Bad files: 1, with the place. */
+    const char *bad = write_tmp("cli-bad.run", "q1 Q0 d1 1 1 t\nq1 Q0 d2 x 1\n");
+    CHECK(cli(out, sizeof out, err, sizeof err, "--qrels", SMALL_QRELS, bad,
+              NULL) == 1);
+    char want[600];
+    snprintf(want, sizeof want, "rerank: %s:2: expected 6 fields", bad);
+    CHECK_MSG(strstr(err, want) != NULL, "stderr: %s", err);
+    const char *unjudged = write_tmp("unjudged.run", "zz Q0 d1 1 1 t\n");
+    CHECK(cli(out, sizeof out, err, sizeof err, "--qrels", SMALL_QRELS, unjudged,
+              NULL) == 1);
+    CHECK(strstr(err, "no query has both results and judgements") != NULL);
+}
+
+/* Every value of testdata/eval/cranfield-expected.tsv (from the Python
+ * reference) against the C code on the shared Cranfield qrels. */
+static void test_cranfield(void)
+{
+    char qrels_path[512];
+    snprintf(qrels_path, sizeof qrels_path, "%s/collections/cranfield/qrels",
+             shared_dir());
+    if (access(qrels_path, R_OK) != 0) {
+        SKIP("cranfield: %s not found", qrels_path);
+        return;
+    }
+    struct err e;
+    struct trec_run run;
+    struct trec_qrels qrels;
+    CHECK(trec_run_read(&run, "testdata/eval/cranfield-bm25.run", &e) == 0);
+    CHECK(trec_qrels_read(&qrels, qrels_path, &e) == 0);
+    FILE *f = fopen("testdata/eval/cranfield-expected.tsv", "r");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    struct eval_measures ms = {0};
+    const char *names[] = {"ndcg_cut_5", "ndcg_cut_10", "ndcg_cut_20",
+                           "recip_rank", "mrr_10", "map", "recall_10",
+                           "recall_100", "P_5", "P_10", "P_20"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        eval_measures_add(&ms, names[i], &e);
+    char line[256], cur_opts[64] = "";
+    struct eval_result r = {0};
+    size_t compared = 0, bad = 0;
+    while (fgets(line, sizeof line, f)) {
+        char opts[64], measure[32], qid[32];
+        double want;
+        if (sscanf(line, "%63[^\t]\t%31[^\t]\t%31[^\t]\t%lf", opts, measure, qid,
+                   &want) != 4)
+            continue;
+        if (strcmp(opts, cur_opts) != 0) {
+            struct eval_opts o = {1, 0, false};
+            o.complete = strstr(opts, "-c") != NULL;
+            const char *l = strstr(opts, "-l "), *m = strstr(opts, "-M ");
+            if (l)
+                o.rel_level = atoi(l + 3);
+            if (m)
+                o.max_docs = atol(m + 3);
+            eval_result_free(&r);
+            eval_run(&run, &qrels, ms.v, ms.n, &o, &r);
+            snprintf(cur_opts, sizeof cur_opts, "%s", opts);
+        }
+        double got = NAN;
+        if (strcmp(measure, "num_q") == 0) {
+            got = (double)r.n_queries;
+        } else {
+            long k = eval_measures_find(&ms, measure);
+            if (k >= 0 && strcmp(qid, "all") == 0)
+                got = r.means[k];
+            for (size_t q = 0; k >= 0 && q < r.n_queries; q++)
+                if (strcmp(r.qids[q], qid) == 0)
+                    got = r.values[q * ms.n + (size_t)k];
+        }
+        compared++;
+        if (!(fabs(got - want) <= 1e-9)) {
+            if (bad++ < 10)
+                printf("FAIL cranfield [%s] %s %s: %.12f vs reference %.12f\n",
+                       opts, measure, qid, got, want);
+        }
+    }
+    fclose(f);
+    CHECK_MSG(bad == 0, "%zu of %zu Cranfield values differ", bad, compared);
+    CHECK(compared > 2000);
+    eval_result_free(&r);
+    eval_measures_free(&ms);
+    trec_run_free(&run);
+    trec_qrels_free(&qrels);
+}
+
+int main(void)
+{
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    test_reading();
+    test_malformed();
+    test_measure_names();
+    test_small_default();
+    test_small_options();
+    test_randomization();
+    test_cli();
+    test_cranfield();
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0)
+        printf("warning: could not remove %s\n", tmpdir);
+    return check_report();
+}
