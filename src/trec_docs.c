@@ -58,8 +58,8 @@ struct trec_docs {
     struct trec_docs_info info;
 };
 
-static const char *const docid_keys[] = {"docid", "_id", "id", NULL};
-static const char *const text_keys[] = {"text", "contents", NULL};
+static const char *const collection_id_keys[] = {"docid", "_id", "id", NULL};
+static const char *const collection_text_keys[] = {"text", "contents", NULL};
 
 static uint64_t docid_hash(const char *s, size_t n)
 {
@@ -80,7 +80,7 @@ static json_t *json_first(json_t *obj, const char *const *keys)
  * bytes), or NULL when it has none. */
 static const char *json_docid(json_t *obj, char buf[32])
 {
-    json_t *v = json_first(obj, docid_keys);
+    json_t *v = json_first(obj, collection_id_keys);
     if (json_is_string(v))
         return json_string_value(v);
     if (json_is_integer(v)) {
@@ -117,7 +117,7 @@ static int parse_doc_line(enum trec_docs_format fmt, const char *line,
         return err_set(e, "%s", je.text);
     int rc = 0;
     const char *docid = json_is_object(o) ? json_docid(o, idbuf) : NULL;
-    json_t *text = json_is_object(o) ? json_first(o, text_keys) : NULL;
+    json_t *text = json_is_object(o) ? json_first(o, collection_text_keys) : NULL;
     json_t *title = json_is_object(o) ? json_object_get(o, "title") : NULL;
     if (!json_is_object(o))
         rc = err_set(e, "expected a JSON object");
@@ -547,7 +547,7 @@ static void doc_text(const char *line, size_t len, json_t *obj,
         *out_len = n;
         return;
     }
-    json_t *t = json_first(obj, text_keys), *title = json_object_get(obj, "title");
+    json_t *t = json_first(obj, collection_text_keys), *title = json_object_get(obj, "title");
     size_t nt = json_string_length(t);
     size_t nh = json_is_string(title) ? json_string_length(title) : 0;
     size_t total = nh ? nh + 1 + nt : nt;
