@@ -158,13 +158,16 @@ def main():
         corpus = os.path.join(tmp, "corpus.txt")
         with open(corpus, "w", encoding="utf-8") as f:
             f.write("\n".join(corpus_lines()) + "\n")
+        # Relative paths: trainer_spec records them, and the output should
+        # not depend on the temporary directory's name.
         prefix = os.path.join(tmp, "m")
-        subprocess.run(["spm_train", f"--input={corpus}", f"--model_prefix={prefix}",
+        subprocess.run(["spm_train", "--input=corpus.txt", "--model_prefix=m",
                         "--model_type=unigram", "--vocab_size=3000", "--hard_vocab_limit=false",
                         "--normalization_rule_name=nmt_nfkc", "--character_coverage=0.995",
                         "--user_defined_symbols=[URL]", "--num_threads=2", "--minloglevel=2",
                         "--seed_sentencepiece_size=100000"],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                       cwd=tmp, check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
         model = os.path.join(OUT, "sentencepiece.bpe.model")
         with open(prefix + ".model", "rb") as src, open(model, "wb") as dst:
             dst.write(src.read())
