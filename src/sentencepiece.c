@@ -15,8 +15,13 @@
  *   map ids    piece numbers to model ids.
  * The vocabulary comes from sentencepiece.bpe.model (a ModelProto, read by a
  * small bounds-checked protobuf reader) or from tokenizer.json (jansson);
- * pieces are found by a hash of their bytes (struct piece_index).  Pair templates
- * and truncation are tokenizer.c's. */
+ * pieces are found by a hash of their bytes (struct piece_index).  Pair
+ * templates and truncation are tokenizer.c's.
+ *
+ * tokenizer.json is read with the same SentencePiece semantics (what HF's
+ * slow XLMRobertaTokenizer does).  HF's fast pipeline (Precompiled per
+ * grapheme, Replace, Metaspace) can differ on rare inputs, e.g. trailing
+ * whitespace or special-token text such as "<s>" inside a query. */
 #include "sentencepiece.h"
 
 #include <float.h>
@@ -82,7 +87,8 @@ struct spm {
     bool add_dummy_prefix, remove_extra_whitespaces, escape_whitespaces;
 };
 
-/* What the model file says about normalization and the model kind. */
+/* What sentencepiece.bpe.model (or tokenizer.json) says about normalization
+ * and the model kind. */
 struct spm_spec {
     uint64_t model_type; /* 1 = UNIGRAM */
     bool byte_fallback, treat_whitespace_as_suffix;
@@ -91,8 +97,8 @@ struct spm_spec {
     size_t charsmap_len;
 };
 
-static const char kSpaceSymbol[] = "\xe2\x96\x81"; /* U+2581 */
-static const float kUnkPenalty = 10.0f;
+static const char SPACE_SYMBOL[] = "\xe2\x96\x81"; /* U+2581 */
+static const float UNK_PENALTY = 10.0f;
 
 /* ---- the piece index ------------------------------------------------------ */
 
@@ -245,8 +251,7 @@ static int spm_build_vocab(struct spm *m, const struct piece_ref *refs,
         if (r->type == PIECE_USER_DEFINED)
             m->has_user_defined = true;
         if (type_is_indexed(r->type) && index_add(x, (uint32_t)i) < 0)
-            return err_set(e, "piece %zu \"%.*s\" is already defined", i,
-                           (int)(r->len > 64 ? 64 : r->len), r->s);
+            return err_set(e, "piece %zu is already defined", i);
     }
     return 0;
 }
@@ -414,7 +419,7 @@ static size_t normalize_prefix(const struct spm *m, const unsigned char *s,
 static void put_space(const struct spm *m, struct buf *out)
 {
     if (m->escape_whitespaces)
-        buf_put(out, kSpaceSymbol, 3);
+        buf_put(out, SPACE_SYMBOL, 3);
     else
         buf_putc(out, ' ');
 }
@@ -450,7 +455,7 @@ static void spm_normalize(const struct spm *m, const unsigned char *s,
         if (r_len > 0) {
             for (size_t i = 0; i < r_len; i++) {
                 if (m->escape_whitespaces && r[i] == ' ')
-                    buf_put(out, kSpaceSymbol, 3);
+                    buf_put(out, SPACE_SYMBOL, 3);
                 else
                     buf_putc(out, r[i]);
             }
@@ -462,7 +467,7 @@ static void spm_normalize(const struct spm *m, const unsigned char *s,
             prev_space = false;
     }
     if (m->remove_extra_whitespaces) {
-        const char *sp = m->escape_whitespaces ? kSpaceSymbol : " ";
+        const char *sp = m->escape_whitespaces ? SPACE_SYMBOL : " ";
         size_t sp_len = strlen(sp);
         while (out->len >= sp_len &&
                memcmp(out->data + out->len - sp_len, sp, sp_len) == 0)
@@ -488,7 +493,7 @@ static void spm_viterbi(const struct spm *m, const unsigned char *s, size_t n,
     struct best_node *best = xreallocarray(NULL, n + 1, sizeof *best);
     for (size_t i = 0; i <= n; i++)
         best[i] = (struct best_node){0.0f, -1, -1};
-    const float unk_score = m->min_score - kUnkPenalty;
+    const float unk_score = m->min_score - UNK_PENALTY;
 
     for (size_t start = 0; start < n;) {
         const float base = best[start].score;
@@ -887,7 +892,7 @@ static int json_pre_tokenizer(const json_t *j, struct spm_spec *spec,
 {
     if (!json_str_is(json_object_get(j, "type"), "Metaspace"))
         return err_set(e, "pre_tokenizer: only Metaspace is supported");
-    if (!json_str_is(json_object_get(j, "replacement"), kSpaceSymbol))
+    if (!json_str_is(json_object_get(j, "replacement"), SPACE_SYMBOL))
         return err_set(e, "pre_tokenizer: Metaspace replacement must be "
                           "U+2581");
     const json_t *scheme = json_object_get(j, "prepend_scheme");

@@ -422,6 +422,13 @@ static void check_malformed(void)
         tokenizer_free(t);
     }
     CHECK(strstr(e.msg, "sentencepiece.bpe.model") != NULL);
+    /* With both files, the .model is read (this tokenizer.json is broken). */
+    struct tokenizer *both = load_bytes("tokenizer.json", "{", 1, &e);
+    CHECK(both == NULL);
+    CHECK(write_bytes("tests/out/spm-bad/sentencepiece.bpe.model", model, n) == 0);
+    both = sentencepiece_load("tests/out/spm-bad", &e);
+    CHECK_MSG(both != NULL, "model beside a broken tokenizer.json: %s", e.msg);
+    tokenizer_free(both);
 
     /* Random byte changes: a clean failure, or a tokenizer that works
      * (valgrind and ASan runs check that nothing reads out of bounds). */
