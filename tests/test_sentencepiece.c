@@ -1,0 +1,520 @@
+/* test_sentencepiece.c — the SentencePiece tokenizer against references:
+ *   - shared golden pairs (tokenize-xlmr.jsonl, made with SentencePiece) on
+ *     tiny-xlmr-ce, through sentencepiece.bpe.model and tokenizer.json alike;
+ *   - testdata/spm/cases.jsonl (scripts/gen-spm-tests.py: a multilingual
+ *     model trained with spm_train, ids from python3-sentencepiece), through
+ *     both files;
+ *   - malformed and mutated model files (must fail cleanly or tokenize
+ *     without touching memory they do not own);
+ *   - a synthetic 250,000-piece model: load time, and ids of its pieces.
+ * Each path is forced by copying one file into its own tests/out directory. */
+#include "check.h"
+#include "sentencepiece.h"
+#include "tokenizer.h"
+
+#include <jansson.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+/* Writes n bytes to path; returns 0 or -1. */
+static int write_bytes(const char *path, const void *p, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    size_t w = fwrite(p, 1, n, f);
+    return (fclose(f) == 0 && w == n) ? 0 : -1;
+}
+
+/* Makes tests/out/<name>/ holding a copy of src_dir/<file> (only that file,
+ * so that sentencepiece_load takes that path); returns the directory in a
+ * static buffer, or NULL when src_dir/<file> cannot be read. */
+static const char *model_dir_with(const char *name, const char *src_dir,
+                                  const char *file)
+{
+    static char dir[512];
+    char path[1024];
+    struct err e;
+    size_t n;
+    snprintf(path, sizeof path, "%s/%s", src_dir, file);
+    char *data = read_file(path, &n, &e);
+    if (!data)
+        return NULL;
+    mkdir("tests/out", 0755);
+    snprintf(dir, sizeof dir, "tests/out/%s", name);
+    mkdir(dir, 0755);
+    /* Remove the other file a previous run may have left. */
+    snprintf(path, sizeof path, "%s/%s", dir,
+             strcmp(file, "tokenizer.json") ? "tokenizer.json"
+                                            : "sentencepiece.bpe.model");
+    remove(path);
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    int rc = write_bytes(path, data, n);
+    free(data);
+    return rc ? NULL : dir;
+}
+
+static void tokenize(const struct tokenizer *t, const char *s, size_t n,
+                     struct ids *out)
+{
+    out->n = 0;
+    t->tokenize(t, s, n, out);
+}
+
+static bool ids_equal_json(const struct ids *a, const json_t *expected)
+{
+    if (!json_is_array(expected) || json_array_size(expected) != a->n)
+        return false;
+    for (size_t i = 0; i < a->n; i++)
+        if (json_integer_value(json_array_get(expected, i)) != a->v[i])
+            return false;
+    return true;
+}
+
+/* <s> q </s></s> d </s>, truncated longest_first to max_length as Hugging
+ * Face does: the shorter side keeps min(len, budget/2), the longer the rest. */
+static void pair_ids(const struct ids *q, const struct ids *d,
+                     size_t max_length, struct ids *out)
+{
+    size_t budget = max_length - 4, nq = q->n, nd = d->n;
+    if (nq + nd > budget) {
+        size_t *shorter = nq <= nd ? &nq : &nd, *longer = nq <= nd ? &nd : &nq;
+        if (*shorter > budget / 2)
+            *shorter = budget / 2;
+        *longer = budget - *shorter;
+    }
+    out->n = 0;
+    ids_push(out, 0);
+    for (size_t i = 0; i < nq; i++)
+        ids_push(out, q->v[i]);
+    ids_push(out, 2);
+    ids_push(out, 2);
+    for (size_t i = 0; i < nd; i++)
+        ids_push(out, d->v[i]);
+    ids_push(out, 2);
+}
+
+/* Every golden pair of tokenize-xlmr.jsonl through t. */
+static void check_golden(const struct tokenizer *t, const char *label)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/golden/tokenize-xlmr.jsonl", shared_dir());
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        SKIP("%s: %s not found", label, path);
+        return;
+    }
+    char *line = NULL;
+    size_t cap = 0, n_cases = 0;
+    struct ids q = {0}, d = {0}, pair = {0};
+    while (getline(&line, &cap, f) > 0) {
+        json_error_t jerr;
+        json_t *c = json_loads(line, JSON_ALLOW_NUL, &jerr);
+        const json_t *query = json_object_get(c, "query");
+        const json_t *text = json_object_get(c, "text");
+        const json_t *max_length = json_object_get(c, "max_length");
+        CHECK_MSG(json_is_string(query) && json_is_string(text) &&
+                      json_integer_value(max_length) > 4,
+                  "%s: golden line %zu malformed", label, n_cases + 1);
+        if (json_is_string(query) && json_is_string(text) &&
+            json_integer_value(max_length) > 4) {
+            tokenize(t, json_string_value(query), json_string_length(query), &q);
+            tokenize(t, json_string_value(text), json_string_length(text), &d);
+            pair_ids(&q, &d, (size_t)json_integer_value(max_length), &pair);
+            CHECK_MSG(ids_equal_json(&pair, json_object_get(c, "input_ids")),
+                      "%s: golden case %zu differs (query \"%.60s\")", label,
+                      n_cases + 1, json_string_value(query));
+        }
+        json_decref(c);
+        n_cases++;
+    }
+    CHECK_MSG(n_cases == 281, "%s: %zu golden cases", label, n_cases);
+    free(line);
+    fclose(f);
+    ids_free(&q);
+    ids_free(&d);
+    ids_free(&pair);
+}
+
+static int hex_value(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* testdata/spm/cases.jsonl: {"text" or "hex": ..., "ids": [...]}. */
+static void check_cases(const struct tokenizer *t, const char *label)
+{
+    FILE *f = fopen("testdata/spm/cases.jsonl", "r");
+    CHECK_MSG(f != NULL, "testdata/spm/cases.jsonl missing");
+    if (!f)
+        return;
+    char *line = NULL;
+    size_t cap = 0, n_cases = 0;
+    struct ids got = {0};
+    while (getline(&line, &cap, f) > 0) {
+        json_error_t jerr;
+        json_t *c = json_loads(line, JSON_ALLOW_NUL, &jerr);
+        const json_t *text = json_object_get(c, "text");
+        const json_t *hex = json_object_get(c, "hex");
+        char bytes[512];
+        const char *s = NULL;
+        size_t n = 0;
+        if (json_is_string(text)) {
+            s = json_string_value(text);
+            n = json_string_length(text);
+        } else if (json_is_string(hex) && json_string_length(hex) / 2 < sizeof bytes) {
+            const char *h = json_string_value(hex);
+            for (n = 0; h[2 * n] && h[2 * n + 1]; n++)
+                bytes[n] = (char)(hex_value(h[2 * n]) << 4 | hex_value(h[2 * n + 1]));
+            s = bytes;
+        }
+        CHECK_MSG(s != NULL, "%s: case %zu malformed", label, n_cases + 1);
+        if (s) {
+            tokenize(t, s, n, &got);
+            CHECK_MSG(ids_equal_json(&got, json_object_get(c, "ids")),
+                      "%s: case %zu differs: %s", label, n_cases + 1, line);
+        }
+        json_decref(c);
+        n_cases++;
+    }
+    CHECK_MSG(n_cases >= 50, "%s: only %zu cases", label, n_cases);
+    free(line);
+    fclose(f);
+    ids_free(&got);
+}
+
+static void check_fields(const struct tokenizer *t, size_t vocab_size)
+{
+    CHECK_STR(t->kind, "sentencepiece");
+    CHECK(t->cls_id == 0 && t->pad_id == 1 && t->sep_id == 2 && t->unk_id == 3);
+    CHECK(t->n_sep_middle == 2 && !t->second_type_one);
+    CHECK_MSG(t->vocab_size == vocab_size, "vocab_size %zu, want %zu",
+              t->vocab_size, vocab_size);
+}
+
+/* Loads dir (forced to one file) and runs check_cases / check_golden. */
+static void check_model_files(void)
+{
+    static const char *const files[] = {"sentencepiece.bpe.model", "tokenizer.json"};
+    char golden_dir[512];
+    snprintf(golden_dir, sizeof golden_dir, "%s/golden/tiny-xlmr-ce", shared_dir());
+    for (int i = 0; i < 2; i++) {
+        struct err e = {{0}};
+        char name[64];
+        snprintf(name, sizeof name, "spm-testdata-%d", i);
+        const char *dir = model_dir_with(name, "testdata/spm", files[i]);
+        CHECK_MSG(dir != NULL, "testdata/spm/%s missing", files[i]);
+        struct tokenizer *t = dir ? sentencepiece_load(dir, &e) : NULL;
+        CHECK_MSG(t != NULL, "load %s: %s", files[i], e.msg);
+        if (t) {
+            check_fields(t, 3002);
+            check_cases(t, files[i]);
+            tokenizer_free(t);
+        }
+
+        snprintf(name, sizeof name, "spm-golden-%d", i);
+        dir = model_dir_with(name, golden_dir, files[i]);
+        if (!dir) {
+            SKIP("%s/%s not found", golden_dir, files[i]);
+            continue;
+        }
+        t = sentencepiece_load(dir, &e);
+        CHECK_MSG(t != NULL, "load golden %s: %s", files[i], e.msg);
+        if (t) {
+            check_fields(t, 3002);
+            check_golden(t, files[i]);
+            tokenizer_free(t);
+        }
+    }
+}
+
+/* ---- building model files ------------------------------------------------ */
+
+static void pb_varint(struct buf *b, uint64_t v)
+{
+    while (v >= 0x80) {
+        buf_putc(b, (char)(v | 0x80));
+        v >>= 7;
+    }
+    buf_putc(b, (char)v);
+}
+
+static void pb_bytes(struct buf *b, unsigned field, const void *p, size_t n)
+{
+    pb_varint(b, (uint64_t)field << 3 | 2);
+    pb_varint(b, n);
+    buf_put(b, p, n);
+}
+
+/* Appends a ModelProto.SentencePiece field. */
+static void pb_piece(struct buf *b, const char *s, size_t n, float score, int type)
+{
+    struct buf p = {0};
+    uint32_t bits;
+    memcpy(&bits, &score, 4);
+    pb_bytes(&p, 1, s, n);
+    pb_varint(&p, 2 << 3 | 5);
+    for (int i = 0; i < 4; i++)
+        buf_putc(&p, (char)(bits >> (8 * i)));
+    if (type != 1) {
+        pb_varint(&p, 3 << 3 | 0);
+        pb_varint(&p, (uint64_t)type);
+    }
+    pb_bytes(b, 1, p.data, p.len);
+    buf_free(&p);
+}
+
+/* The normalizer_spec field (3) of a ModelProto, or NULL/0. */
+static const char *pb_find_normalizer(const char *m, size_t n, size_t *len)
+{
+    size_t i = 0;
+    while (i < n) {
+        uint64_t tag = 0, l = 0;
+        for (unsigned s = 0; i < n; s += 7) {
+            tag |= (uint64_t)(m[i] & 0x7f) << s;
+            if (!(m[i++] & 0x80))
+                break;
+        }
+        if ((tag & 7) != 2)
+            return NULL;
+        for (unsigned s = 0; i < n; s += 7) {
+            l |= (uint64_t)(m[i] & 0x7f) << s;
+            if (!(m[i++] & 0x80))
+                break;
+        }
+        if (l > n - i)
+            return NULL;
+        if (tag >> 3 == 3) {
+            *len = l;
+            return m + i;
+        }
+        i += l;
+    }
+    return NULL;
+}
+
+static void put_utf8(struct buf *b, uint32_t c)
+{
+    char u[4];
+    if (c < 0x80) {
+        buf_putc(b, (char)c);
+    } else if (c < 0x800) {
+        u[0] = (char)(0xc0 | c >> 6);
+        u[1] = (char)(0x80 | (c & 0x3f));
+        buf_put(b, u, 2);
+    } else {
+        u[0] = (char)(0xe0 | c >> 12);
+        u[1] = (char)(0x80 | (c >> 6 & 0x3f));
+        u[2] = (char)(0x80 | (c & 0x3f));
+        buf_put(b, u, 3);
+    }
+}
+
+/* Piece i >= 3 of the synthetic vocabulary: an optional U+2581, i in
+ * bijective base 58 over Latin and Cyrillic letters, one CJK character that
+ * ends the number (so pieces are unique), then 0-5 letters of noise. */
+static void synthetic_piece(struct buf *b, size_t i, uint64_t *rng)
+{
+    b->len = 0;
+    if (i % 2)
+        buf_put(b, "\xe2\x96\x81", 3);
+    for (size_t k = i / 2 + 1; k > 0; k = (k - 1) / 58) {
+        uint32_t d = (uint32_t)((k - 1) % 58);
+        put_utf8(b, d < 26 ? 'a' + d : 0x430 + (d - 26));
+    }
+    *rng = *rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    put_utf8(b, 0x4e00 + (uint32_t)(*rng >> 40) % 2000);
+    for (uint64_t k = (*rng >> 20) % 6; k > 0; k--)
+        put_utf8(b, 'a' + (uint32_t)((*rng >> (3 * k)) % 26));
+}
+
+/* A 250,000-piece XLM-R-layout model with testdata's normalizer: times the
+ * load and checks that whole pieces come back as their ids. */
+static void check_large_vocabulary(void)
+{
+    enum { N = 250000 };
+    size_t n_src;
+    struct err e = {{0}};
+    char *src = read_file("testdata/spm/sentencepiece.bpe.model", &n_src, &e);
+    size_t norm_len = 0;
+    const char *norm = src ? pb_find_normalizer(src, n_src, &norm_len) : NULL;
+    CHECK_MSG(norm != NULL, "no normalizer_spec in testdata model");
+    if (!norm) {
+        free(src);
+        return;
+    }
+    struct buf model = {0}, piece = {0};
+    uint64_t rng = 1;
+    pb_piece(&model, "<unk>", 5, 0, 2);
+    pb_piece(&model, "<s>", 3, 0, 3);
+    pb_piece(&model, "</s>", 4, 0, 3);
+    for (size_t i = 3; i < N; i++) {
+        synthetic_piece(&piece, i, &rng);
+        /* In [-1.9, -1.0]: one piece always beats two. */
+        pb_piece(&model, piece.data, piece.len, -1.0f - (float)(i % 900) / 1000, 1);
+    }
+    pb_bytes(&model, 3, norm, norm_len);
+    free(src);
+
+    mkdir("tests/out", 0755);
+    mkdir("tests/out/spm-250k", 0755);
+    CHECK(write_bytes("tests/out/spm-250k/sentencepiece.bpe.model", model.data,
+                      model.len) == 0);
+    double t0 = now_seconds();
+    struct tokenizer *t = sentencepiece_load("tests/out/spm-250k", &e);
+    double ms = (now_seconds() - t0) * 1e3;
+    CHECK_MSG(t != NULL, "load 250k: %s", e.msg);
+    printf("250k-piece sentencepiece.bpe.model (%.1f MB): load %.1f ms\n",
+           model.len / 1e6, ms);
+    if (t) {
+        CHECK(t->vocab_size == N + 2);
+        struct ids got = {0};
+        size_t bad = 0;
+        rng = 1;
+        for (size_t i = 3; i < N; i++) {
+            synthetic_piece(&piece, i, &rng);
+            if (i % 1994 != 1) /* a sample of the pieces with U+2581 */
+                continue;
+            /* The text is the piece with its U+2581 as the dummy prefix. */
+            tokenize(t, piece.data + 3, piece.len - 3, &got);
+            bad += !(got.n == 1 && got.v[0] == (int32_t)i + 1);
+        }
+        CHECK_MSG(bad == 0, "250k: %zu sampled pieces not found whole", bad);
+        ids_free(&got);
+        tokenizer_free(t);
+    }
+    buf_free(&model);
+    buf_free(&piece);
+}
+
+/* ---- malformed input ------------------------------------------------------ */
+
+static struct tokenizer *load_bytes(const char *file, const void *p, size_t n,
+                                    struct err *e)
+{
+    mkdir("tests/out", 0755);
+    mkdir("tests/out/spm-bad", 0755);
+    remove("tests/out/spm-bad/sentencepiece.bpe.model");
+    remove("tests/out/spm-bad/tokenizer.json");
+    char path[256];
+    snprintf(path, sizeof path, "tests/out/spm-bad/%s", file);
+    if (write_bytes(path, p, n))
+        return NULL;
+    return sentencepiece_load("tests/out/spm-bad", e);
+}
+
+static void check_malformed(void)
+{
+    struct err e = {{0}};
+    CHECK(sentencepiece_load("tests/out/no-such-model", &e) == NULL);
+    CHECK(strstr(e.msg, "no sentencepiece.bpe.model or tokenizer.json") != NULL);
+
+    size_t n;
+    char *model = read_file("testdata/spm/sentencepiece.bpe.model", &n, &e);
+    CHECK(model != NULL);
+    if (!model)
+        return;
+    /* Truncated anywhere inside the piece list: a malformed protobuf. */
+    size_t cuts[] = {1, 7, 100, 1001, 20000};
+    for (size_t i = 0; i < sizeof cuts / sizeof *cuts; i++) {
+        struct tokenizer *t = load_bytes("sentencepiece.bpe.model", model, cuts[i], &e);
+        CHECK_MSG(t == NULL, "truncated at %zu loaded", cuts[i]);
+        tokenizer_free(t);
+    }
+    CHECK(strstr(e.msg, "sentencepiece.bpe.model") != NULL);
+    /* With both files, the .model is read (this tokenizer.json is broken). */
+    struct tokenizer *both = load_bytes("tokenizer.json", "{", 1, &e);
+    CHECK(both == NULL);
+    CHECK(write_bytes("tests/out/spm-bad/sentencepiece.bpe.model", model, n) == 0);
+    both = sentencepiece_load("tests/out/spm-bad", &e);
+    CHECK_MSG(both != NULL, "model beside a broken tokenizer.json: %s", e.msg);
+    tokenizer_free(both);
+
+    /* Random byte changes: a clean failure, or a tokenizer that works
+     * (valgrind and ASan runs check that nothing reads out of bounds). */
+    static const char sample[] = " Ünïcödé 東京 العربية x\xc3 😀 ｆｕｌｌ  end ";
+    uint64_t rng = 7;
+    int loaded = 0;
+    for (int round = 0; round < 300; round++) {
+        char *m = xmalloc(n);
+        memcpy(m, model, n);
+        for (int k = 0; k < 1 + round % 8; k++) {
+            rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+            m[(rng >> 20) % n] ^= (char)(1 + (rng >> 8) % 255);
+        }
+        struct tokenizer *t = load_bytes("sentencepiece.bpe.model", m, n, &e);
+        if (t) {
+            struct ids got = {0};
+            tokenize(t, sample, sizeof sample - 1, &got);
+            loaded++;
+            for (size_t i = 0; i < got.n; i++)
+                if (got.v[i] < 0 || (size_t)got.v[i] >= t->vocab_size)
+                    loaded = -10000;
+            ids_free(&got);
+            tokenizer_free(t);
+        }
+        free(m);
+    }
+    CHECK_MSG(loaded > 0, "mutated models: %d loaded and tokenized in range", loaded);
+    free(model);
+
+    /* The charsmap's trie size must fit its blob. */
+    struct buf b = {0};
+    pb_piece(&b, "<unk>", 5, 0, 2);
+    pb_piece(&b, "<s>", 3, 0, 3);
+    pb_piece(&b, "</s>", 4, 0, 3);
+    pb_piece(&b, "\xe2\x96\x81", 3, -1, 1);
+    struct buf norm = {0};
+    pb_bytes(&norm, 2, "\xff\xff\x00\x00" "abcdefgh", 12);
+    pb_bytes(&b, 3, norm.data, norm.len);
+    CHECK(load_bytes("sentencepiece.bpe.model", b.data, b.len, &e) == NULL);
+    CHECK(strstr(e.msg, "trie size") != NULL);
+    /* A duplicate piece. */
+    b.len = 0;
+    pb_piece(&b, "<unk>", 5, 0, 2);
+    pb_piece(&b, "<s>", 3, 0, 3);
+    pb_piece(&b, "</s>", 4, 0, 3);
+    pb_piece(&b, "ab", 2, -1, 1);
+    pb_piece(&b, "ab", 2, -2, 1);
+    CHECK(load_bytes("sentencepiece.bpe.model", b.data, b.len, &e) == NULL);
+    CHECK(strstr(e.msg, "already defined") != NULL);
+    /* Not the XLM-R layout. */
+    b.len = 0;
+    pb_piece(&b, "<s>", 3, 0, 3);
+    pb_piece(&b, "<unk>", 5, 0, 2);
+    pb_piece(&b, "</s>", 4, 0, 3);
+    CHECK(load_bytes("sentencepiece.bpe.model", b.data, b.len, &e) == NULL);
+    CHECK(strstr(e.msg, "XLM-RoBERTa layout") != NULL);
+    buf_free(&b);
+    buf_free(&norm);
+
+    static const char *const bad_json[] = {
+        "{",
+        "{\"model\": {\"type\": \"BPE\"}}",
+        "{\"model\": {\"type\": \"Unigram\", \"unk_id\": 3, \"vocab\": "
+        "[[\"<s>\", 0], [\"<pad>\", 0], [\"</s>\", 0], [\"<unk>\", 0], [\"a\"]]}}",
+        "{\"model\": {\"type\": \"Unigram\", \"unk_id\": 3, \"vocab\": "
+        "[[\"<s>\", 0], [\"<pad>\", 0], [\"</s>\", 0], [\"<unk>\", 0], [\"a\", -1]]},"
+        " \"normalizer\": {\"type\": \"Precompiled\", \"precompiled_charsmap\": \"@@@@\"},"
+        " \"pre_tokenizer\": {\"type\": \"Metaspace\", \"replacement\": \"\\u2581\"}}",
+        "{\"model\": {\"type\": \"Unigram\", \"unk_id\": 3, \"vocab\": "
+        "[[\"<s>\", 0], [\"<pad>\", 0], [\"</s>\", 0], [\"<unk>\", 0], [\"a\", -1]]},"
+        " \"normalizer\": null, \"pre_tokenizer\": {\"type\": \"Whitespace\"}}",
+    };
+    for (size_t i = 0; i < sizeof bad_json / sizeof *bad_json; i++) {
+        e.msg[0] = 0;
+        struct tokenizer *t = load_bytes("tokenizer.json", bad_json[i],
+                                         strlen(bad_json[i]), &e);
+        CHECK_MSG(t == NULL && strstr(e.msg, "tokenizer.json") != NULL,
+                  "bad tokenizer.json %zu: \"%s\"", i, e.msg);
+        tokenizer_free(t);
+    }
+}
+
+int main(void)
+{
+    check_model_files();
+    check_malformed();
+    check_large_vocabulary();
+    return check_report();
+}
