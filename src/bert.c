@@ -1,0 +1,711 @@
+/* bert.c — loading and running BERT / XLM-RoBERTa cross-encoders.
+ *
+ * Loading reads config.json, maps model.safetensors (safetensors.c
+ * validates the file), checks every tensor's dtype and shape against the
+ * config, and builds the weight table: F32 tensors point into the mapping,
+ * F16/BF16 ones are converted once, and each layer's query/key/value weights
+ * are stacked into one (3*hidden, hidden) matrix so that one GEMM makes all
+ * three projections.
+ *
+ * The forward pass mirrors transformers' BertModel: a batch of sequences is
+ * packed into one (n_tokens, hidden) matrix without padding, every dense
+ * layer is one GEMM over all tokens, and attention runs per sequence and
+ * head over blocks of query rows, so memory for scores is bounded by
+ * ATTN_BLOCK * seq_len whatever the sequence length.  Nothing in a
+ * sequence's computation depends on its neighbours in the batch. */
+#include "bert.h"
+
+#include <cblas.h>
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kernels.h"
+#include "pool.h"
+#include "safetensors.h"
+
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "safetensors data is little-endian; F32 weights are used in place"
+#endif
+
+/* Query rows per attention block: scores take ATTN_BLOCK * seq_len floats
+ * (8 MB at 8192 tokens) instead of seq_len^2. */
+#define ATTN_BLOCK 256
+
+/* Batch invariance.  OpenBLAS computes the rows of a GEMM in groups of its
+ * kernel's unroll (12 on Haswell/Zen) whose lanes and ragged edges round
+ * differently, and its own threading splits the work by shapes that depend
+ * on the row count; so a row of one GEMM over the packed batch would depend
+ * on where the row sits and how many rows come with it (measured: 1-ulp
+ * differences that reach the logits).  Dense layers therefore multiply each
+ * sequence's rows on their own, in spans of at most SPAN_ROWS rows counted
+ * from the sequence's start, so a sequence's arithmetic depends on nothing
+ * but the sequence.  Spans and (sequence, head) attention tasks spread over
+ * our own thread pool; OpenBLAS runs single-threaded in each. */
+#define SPAN_ROWS 256
+
+/* What differs between the supported families, as data. */
+struct family {
+    enum bert_family id;
+    const char *model_type;   /* config.json "model_type" */
+    const char *architecture; /* config.json "architectures"[0] */
+    const char *prefix;       /* encoder tensor name prefix */
+    const char *head_dense;   /* first-token dense layer, then tanh */
+    const char *head_out;     /* dense layer to the logits */
+    bool positions_after_pad; /* position ids pad+1, pad+2, ... (RoBERTa) */
+    long default_pad;         /* pad_token_id when config.json has none */
+};
+
+static const struct family families[] = {
+    {BERT_FAMILY_BERT, "bert", "BertForSequenceClassification", "bert.",
+     "bert.pooler.dense", "classifier", false, 0},
+    {BERT_FAMILY_XLM_ROBERTA, "xlm-roberta",
+     "XLMRobertaForSequenceClassification", "roberta.", "classifier.dense",
+     "classifier.out_proj", true, 1},
+};
+
+struct bert_layer {
+    const float *qkv_w;       /* (3*hidden, hidden): query; key; value */
+    const float *qkv_b;       /* (3*hidden) */
+    const float *attn_out_w;  /* (hidden, hidden) attention.output.dense */
+    const float *attn_out_b;  /* (hidden) */
+    const float *attn_ln_w;   /* (hidden) attention.output.LayerNorm */
+    const float *attn_ln_b;   /* (hidden) */
+    const float *inter_w;     /* (inter, hidden) intermediate.dense */
+    const float *inter_b;     /* (inter) */
+    const float *out_w;       /* (hidden, inter) output.dense */
+    const float *out_b;       /* (hidden) */
+    const float *out_ln_w;    /* (hidden) output.LayerNorm */
+    const float *out_ln_b;    /* (hidden) */
+};
+
+/* Rows [r0, r0 + n) of the packed batch, inside one sequence. */
+struct span {
+    size_t r0, n;
+};
+
+struct bert_model {
+    const struct family *family;
+    size_t n_vocab, n_pos, n_types, hidden, n_layer, n_head, inter, n_labels;
+    float eps;
+    int32_t pad_id;
+
+    const float *word_emb;    /* (n_vocab, hidden) */
+    const float *pos_emb;     /* (n_pos, hidden) */
+    const float *type_emb;    /* (n_types, hidden) */
+    const float *emb_ln_w;    /* (hidden) embeddings.LayerNorm */
+    const float *emb_ln_b;    /* (hidden) */
+    struct bert_layer *layers; /* (n_layer) */
+    const float *head_w;      /* (hidden, hidden) pooler / classifier.dense */
+    const float *head_b;      /* (hidden) */
+    const float *cls_w;       /* (n_labels, hidden) classifier(.out_proj) */
+    const float *cls_b;       /* (n_labels) */
+
+    struct safetensors st;    /* F32 weights point into its mapping */
+    float **owned;            /* converted and fused weights */
+    size_t n_owned, cap_owned;
+
+    struct pool *pool;        /* workers for row chunks and attention */
+    float *head_tmp;          /* (hidden) pooled state of one sequence */
+
+    /* Activations, grown to the largest batch seen, reused across calls. */
+    float *x;                 /* (n_tokens, hidden) hidden states */
+    float *qkv;               /* (n_tokens, 3*hidden) */
+    float *ctx;               /* (n_tokens, hidden) attention output */
+    float *scratch;           /* per worker: ffn (SPAN_ROWS, inter),
+                                 tmp (SPAN_ROWS, hidden), scores (one
+                                 attention block: <= ATTN_BLOCK * max_len) */
+    size_t *seq_off;          /* (n_seqs + 1) first row of each sequence */
+    struct span *spans;       /* row spans of the dense layers */
+    size_t cap_x, cap_qkv, cap_ctx, cap_scratch, cap_seq_off, cap_spans;
+    size_t scratch_stride;    /* floats per worker in scratch */
+};
+
+/* ---- config.json ---------------------------------------------------- */
+
+/* config[key] as a positive integer into *out.  0, or -1 with e. */
+static int config_dim(const json_t *config, const char *path, const char *key,
+                      size_t *out, struct err *e)
+{
+    const json_t *v = json_object_get(config, key);
+    if (!json_is_integer(v) || json_integer_value(v) <= 0 ||
+        json_integer_value(v) > INT_MAX)
+        return err_set(e, "%s: \"%s\" missing or not a positive integer", path,
+                       key);
+    *out = (size_t)json_integer_value(v);
+    return 0;
+}
+
+/* Picks the family from model_type and architectures.  0, or -1 with e
+ * saying what was found and what is supported. */
+static int config_family(struct bert_model *m, const json_t *config,
+                         const char *path, struct err *e)
+{
+    const char *type = json_string_value(json_object_get(config, "model_type"));
+    if (!type)
+        return err_set(e, "%s: no \"model_type\"; supported: bert, xlm-roberta",
+                       path);
+    for (size_t i = 0; i < sizeof families / sizeof *families; i++)
+        if (strcmp(type, families[i].model_type) == 0)
+            m->family = &families[i];
+    if (!m->family)
+        return err_set(e, "%s: model_type \"%.100s\" is not supported; "
+                       "supported: bert, xlm-roberta", path, type);
+    /* Absent in some hand-made configs: then the tensor names decide. */
+    const json_t *archs = json_object_get(config, "architectures");
+    if (!archs)
+        return 0;
+    const char *arch = json_string_value(json_array_get(archs, 0));
+    if (json_array_size(archs) != 1 || !arch ||
+        strcmp(arch, m->family->architecture) != 0)
+        return err_set(e, "%s: architectures %s is not supported for "
+                       "model_type %s; need [\"%s\"] (a cross-encoder)",
+                       path, arch ? arch : "(not one string)", type,
+                       m->family->architecture);
+    return 0;
+}
+
+/* Reads the dimensions and hyper-parameters.  0, or -1 with e. */
+static int config_parse(struct bert_model *m, const json_t *config,
+                        const char *path, struct err *e)
+{
+    if (!json_is_object(config))
+        return err_set(e, "%s: not a JSON object", path);
+    if (config_family(m, config, path, e))
+        return -1;
+    if (config_dim(config, path, "hidden_size", &m->hidden, e) ||
+        config_dim(config, path, "num_hidden_layers", &m->n_layer, e) ||
+        config_dim(config, path, "num_attention_heads", &m->n_head, e) ||
+        config_dim(config, path, "intermediate_size", &m->inter, e) ||
+        config_dim(config, path, "max_position_embeddings", &m->n_pos, e) ||
+        config_dim(config, path, "type_vocab_size", &m->n_types, e) ||
+        config_dim(config, path, "vocab_size", &m->n_vocab, e))
+        return -1;
+    if (m->hidden % m->n_head)
+        return err_set(e, "%s: hidden_size %zu is not a multiple of "
+                       "num_attention_heads %zu", path, m->hidden, m->n_head);
+
+    const char *act = json_string_value(json_object_get(config, "hidden_act"));
+    if (!act || strcmp(act, "gelu") != 0)
+        return err_set(e, "%s: hidden_act \"%.40s\" is not supported (only "
+                       "\"gelu\")", path, act ? act : "(missing)");
+    const char *pet = json_string_value(
+        json_object_get(config, "position_embedding_type"));
+    if (pet && strcmp(pet, "absolute") != 0)
+        return err_set(e, "%s: position_embedding_type \"%.40s\" is not "
+                       "supported (only \"absolute\")", path, pet);
+
+    const json_t *eps = json_object_get(config, "layer_norm_eps");
+    if (!json_is_number(eps) || !(json_number_value(eps) > 0) ||
+        !(json_number_value(eps) < 1))
+        return err_set(e, "%s: \"layer_norm_eps\" missing or not in (0, 1)",
+                       path);
+    m->eps = (float)json_number_value(eps);
+
+    const json_t *pad = json_object_get(config, "pad_token_id");
+    long pad_id = m->family->default_pad;
+    if (pad) {
+        if (!json_is_integer(pad) || json_integer_value(pad) < 0 ||
+            (size_t)json_integer_value(pad) >= m->n_vocab)
+            return err_set(e, "%s: \"pad_token_id\" is not a token id", path);
+        pad_id = (long)json_integer_value(pad);
+    }
+    m->pad_id = (int32_t)pad_id;
+    if (m->family->positions_after_pad && (size_t)pad_id + 1 >= m->n_pos)
+        return err_set(e, "%s: max_position_embeddings %zu leaves no room "
+                       "after pad_token_id %ld", path, m->n_pos, pad_id);
+
+    /* transformers derives num_labels from id2label (default 2). */
+    const json_t *id2label = json_object_get(config, "id2label");
+    if (id2label) {
+        if (!json_is_object(id2label) || json_object_size(id2label) == 0)
+            return err_set(e, "%s: \"id2label\" is not a non-empty object",
+                           path);
+        m->n_labels = json_object_size(id2label);
+    } else if (json_object_get(config, "num_labels")) {
+        if (config_dim(config, path, "num_labels", &m->n_labels, e))
+            return -1;
+    } else {
+        m->n_labels = 2;
+    }
+    return 0;
+}
+
+/* ---- weights -------------------------------------------------------- */
+
+static float *own(struct bert_model *m, size_t n_floats)
+{
+    grow((void **)&m->owned, &m->cap_owned, m->n_owned + 1, sizeof *m->owned);
+    float *p = xmalloc(n_floats * sizeof *p);
+    m->owned[m->n_owned++] = p;
+    return p;
+}
+
+static void shape_text(char *buf, size_t size, const size_t *dims, int n)
+{
+    size_t len = (size_t)snprintf(buf, size, "[");
+    for (int i = 0; i < n && len < size; i++)
+        len += (size_t)snprintf(buf + len, size - len, "%s%zu", i ? ", " : "",
+                                dims[i]);
+    if (len < size)
+        snprintf(buf + len, size - len, "]");
+}
+
+/* The tensor `name`, checked to have shape (d0) when d1 == 0 else
+ * (d0, d1), as float32: in place when stored as aligned F32, else a
+ * converted copy owned by m.  NULL with e naming file and tensor. */
+static const float *weight(struct bert_model *m, const char *name, size_t d0,
+                           size_t d1, struct err *e)
+{
+    const struct st_tensor *t = safetensors_find(&m->st, name);
+    if (!t) {
+        err_set(e, "%s: tensor %s is missing (model_type %s)", m->st.path,
+                name, m->family->model_type);
+        return NULL;
+    }
+    size_t want[2] = {d0, d1};
+    int want_dims = d1 ? 2 : 1;
+    if (t->n_dims != want_dims || t->shape[0] != d0 ||
+        (want_dims == 2 && t->shape[1] != d1)) {
+        char got_s[128], want_s[64];
+        shape_text(got_s, sizeof got_s, t->shape, t->n_dims);
+        shape_text(want_s, sizeof want_s, want, want_dims);
+        err_set(e, "%s: tensor %s has shape %s, expected %s from config.json",
+                m->st.path, name, got_s, want_s);
+        return NULL;
+    }
+    switch (t->dtype) {
+    case ST_F32:
+        if ((uintptr_t)t->data % sizeof(float) == 0)
+            return t->data;
+        float *copy = own(m, t->n_elems);
+        memcpy(copy, t->data, t->n_bytes);
+        return copy;
+    case ST_F16: {
+        float *f = own(m, t->n_elems);
+        f16_to_f32(f, t->data, t->n_elems);
+        return f;
+    }
+    case ST_BF16: {
+        float *f = own(m, t->n_elems);
+        bf16_to_f32(f, t->data, t->n_elems);
+        return f;
+    }
+    default:
+        err_set(e, "%s: tensor %s has dtype %s; supported: F32, F16, BF16",
+                m->st.path, name, safetensors_dtype_name(t->dtype));
+        return NULL;
+    }
+}
+
+/* weight() of the tensor named by printf-style fmt. */
+static const float *weightf(struct bert_model *m, size_t d0, size_t d1,
+                            struct err *e, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static const float *weightf(struct bert_model *m, size_t d0, size_t d1,
+                            struct err *e, const char *fmt, ...)
+{
+    char name[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    return weight(m, name, d0, d1, e);
+}
+
+/* Layer l's weights, query/key/value stacked.  0, or -1 with e. */
+static int load_layer(struct bert_model *m, size_t l, struct err *e)
+{
+    struct bert_layer *L = &m->layers[l];
+    const char *pre = m->family->prefix;
+    size_t h = m->hidden;
+    static const char *const qkv[3] = {"query", "key", "value"};
+    float *w = own(m, 3 * h * h), *b = own(m, 3 * h);
+    for (int i = 0; i < 3; i++) {
+        const float *wi = weightf(m, h, h, e,
+                                  "%sencoder.layer.%zu.attention.self.%s.weight",
+                                  pre, l, qkv[i]);
+        const float *bi = weightf(m, h, 0, e,
+                                  "%sencoder.layer.%zu.attention.self.%s.bias",
+                                  pre, l, qkv[i]);
+        if (!wi || !bi)
+            return -1;
+        memcpy(w + i * h * h, wi, h * h * sizeof *w);
+        memcpy(b + i * h, bi, h * sizeof *b);
+    }
+    L->qkv_w = w;
+    L->qkv_b = b;
+#define W(field, d0, d1, what)                                                \
+    if (!(L->field = weightf(m, d0, d1, e, "%sencoder.layer.%zu.%s", pre, l,  \
+                             what)))                                          \
+        return -1
+    W(attn_out_w, h, h, "attention.output.dense.weight");
+    W(attn_out_b, h, 0, "attention.output.dense.bias");
+    W(attn_ln_w, h, 0, "attention.output.LayerNorm.weight");
+    W(attn_ln_b, h, 0, "attention.output.LayerNorm.bias");
+    W(inter_w, m->inter, h, "intermediate.dense.weight");
+    W(inter_b, m->inter, 0, "intermediate.dense.bias");
+    W(out_w, h, m->inter, "output.dense.weight");
+    W(out_b, h, 0, "output.dense.bias");
+    W(out_ln_w, h, 0, "output.LayerNorm.weight");
+    W(out_ln_b, h, 0, "output.LayerNorm.bias");
+#undef W
+    return 0;
+}
+
+/* All weights.  0, or -1 with e. */
+static int load_weights(struct bert_model *m, struct err *e)
+{
+    const char *pre = m->family->prefix;
+    size_t h = m->hidden;
+    if (!(m->word_emb = weightf(m, m->n_vocab, h, e,
+                                "%sembeddings.word_embeddings.weight", pre)) ||
+        !(m->pos_emb = weightf(m, m->n_pos, h, e,
+                               "%sembeddings.position_embeddings.weight", pre)) ||
+        !(m->type_emb = weightf(m, m->n_types, h, e,
+                                "%sembeddings.token_type_embeddings.weight", pre)) ||
+        !(m->emb_ln_w = weightf(m, h, 0, e, "%sembeddings.LayerNorm.weight", pre)) ||
+        !(m->emb_ln_b = weightf(m, h, 0, e, "%sembeddings.LayerNorm.bias", pre)))
+        return -1;
+    m->layers = xcalloc(m->n_layer, sizeof *m->layers);
+    for (size_t l = 0; l < m->n_layer; l++)
+        if (load_layer(m, l, e))
+            return -1;
+    const char *hd = m->family->head_dense, *ho = m->family->head_out;
+    if (!(m->head_w = weightf(m, h, h, e, "%s.weight", hd)) ||
+        !(m->head_b = weightf(m, h, 0, e, "%s.bias", hd)) ||
+        !(m->cls_w = weightf(m, m->n_labels, h, e, "%s.weight", ho)) ||
+        !(m->cls_b = weightf(m, m->n_labels, 0, e, "%s.bias", ho)))
+        return -1;
+    /* A config claiming more layers than the file holds fails above; one
+     * claiming fewer would silently drop layers. */
+    char name[256];
+    snprintf(name, sizeof name, "%sencoder.layer.%zu.output.dense.weight", pre,
+             m->n_layer);
+    if (safetensors_find(&m->st, name))
+        return err_set(e, "%s: holds tensor %s but config.json says "
+                       "num_hidden_layers %zu", m->st.path, name, m->n_layer);
+    return 0;
+}
+
+/* When dir has no model.safetensors, says what it has instead. */
+static int missing_weights(const char *dir, const char *path, struct err *e)
+{
+    static const char *const others[] = {
+        "model.safetensors.index.json", "pytorch_model.bin", "model.onnx",
+        "onnx/model.onnx", "tf_model.h5", "flax_model.msgpack"};
+    char p[4096];
+    for (size_t i = 0; i < sizeof others / sizeof *others; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, others[i]);
+        if (access(p, F_OK) == 0)
+            return err_set(e, "%s: not found; the directory has %s, but only "
+                           "single-file safetensors weights are supported "
+                           "(convert with safetensors' convert.py or "
+                           "save_pretrained(safe_serialization=True))",
+                           path, others[i]);
+    }
+    return err_set(e, "%s: %s", path, strerror(ENOENT));
+}
+
+struct bert_model *bert_load(const char *dir, struct err *e)
+{
+    struct bert_model *m = xcalloc(1, sizeof *m);
+    char path[4096];
+    size_t len;
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    char *text = read_file(path, &len, e);
+    if (!text)
+        goto fail;
+    json_error_t jerr;
+    json_t *config = json_loadb(text, len, 0, &jerr);
+    free(text);
+    if (!config) {
+        err_set(e, "%s:%d: %s", path, jerr.line, jerr.text);
+        goto fail;
+    }
+    int rc = config_parse(m, config, path, e);
+    json_decref(config);
+    if (rc)
+        goto fail;
+
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    if (access(path, F_OK) != 0) {
+        missing_weights(dir, path, e);
+        goto fail;
+    }
+    if (safetensors_open(&m->st, path, e) || load_weights(m, e))
+        goto fail;
+    m->head_tmp = xmalloc(m->hidden * sizeof *m->head_tmp);
+    long n_cpu = sysconf(_SC_NPROCESSORS_ONLN);
+    bert_set_threads(m, n_cpu > 0 ? (int)(n_cpu < 64 ? n_cpu : 64) : 1);
+    return m;
+fail:
+    bert_free(m);
+    return NULL;
+}
+
+void bert_free(struct bert_model *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < m->n_owned; i++)
+        free(m->owned[i]);
+    free(m->owned);
+    free(m->layers);
+    safetensors_close(&m->st);
+    pool_free(m->pool);
+    free(m->head_tmp);
+    free(m->x);
+    free(m->qkv);
+    free(m->ctx);
+    free(m->scratch);
+    free(m->seq_off);
+    free(m->spans);
+    free(m);
+}
+
+size_t bert_n_labels(const struct bert_model *m)
+{
+    return m->n_labels;
+}
+
+size_t bert_max_tokens(const struct bert_model *m)
+{
+    return m->family->positions_after_pad ? m->n_pos - (size_t)m->pad_id - 1
+                                          : m->n_pos;
+}
+
+enum bert_family bert_family(const struct bert_model *m)
+{
+    return m->family->id;
+}
+
+void bert_set_threads(struct bert_model *m, int n)
+{
+    /* Our threads call OpenBLAS, which must not start its own (see
+     * SPAN_ROWS); the setting is process-wide. */
+    openblas_set_num_threads(1);
+    pool_free(m->pool);
+    m->pool = pool_new(n > 0 ? n : 1);
+}
+
+
+/* ---- forward -------------------------------------------------------- */
+
+/* Checks the batch and returns its token count in *n_tokens and its
+ * longest sequence in *max_len.  0, or -1 with e naming the sequence. */
+static int check_batch(const struct bert_model *m,
+                       const struct encoding *const *seqs, size_t n_seqs,
+                       size_t *n_tokens, size_t *max_len, struct err *e)
+{
+    size_t total = 0, longest = 0, limit = bert_max_tokens(m);
+    size_t widest = 3 * m->hidden > m->inter ? 3 * m->hidden : m->inter;
+    for (size_t s = 0; s < n_seqs; s++) {
+        const struct ids *ids = &seqs[s]->input_ids, *types = &seqs[s]->type_ids;
+        size_t n = ids->n;
+        if (n == 0 || n > limit)
+            return err_set(e, "sequence %zu: %zu tokens (the model takes 1 to "
+                           "%zu)", s, n, limit);
+        if (types->n != n)
+            return err_set(e, "sequence %zu: %zu token type ids for %zu "
+                           "tokens", s, types->n, n);
+        for (size_t i = 0; i < n; i++) {
+            if (ids->v[i] < 0 || (size_t)ids->v[i] >= m->n_vocab)
+                return err_set(e, "sequence %zu: token id %ld outside the "
+                               "vocabulary (%zu)", s, (long)ids->v[i],
+                               m->n_vocab);
+            if (types->v[i] < 0 || (size_t)types->v[i] >= m->n_types)
+                return err_set(e, "sequence %zu: token type id %ld outside "
+                               "type_vocab_size %zu", s, (long)types->v[i],
+                               m->n_types);
+        }
+        total += n;
+        longest = n > longest ? n : longest;
+        /* cblas takes int sizes: the widest activation must stay below. */
+        if (total > (size_t)INT_MAX / widest)
+            return err_set(e, "batch of %zu sequences is too large", n_seqs);
+    }
+    *n_tokens = total;
+    *max_len = longest;
+    return 0;
+}
+
+/* Sizes the buffers for a batch (growing, never shrinking). */
+static void reserve(float **p, size_t *cap, size_t n)
+{
+    if (n > *cap) {
+        free(*p);
+        *p = xmalloc(n * sizeof **p);
+        *cap = n;
+    }
+}
+
+/* x(n_tokens, hidden) = LayerNorm(word + token_type + position). */
+static void embed(struct bert_model *m, const struct encoding *const *seqs,
+                  size_t n_seqs, size_t n_tokens)
+{
+    size_t h = m->hidden;
+    float *x = m->x;
+    for (size_t s = 0; s < n_seqs; s++) {
+        const struct encoding *enc = seqs[s];
+        /* RoBERTa counts non-pad tokens from pad_token_id + 1 (and gives
+         * pad tokens pad_token_id); BERT counts from 0. */
+        size_t pos = (size_t)m->pad_id;
+        for (size_t i = 0; i < enc->input_ids.n; i++, x += h) {
+            int32_t id = enc->input_ids.v[i];
+            size_t p = i;
+            if (m->family->positions_after_pad)
+                p = id == m->pad_id ? (size_t)m->pad_id : ++pos;
+            const float *w = m->word_emb + (size_t)id * h;
+            const float *t = m->type_emb + (size_t)enc->type_ids.v[i] * h;
+            const float *pe = m->pos_emb + p * h;
+            for (size_t j = 0; j < h; j++)
+                x[j] = (w[j] + t[j]) + pe[j];
+        }
+    }
+    layernorm(m->x, m->emb_ln_w, m->emb_ln_b, n_tokens, h, m->eps);
+}
+
+/* One forward pass's shared state, for the pool's tasks. */
+struct pass {
+    struct bert_model *m;
+    size_t layer;               /* attention of this layer has run */
+    int stage;                  /* STAGE_* */
+};
+
+enum { STAGE_FIRST_QKV, STAGE_LAYER_REST };
+
+/* Span task: everything between two attentions is row-local, so one
+ * task takes its rows through the rest of layer `layer` (attention output
+ * + LayerNorm, feed-forward + LayerNorm) and the next layer's query/key/
+ * value projection while they are in cache. */
+static void span_task(void *ctx, size_t task, int worker)
+{
+    const struct pass *ps = ctx;
+    struct bert_model *m = ps->m;
+    size_t h = m->hidden, inter = m->inter;
+    size_t r0 = m->spans[task].r0, rows = m->spans[task].n;
+    float *x = m->x + r0 * h;                     /* (rows, h) */
+    float *ffn = m->scratch + (size_t)worker * m->scratch_stride;
+    float *tmp = ffn + SPAN_ROWS * inter;         /* (rows, h) */
+    size_t next = 0;
+
+    if (ps->stage == STAGE_LAYER_REST) {
+        const struct bert_layer *L = &m->layers[ps->layer];
+        /* x = LayerNorm(ctx W_o^T + b_o + x) */
+        matmul(rows, h, h, 1.0f, m->ctx + r0 * h, h, L->attn_out_w, h, true,
+               0.0f, tmp, h);
+        residual_layernorm(x, tmp, L->attn_out_b, L->attn_ln_w, L->attn_ln_b,
+                           rows, h, m->eps);
+        /* ffn = gelu(x W_i^T + b_i) */
+        matmul(rows, inter, h, 1.0f, x, h, L->inter_w, h, true, 0.0f, ffn,
+               inter);
+        bias_gelu(ffn, L->inter_b, rows, inter);
+        /* x = LayerNorm(ffn W_out^T + b_out + x) */
+        matmul(rows, h, inter, 1.0f, ffn, inter, L->out_w, inter, true, 0.0f,
+               tmp, h);
+        residual_layernorm(x, tmp, L->out_b, L->out_ln_w, L->out_ln_b, rows,
+                           h, m->eps);
+        next = ps->layer + 1;
+    }
+    if (next < m->n_layer) {
+        /* qkv = x W_qkv^T + b: query, key and value in one GEMM */
+        const struct bert_layer *L = &m->layers[next];
+        matmul(rows, 3 * h, h, 1.0f, x, h, L->qkv_w, h, true, 0.0f,
+               m->qkv + r0 * 3 * h, 3 * h);
+        add_bias(m->qkv + r0 * 3 * h, L->qkv_b, rows, 3 * h);
+    }
+}
+
+/* Attention task (sequence, head): ctx = softmax(Q K^T / sqrt(d)) V over
+ * blocks of ATTN_BLOCK query rows, Q, K and V read as column slices of
+ * qkv(n_tokens, 3*hidden). */
+static void attention_task(void *ctx, size_t task, int worker)
+{
+    const struct pass *ps = ctx;
+    struct bert_model *m = ps->m;
+    size_t s = task / m->n_head, hd = task % m->n_head;
+    size_t h = m->hidden, d = h / m->n_head, ld = 3 * h;
+    size_t off = m->seq_off[s], len = m->seq_off[s + 1] - off;
+    float scale = 1.0f / sqrtf((float)d);
+    float *scores = m->scratch + (size_t)worker * m->scratch_stride +
+                    SPAN_ROWS * (m->inter + h);     /* (rows, len) */
+    const float *q = m->qkv + off * ld + hd * d;    /* (len, d), stride ld */
+    const float *k = q + h;                         /* (len, d), stride ld */
+    const float *v = q + 2 * h;                     /* (len, d), stride ld */
+    float *out = m->ctx + off * h + hd * d;         /* (len, d), stride h */
+    for (size_t r = 0; r < len; r += ATTN_BLOCK) {
+        size_t rows = len - r < ATTN_BLOCK ? len - r : ATTN_BLOCK;
+        /* scores = Q_block K^T / sqrt(d) */
+        matmul(rows, len, d, scale, q + r * ld, ld, k, ld, true, 0.0f, scores,
+               len);
+        softmax_rows(scores, rows, len);
+        /* out_block = scores V */
+        matmul(rows, d, len, 1.0f, scores, len, v, ld, false, 0.0f,
+               out + r * h, h);
+    }
+}
+
+int bert_forward(struct bert_model *m, const struct encoding *const *seqs,
+                 size_t n_seqs, float *logits, struct err *e)
+{
+    size_t n_tok = 0, max_len = 0;
+    if (n_seqs == 0)
+        return 0;
+    if (check_batch(m, seqs, n_seqs, &n_tok, &max_len, e))
+        return -1;
+    size_t h = m->hidden, workers = (size_t)pool_size(m->pool);
+    size_t block = max_len < ATTN_BLOCK ? max_len : ATTN_BLOCK;
+    reserve(&m->x, &m->cap_x, n_tok * h);
+    reserve(&m->qkv, &m->cap_qkv, n_tok * 3 * h);
+    reserve(&m->ctx, &m->cap_ctx, n_tok * h);
+    size_t stride = SPAN_ROWS * (m->inter + h) + block * max_len;
+    if (stride > m->scratch_stride)
+        m->scratch_stride = stride;
+    reserve(&m->scratch, &m->cap_scratch, m->scratch_stride * workers);
+    /* Sequence offsets, and spans counted from each sequence's start. */
+    grow((void **)&m->seq_off, &m->cap_seq_off, n_seqs + 1, sizeof *m->seq_off);
+    size_t n_spans = 0;
+    m->seq_off[0] = 0;
+    for (size_t s = 0; s < n_seqs; s++) {
+        size_t off = m->seq_off[s], len = seqs[s]->input_ids.n;
+        m->seq_off[s + 1] = off + len;
+        for (size_t r = 0; r < len; r += SPAN_ROWS) {
+            grow((void **)&m->spans, &m->cap_spans, n_spans + 1,
+                 sizeof *m->spans);
+            m->spans[n_spans++] = (struct span){
+                off + r, len - r < SPAN_ROWS ? len - r : SPAN_ROWS};
+        }
+    }
+    struct pass ps = {m, 0, STAGE_FIRST_QKV};
+
+    embed(m, seqs, n_seqs, n_tok);
+    pool_run(m->pool, n_spans, span_task, &ps);
+    ps.stage = STAGE_LAYER_REST;
+    for (size_t l = 0; l < m->n_layer; l++) {
+        ps.layer = l;
+        pool_run(m->pool, n_seqs * m->n_head, attention_task, &ps);
+        pool_run(m->pool, n_spans, span_task, &ps);
+    }
+
+    /* Head on each sequence's first token: tanh(dense), then the output
+     * layer (BERT's pooler + classifier; RoBERTa's classification head).
+     * One row per call, so batch size cannot change a row's arithmetic. */
+    for (size_t s = 0; s < n_seqs; s++) {
+        float *out = logits + s * m->n_labels;
+        matmul(1, h, h, 1.0f, m->x + m->seq_off[s] * h, h, m->head_w, h, true,
+               0.0f, m->head_tmp, h);
+        add_bias(m->head_tmp, m->head_b, 1, h);
+        tanh_inplace(m->head_tmp, h);
+        matmul(1, m->n_labels, h, 1.0f, m->head_tmp, h, m->cls_w, h, true,
+               0.0f, out, m->n_labels);
+        add_bias(out, m->cls_b, 1, m->n_labels);
+    }
+    return 0;
+}

@@ -1,0 +1,56 @@
+/* kernels.h — the numeric building blocks of the transformer forward pass.
+ *
+ * One matrix-multiply wrapper around OpenBLAS's cblas_sgemm and the
+ * row-wise float32 kernels a BERT layer needs (bias, exact-erf GELU,
+ * LayerNorm, softmax, tanh) plus half-precision conversion for loading.
+ * All matrices are row-major, float32, contiguous along a row.  The kernels
+ * know nothing of models; bert.c strings them together.  Each row is
+ * computed independently of the others, so a row's result never depends on
+ * how many rows are processed together. */
+#ifndef RERANK_KERNELS_H
+#define RERANK_KERNELS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Row-major sgemm: C(m,n) = alpha * A(m,k) * op(B) + beta * C.
+ * op(B) = B^T when b_trans (B stored as (n,k) rows: an nn.Linear weight of
+ * shape (out, in), so x * W^T is one call), else B stored as (k,n).
+ * lda/ldb/ldc are row strides in floats (>= the row length), so a column
+ * slice of a wider matrix (one attention head of the fused QKV) can be
+ * passed without copying.  All sizes must fit in an int (cblas). */
+void matmul(size_t m, size_t n, size_t k, float alpha, const float *a,
+            size_t lda, const float *b, size_t ldb, bool b_trans, float beta,
+            float *c, size_t ldc);
+
+/* x(rows,cols) += bias(cols) on every row. */
+void add_bias(float *x, const float *bias, size_t rows, size_t cols);
+
+/* x(rows,cols) = gelu(x + bias), the exact (erf) GELU of BERT's "gelu":
+ * 0.5 * v * (1 + erf(v / sqrt 2)), absolute error about 1e-7 * |v|. */
+void bias_gelu(float *x, const float *bias, size_t rows, size_t cols);
+
+/* x(rows,dim) = LayerNorm(x) * gamma + beta, biased variance, eps inside
+ * the square root, as torch.nn.LayerNorm. */
+void layernorm(float *x, const float *gamma, const float *beta, size_t rows,
+               size_t dim, float eps);
+
+/* x(rows,dim) = LayerNorm((y + bias) + x) * gamma + beta: the residual
+ * connection and LayerNorm after a dense layer (BertSelfOutput, BertOutput). */
+void residual_layernorm(float *x, const float *y, const float *bias,
+                        const float *gamma, const float *beta, size_t rows,
+                        size_t dim, float eps);
+
+/* Each row of x(rows,cols) replaced by its softmax (max-subtracted). */
+void softmax_rows(float *x, size_t rows, size_t cols);
+
+/* x(n) = tanh(x). */
+void tanh_inplace(float *x, size_t n);
+
+/* IEEE binary16 and bfloat16 (raw little-endian bits, any alignment) to
+ * float32, exactly (subnormals, infinities and NaN included). */
+void f16_to_f32(float *dst, const void *src, size_t n);
+void bf16_to_f32(float *dst, const void *src, size_t n);
+
+#endif
