@@ -23,11 +23,45 @@ const char cli_usage[] =
 "      --shard K/N         only the groups whose qid (or query) hashes to\n"
 "                          shard K of N (0 <= K < N)\n"
 "\n"
+"TREC batch input (instead of FILEs):\n"
+"      --run FILE          a TREC run: qid Q0 docid rank score tag\n"
+"      --queries FILE      query texts: TSV qid<TAB>text, JSONL, or TREC topics\n"
+"      --docs FILE         the collection: TSV docid<TAB>text or JSONL\n"
+"      --depth N           rerank the top N of each query (default 100); the\n"
+"                          rest follow in their original order\n"
+"      --drop-tail         leave out the documents below --depth\n"
+"      --topic-field NAME  title (default), desc or narr of TREC topics\n"
+"\n"
 "Scoring:\n"
-"  -m, --method NAME       bm25 (default), identity or random\n"
+"  -m, --method NAME       cross-encoder (default), bm25, identity or random\n"
 "      --bm25-k1 X         BM25 term-frequency saturation (default 0.9)\n"
 "      --bm25-b X          BM25 length normalisation (default 0.4)\n"
 "      --seed N            seed of --method random (default 0)\n"
+"\n"
+"Cross-encoder:\n"
+"      --model NAME        model directory, or ORG/NAME[@REVISION] from the\n"
+"                          Hugging Face cache (downloaded when missing);\n"
+"                          default cross-encoder/ms-marco-MiniLM-L-6-v2\n"
+"      --max-length N      tokens per pair (default: min(512, the model's))\n"
+"      --activation NAME   none (default: raw logits) or sigmoid\n"
+"      --label N           label whose probability is the score, for models\n"
+"                          with several labels (default: the last)\n"
+"  -t, --threads N         threads (default: all cores)\n"
+"      --long MODE         first (default): truncate long documents;\n"
+"                          max: score overlapping windows, keep the best\n"
+"      --stride N          tokens shared by consecutive windows of --long max\n"
+"      --tokenize          print each pair's token ids instead of scoring\n"
+"\n"
+"Remote rerank APIs:\n"
+"      --api NAME          cohere, cohere-v2, jina, voyage, mixedbread,\n"
+"                          together, pinecone or tei (keys from the environment)\n"
+"      --api-url URL       endpoint to post to (self-hosted servers, proxies)\n"
+"      --api-model MODEL   the provider's model (default: the provider's)\n"
+"      --api-batch N       documents per request (default: provider's limit)\n"
+"      --api-concurrency N requests in flight at once (default 4)\n"
+"      --timeout SECONDS   limit for each attempt of a request (default 60)\n"
+"      --retries N         retries of transient failures (default 3)\n"
+"      --cacert FILE       trust the CA certificates in FILE (PEM)\n"
 "\n"
 "Output:\n"
 "  -k, --top-k N           keep the best N candidates of each group\n"
@@ -49,12 +83,17 @@ const char cli_usage[] =
 "6 some groups failed (--keep-going); 7 an eval threshold was missed;\n"
 "8 an input could not be read or the output could not be written.\n"
 "\n"
+"Evaluation: rerank eval --qrels QRELS RUN... (see rerank eval --help).\n"
 "Full documentation: man rerank\n";
 
 enum {
     OPT_INPUT = 256, OPT_MAX_LINE, OPT_SKIP_INVALID, OPT_SHARD, OPT_BM25_K1,
     OPT_BM25_B, OPT_SEED, OPT_FORMAT, OPT_NO_TEXT, OPT_RUN_TAG, OPT_QUIET,
-    OPT_VERBOSE, OPT_KEEP_GOING, OPT_VERSION,
+    OPT_VERBOSE, OPT_KEEP_GOING, OPT_VERSION, OPT_MODEL, OPT_MAX_LENGTH,
+    OPT_ACTIVATION, OPT_LABEL, OPT_LONG, OPT_STRIDE, OPT_TOKENIZE, OPT_API,
+    OPT_API_URL, OPT_API_MODEL, OPT_API_BATCH, OPT_API_CONCURRENCY,
+    OPT_TIMEOUT, OPT_RETRIES, OPT_CACERT, OPT_RUN, OPT_QUERIES, OPT_DOCS,
+    OPT_DEPTH, OPT_DROP_TAIL, OPT_TOPIC_FIELD,
 };
 
 static const struct option long_options[] = {
@@ -74,6 +113,28 @@ static const struct option long_options[] = {
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"verbose", no_argument, NULL, OPT_VERBOSE},
     {"keep-going", no_argument, NULL, OPT_KEEP_GOING},
+    {"model", required_argument, NULL, OPT_MODEL},
+    {"max-length", required_argument, NULL, OPT_MAX_LENGTH},
+    {"activation", required_argument, NULL, OPT_ACTIVATION},
+    {"label", required_argument, NULL, OPT_LABEL},
+    {"threads", required_argument, NULL, 't'},
+    {"long", required_argument, NULL, OPT_LONG},
+    {"stride", required_argument, NULL, OPT_STRIDE},
+    {"tokenize", no_argument, NULL, OPT_TOKENIZE},
+    {"api", required_argument, NULL, OPT_API},
+    {"api-url", required_argument, NULL, OPT_API_URL},
+    {"api-model", required_argument, NULL, OPT_API_MODEL},
+    {"api-batch", required_argument, NULL, OPT_API_BATCH},
+    {"api-concurrency", required_argument, NULL, OPT_API_CONCURRENCY},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"retries", required_argument, NULL, OPT_RETRIES},
+    {"cacert", required_argument, NULL, OPT_CACERT},
+    {"run", required_argument, NULL, OPT_RUN},
+    {"queries", required_argument, NULL, OPT_QUERIES},
+    {"docs", required_argument, NULL, OPT_DOCS},
+    {"depth", required_argument, NULL, OPT_DEPTH},
+    {"drop-tail", no_argument, NULL, OPT_DROP_TAIL},
+    {"topic-field", required_argument, NULL, OPT_TOPIC_FIELD},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -130,8 +191,49 @@ static void defaults(struct options *o)
     o->in.max_line = 16u << 20;
     o->format = FORMAT_JSONL;
     o->run_tag = "rerank";
-    o->method = METHOD_BM25;
+    o->method = METHOD_DEFAULT;
     o->bm25 = (struct bm25_params){0.9, 0.4};
+    o->activation = "none";
+    o->label = -1;
+    o->long_mode = "first";
+    o->api_concurrency = 4;
+    o->retries = 3;
+    o->timeout = 60;
+    o->depth = 100;
+    o->topic_field = "title";
+}
+
+/* Checks the options against each other and settles the method. */
+static int cli_check(struct options *o, struct err *e)
+{
+    if (o->in.mode == INPUT_LINES && !o->in.query)
+        return err_set(e, "--input lines needs --query");
+    bool trec = o->run || o->queries || o->docs;
+    if (trec && !(o->run && o->queries && o->docs))
+        return err_set(e, "--run, --queries and --docs go together");
+    if (trec && o->n_files)
+        return err_set(e, "--run reads no FILE arguments ('%s')", o->files[0]);
+    if (o->api && o->model)
+        return err_set(e, "--api and --model are two different scorers; choose one");
+    if (o->api) {
+        if (o->method != METHOD_DEFAULT)
+            return err_set(e, "--api and --method are two different scorers; choose one");
+        o->method = METHOD_API;
+    } else if (o->api_url || o->api_model) {
+        return err_set(e, "%s needs --api NAME (the wire format)",
+                       o->api_url ? "--api-url" : "--api-model");
+    }
+    if (o->model && o->method == METHOD_DEFAULT)
+        o->method = METHOD_CROSS_ENCODER;
+    if (o->model && o->method != METHOD_CROSS_ENCODER)
+        return err_set(e, "--model needs the cross-encoder, not --method %s",
+                       o->method == METHOD_BM25 ? "bm25" :
+                       o->method == METHOD_IDENTITY ? "identity" : "random");
+    if (o->method == METHOD_DEFAULT)
+        o->method = METHOD_CROSS_ENCODER;
+    if (o->tokenize && o->method != METHOD_CROSS_ENCODER)
+        return err_set(e, "--tokenize needs the cross-encoder (--model)");
+    return 0;
 }
 
 int cli_parse(int argc, char **argv, struct options *o, struct err *e)
@@ -142,7 +244,7 @@ int cli_parse(int argc, char **argv, struct options *o, struct err *e)
     int c;
     long v;
     double d;
-    while ((c = getopt_long(argc, argv, ":q:m:k:h", long_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":q:m:k:t:h", long_options, NULL)) != -1) {
         switch (c) {
         case 'q':
             o->in.query = optarg;
@@ -183,8 +285,11 @@ int cli_parse(int argc, char **argv, struct options *o, struct err *e)
                 o->method = METHOD_IDENTITY;
             else if (strcmp(optarg, "random") == 0)
                 o->method = METHOD_RANDOM;
+            else if (strcmp(optarg, "cross-encoder") == 0)
+                o->method = METHOD_CROSS_ENCODER;
             else
-                return err_set(e, "unknown --method '%s' (bm25, identity, random)", optarg);
+                return err_set(e, "unknown --method '%s' (cross-encoder, bm25, identity, random)",
+                               optarg);
             break;
         case OPT_BM25_K1:
             if (parse_double(optarg, 0, 1e6, &d))
@@ -230,6 +335,87 @@ int cli_parse(int argc, char **argv, struct options *o, struct err *e)
         case OPT_KEEP_GOING:
             o->keep_going = true;
             break;
+        case OPT_MODEL:
+            o->model = optarg;
+            break;
+        case OPT_MAX_LENGTH:
+            if (parse_long(optarg, 1, 1 << 20, &o->max_length))
+                return err_set(e, "--max-length needs a positive integer, not '%s'", optarg);
+            break;
+        case OPT_ACTIVATION:
+            if (strcmp(optarg, "none") && strcmp(optarg, "sigmoid"))
+                return err_set(e, "--activation must be none or sigmoid, not '%s'", optarg);
+            o->activation = optarg;
+            break;
+        case OPT_LABEL:
+            if (parse_long(optarg, 0, INT_MAX, &o->label))
+                return err_set(e, "--label needs a label number >= 0, not '%s'", optarg);
+            break;
+        case 't':
+            if (parse_long(optarg, 1, 1024, &o->threads))
+                return err_set(e, "--threads needs a number from 1 to 1024, not '%s'", optarg);
+            break;
+        case OPT_LONG:
+            if (strcmp(optarg, "first") && strcmp(optarg, "max"))
+                return err_set(e, "--long must be first or max, not '%s'", optarg);
+            o->long_mode = optarg;
+            break;
+        case OPT_STRIDE:
+            if (parse_long(optarg, 1, 1 << 20, &o->stride))
+                return err_set(e, "--stride needs a positive integer, not '%s'", optarg);
+            break;
+        case OPT_TOKENIZE:
+            o->tokenize = true;
+            break;
+        case OPT_API:
+            o->api = optarg;
+            break;
+        case OPT_API_URL:
+            o->api_url = optarg;
+            break;
+        case OPT_API_MODEL:
+            o->api_model = optarg;
+            break;
+        case OPT_API_BATCH:
+            if (parse_long(optarg, 1, INT_MAX, &o->api_batch))
+                return err_set(e, "--api-batch needs a positive integer, not '%s'", optarg);
+            break;
+        case OPT_API_CONCURRENCY:
+            if (parse_long(optarg, 1, 256, &o->api_concurrency))
+                return err_set(e, "--api-concurrency needs a number from 1 to 256, not '%s'", optarg);
+            break;
+        case OPT_TIMEOUT:
+            if (parse_double(optarg, 0.001, 86400, &o->timeout))
+                return err_set(e, "--timeout needs a number of seconds > 0, not '%s'", optarg);
+            break;
+        case OPT_RETRIES:
+            if (parse_long(optarg, 0, 100, &o->retries))
+                return err_set(e, "--retries needs a number from 0 to 100, not '%s'", optarg);
+            break;
+        case OPT_CACERT:
+            o->cacert = optarg;
+            break;
+        case OPT_RUN:
+            o->run = optarg;
+            break;
+        case OPT_QUERIES:
+            o->queries = optarg;
+            break;
+        case OPT_DOCS:
+            o->docs = optarg;
+            break;
+        case OPT_DEPTH:
+            if (parse_long(optarg, 1, LONG_MAX, &o->depth))
+                return err_set(e, "--depth needs a positive integer, not '%s'", optarg);
+            break;
+        case OPT_DROP_TAIL:
+            o->drop_tail = true;
+            break;
+        case OPT_TOPIC_FIELD:
+            if (strcmp(optarg, "title") && strcmp(optarg, "desc") && strcmp(optarg, "narr"))
+                return err_set(e, "--topic-field must be title, desc or narr, not '%s'", optarg);
+            o->topic_field = optarg;
+            break;
         case 'h':
             o->help = true;
             return 0;
@@ -246,7 +432,5 @@ int cli_parse(int argc, char **argv, struct options *o, struct err *e)
     }
     o->files = argv + optind;
     o->n_files = argc - optind;
-    if (o->in.mode == INPUT_LINES && !o->in.query)
-        return err_set(e, "--input lines needs --query");
-    return 0;
+    return cli_check(o, e);
 }

@@ -23,7 +23,12 @@ enum {
     EXIT_IO = 8,           /* an input could not be read or output written */
 };
 
-enum method { METHOD_BM25, METHOD_IDENTITY, METHOD_RANDOM };
+enum method {
+    METHOD_DEFAULT,          /* chosen from the other options */
+    METHOD_BM25, METHOD_IDENTITY, METHOD_RANDOM,
+    METHOD_CROSS_ENCODER,    /* --model, or --method cross-encoder */
+    METHOD_API,              /* --api */
+};
 
 struct options {
     char **files;
@@ -36,6 +41,23 @@ struct options {
     enum method method;
     struct bm25_params bm25;
     unsigned long long seed;
+    /* cross-encoder */
+    const char *model;       /* --model: directory or ORG/NAME[@REV] */
+    long max_length;         /* 0: the model's default */
+    const char *activation;  /* none | sigmoid */
+    long label;              /* -1: the last label */
+    long threads;            /* 0: all cores */
+    const char *long_mode;   /* first | max */
+    long stride;             /* 0: a quarter of the window */
+    bool tokenize;           /* print encodings instead of scoring */
+    /* remote rerank APIs */
+    const char *api, *api_url, *api_model, *cacert;
+    long api_batch, api_concurrency, retries;
+    double timeout;
+    /* TREC batch input */
+    const char *run, *queries, *docs, *topic_field;
+    long depth;
+    bool drop_tail;
     bool quiet, verbose, keep_going;
     long shard_k, shard_n;   /* --shard K/N; shard_n 0 when not sharding */
     bool help, version;

@@ -2,7 +2,9 @@
  *
  * JSON Lines keeps every field of the input object byte for byte, copied
  * from the original text (src/jsontext.c), replaces "score" and "rank", and
- * adds "qid", "query", "docid" and "text" when the object lacks them. */
+ * adds "qid", "query", "docid" and "text" when the object lacks them.
+ * Candidates without text (the part of a TREC run below --depth, which is
+ * never looked up) are written without it. */
 #include "output.h"
 
 #include <errno.h>
@@ -120,7 +122,7 @@ static void write_jsonl(struct writer *w, const struct group *g,
         put_key(&m, "docid");
         put_id(&w->out, c->docid, c->docid_is_int);
     }
-    if (!w->no_text && !m.has_text) {
+    if (!w->no_text && !m.has_text && c->text) {
         put_key(&m, "text");
         jsontext_put_string(&w->out, c->text, c->text_len);
     }
@@ -165,7 +167,8 @@ static void write_tsv(struct writer *w, const struct group *g,
     }
     if (!w->no_text) {
         buf_putc(&w->out, '\t');
-        put_tsv_field(&w->out, c->text, c->text_len);
+        if (c->text)
+            put_tsv_field(&w->out, c->text, c->text_len);
     }
     buf_putc(&w->out, '\n');
 }
@@ -248,6 +251,40 @@ int writer_group(struct writer *w, const struct group *g, struct err *e)
             break;
         }
     }
+    return flush_out(w, e);
+}
+
+static void put_ids(struct buf *b, const struct ids *a)
+{
+    buf_putc(b, '[');
+    for (size_t i = 0; i < a->n; i++)
+        buf_printf(b, i ? ",%d" : "%d", (int)a->v[i]);
+    buf_putc(b, ']');
+}
+
+void writer_encoding(struct writer *w, const struct group *g,
+                     const struct candidate *c, long window,
+                     const struct encoding *enc)
+{
+    buf_putc(&w->out, '{');
+    if (g->qid) {
+        buf_puts(&w->out, "\"qid\":");
+        put_id(&w->out, g->qid, g->qid_is_int);
+        buf_putc(&w->out, ',');
+    }
+    buf_puts(&w->out, "\"docid\":");
+    put_id(&w->out, c->docid, c->docid_is_int);
+    if (window >= 0)
+        buf_printf(&w->out, ",\"window\":%ld", window);
+    buf_puts(&w->out, ",\"input_ids\":");
+    put_ids(&w->out, &enc->input_ids);
+    buf_puts(&w->out, ",\"token_type_ids\":");
+    put_ids(&w->out, &enc->type_ids);
+    buf_puts(&w->out, "}\n");
+}
+
+int writer_flush(struct writer *w, struct err *e)
+{
     return flush_out(w, e);
 }
 

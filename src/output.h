@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "group.h"
+#include "tokenizer.h"
 #include "util.h"
 
 enum output_format { FORMAT_JSONL, FORMAT_TSV, FORMAT_TREC };
@@ -34,6 +35,16 @@ struct writer {
  * broken_pipe when the reader closed the pipe), or a value that TREC output
  * cannot carry (nothing of the group is written then). */
 int writer_group(struct writer *w, const struct group *g, struct err *e);
+
+/* Appends one --tokenize line for candidate c of g: {"qid", "docid",
+ * ["window",] "input_ids", "token_type_ids"} (window < 0: none).  Written
+ * by the next writer_flush. */
+void writer_encoding(struct writer *w, const struct group *g,
+                     const struct candidate *c, long window,
+                     const struct encoding *enc);
+
+/* Writes what writer_encoding queued and flushes.  0 or -1 with e. */
+int writer_flush(struct writer *w, struct err *e);
 
 /* Flushes and checks the stream at the end of the run.  0 or -1 with e. */
 int writer_finish(struct writer *w, struct err *e);

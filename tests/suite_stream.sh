@@ -33,7 +33,7 @@ echo "1M JSONL lines: peak RSS $1 KiB"
 
 # One group of 1,000,000 plain lines (grep output) is one group: memory
 # grows with it, but stays small per line.
-set -- $(peak_rss "awk 'BEGIN { for (i = 0; i < 1000000; i++) print \"log line \" i \" disk full error\" }' | rerank -q 'disk full' --no-text -k 3 > $tmp/one.jsonl")
+set -- $(peak_rss "awk 'BEGIN { for (i = 0; i < 1000000; i++) print \"log line \" i \" disk full error\" }' | rerank -m bm25 -q 'disk full' --no-text -k 3 > $tmp/one.jsonl")
 if [ "$2" = 0 ] && [ "$(wc -l < $tmp/one.jsonl)" = 3 ]; then ok; else bad "1M plain lines: exit $2"; fi
 rss_ok "$1" "1M plain lines"
 echo "1M plain lines in one group: peak RSS $1 KiB"
@@ -42,7 +42,7 @@ echo "1M plain lines in one group: peak RSS $1 KiB"
 # first line of group 2, then read group 1's output while the input is open.
 mkfifo "$tmp/in" "$tmp/out"
 timeout 20 sh -c '
-    rerank --no-text < "$1/in" > "$1/out" &
+    rerank -m bm25 --no-text < "$1/in" > "$1/out" &
     exec 3> "$1/in" 4< "$1/out"
     printf "{\"qid\":\"1\",\"query\":\"a\",\"docid\":\"x\",\"text\":\"a\"}\n{\"qid\":\"2\",\"query\":\"b\",\"docid\":\"y\",\"text\":\"b\"}\n" >&3
     read -r line <&4 && echo "$line" > "$1/first"

@@ -1,0 +1,50 @@
+/* crossenc.h — the cross-encoder scorer: tokenizer + transformer model
+ * behind the scorer seam.
+ *
+ * For each candidate the pair (query, document) is encoded as the model's
+ * tokenizer does it and the model's logits become the score:
+ *   one label:   the logit (--activation none, the default, which is what
+ *                sentence-transformers' CrossEncoder.predict returns for
+ *                these models) or its sigmoid (--activation sigmoid);
+ *   more labels: the softmax probability of one label (default the last).
+ * Long documents are truncated like CrossEncoder does (--long first), or
+ * split into overlapping windows scored separately, keeping the best
+ * (--long max, "MaxP"). */
+#ifndef RERANK_CROSSENC_H
+#define RERANK_CROSSENC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "scorer.h"
+#include "tokenizer.h"
+
+enum activation { ACTIVATION_NONE, ACTIVATION_SIGMOID };
+enum long_mode { LONG_FIRST, LONG_MAX };
+
+struct crossenc_options {
+    const char *model_dir;    /* a resolved model directory */
+    size_t max_length;        /* 0: min(512, model_max_length, positions) */
+    enum activation activation;
+    long label;               /* -1: the last label */
+    int threads;              /* 0: number of online CPUs */
+    enum long_mode long_mode;
+    size_t stride;            /* tokens shared by consecutive windows;
+                                 0: a quarter of the window */
+};
+
+/* Loads tokenizer and model.  NULL + e on failure (a model error). */
+struct scorer *crossenc_scorer_new(const struct crossenc_options *o, struct err *e);
+
+/* Calls fn for each encoded pair of g (one per candidate, or one per
+ * window with --long max) instead of scoring: for --tokenize.  The encoding
+ * is valid during the call only.  Returns 0 or -1 with e. */
+int crossenc_encode_group(struct scorer *s, const struct group *g,
+                          void (*fn)(size_t cand, size_t window,
+                                     const struct encoding *enc, void *ctx),
+                          void *ctx, struct err *e);
+
+/* The max_length in force (after defaults). */
+size_t crossenc_max_length(const struct scorer *s);
+
+#endif

@@ -1,0 +1,61 @@
+#!/bin/sh
+# tests/suite_model.sh — the cross-encoder end to end: scores of the real
+# binary against PyTorch's logits for the shared tiny models (BERT in f32,
+# f16 and bf16; XLM-RoBERTa), --tokenize, --long max, and the model card
+# example of cross-encoder/ms-marco-MiniLM-L-6-v2 when it is in the Hugging
+# Face cache.  Parts needing ../shared or the cached model are skipped
+# without them.
+cd "$(dirname "$0")/.." || exit 2
+case "$(command -v rerank)" in "$(pwd)"/*) ;; *) PATH="$(pwd):$PATH" ;; esac
+SHARED=${RERANK_SHARED:-../shared}
+passed=0 failed=0 skipped=0
+tmp=tests/out/model; rm -rf "$tmp"; mkdir -p "$tmp"
+add() { # the closing line of a checker's output
+    line=$(tail -n 1 "$1")
+    grep '^FAIL' "$1"
+    p=$(echo "$line" | sed -nE 's/^([0-9]+) passed.*/\1/p')
+    f=$(echo "$line" | sed -nE 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/p')
+    if [ -z "$p" ]; then failed=$((failed + 1)); cat "$1"; return; fi
+    passed=$((passed + p)); failed=$((failed + f))
+}
+ok() { passed=$((passed + 1)); }
+bad() { failed=$((failed + 1)); echo "FAIL $*"; }
+
+if [ -d "$SHARED/golden" ] && command -v python3 > /dev/null; then
+    for dt in f32 f16 bf16; do
+        python3 tests/golden_scores.py "$SHARED/golden/tiny-bert-ce-logits.jsonl" "logits_$dt" \
+            "$SHARED/golden/tiny-bert-ce-$dt" "$tmp/$dt" > "$tmp/$dt.log" 2>&1
+        add "$tmp/$dt.log"
+    done
+    python3 tests/golden_scores.py "$SHARED/golden/tiny-xlmr-ce-logits.jsonl" logits \
+        "$SHARED/golden/tiny-xlmr-ce" "$tmp/xlmr" > "$tmp/xlmr.log" 2>&1
+    add "$tmp/xlmr.log"
+else
+    skipped=$((skipped + 1)); echo "SKIP golden logits: no $SHARED/golden or python3"
+fi
+
+# The repository's own model (scripts/gen-tiny-model.py) through the CLI:
+# --tokenize shows the pair template, and --long max scores windows.
+m=testdata/tiny-bert
+if [ -d "$m" ]; then
+    printf '{"qid":"1","query":"a b","docid":"x","text":"c d e"}\n' |
+        rerank --model "$m" --tokenize > "$tmp/tok.out" 2> "$tmp/tok.err"
+    grep -q '"input_ids":\[' "$tmp/tok.out" && grep -q '"token_type_ids":\[0,' "$tmp/tok.out" && ok \
+        || bad "--tokenize: $(cat "$tmp/tok.out" "$tmp/tok.err")"
+fi
+
+# The model card of cross-encoder/ms-marco-MiniLM-L-6-v2, when cached.
+printf '%s\n' '{"qid":"1","query":"How many people live in Berlin?","docid":"berlin","text":"Berlin has a population of 3,520,031 registered inhabitants in an area of 891.82 square kilometers."}' \
+    '{"qid":"1","query":"How many people live in Berlin?","docid":"ny","text":"New York City is famous for the Metropolitan Museum of Art."}' > "$tmp/card.jsonl"
+if HF_HUB_OFFLINE=1 rerank --model cross-encoder/ms-marco-MiniLM-L-6-v2 --format tsv --no-text \
+        "$tmp/card.jsonl" > "$tmp/card.tsv" 2> "$tmp/card.err"; then
+    awk -F'\t' '$2 == "berlin" { b = $4 } $2 == "ny" { n = $4 }
+        END { d1 = b - 8.607138; d2 = n + 4.3200774; if (d1 < 0) d1 = -d1; if (d2 < 0) d2 = -d2;
+              exit !(d1 <= 1e-3 && d2 <= 1e-3) }' "$tmp/card.tsv" && ok \
+        || bad "ms-marco-MiniLM-L-6-v2 model card: $(cat "$tmp/card.tsv")"
+else
+    skipped=$((skipped + 1)); echo "SKIP ms-marco-MiniLM-L-6-v2 model card: not in the Hugging Face cache"
+fi
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
