@@ -3,9 +3,9 @@
  * Build and run from the repository root (after `make`):
  *   cc -O2 -std=c11 -D_GNU_SOURCE -Isrc scripts/bench-forward.c \
  *      $(ls src/*.o | grep -v main.o) $(pkg-config --cflags --libs \
- *      jansson openblas) -lm -lpthread -o bench-forward
+ *      jansson openblas) -lm -lpthread -o /tmp/bench-forward
  *   scripts/gen-tiny-model.py --minilm /tmp/minilm
- *   ./bench-forward /tmp/minilm [n_seqs=100] [threads=2] [repeats=5]
+ *   /tmp/bench-forward /tmp/minilm [n_seqs=100] [threads=2] [repeats=5]
  * Prints pairs/s and GFLOP/s counting 2*tokens*(4h^2 + 2h*inter) for the
  * dense layers and 4*len^2*h for attention, per sequence and layer. */
 #include <stdio.h>
@@ -30,9 +30,6 @@ int main(int argc, char **argv)
         return 1;
     }
     bert_set_threads(m, threads);
-    /* Model shape, read back from the flop count of one token. */
-    FILE *f = NULL;
-    (void)f;
     struct encoding *enc = calloc(n, sizeof *enc);
     const struct encoding **seqs = calloc(n, sizeof *seqs);
     unsigned long long rng = 7;

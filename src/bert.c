@@ -8,11 +8,13 @@
  * three projections.
  *
  * The forward pass mirrors transformers' BertModel: a batch of sequences is
- * packed into one (n_tokens, hidden) matrix without padding, every dense
- * layer is one GEMM over all tokens, and attention runs per sequence and
- * head over blocks of query rows, so memory for scores is bounded by
- * ATTN_BLOCK * seq_len whatever the sequence length.  Nothing in a
- * sequence's computation depends on its neighbours in the batch. */
+ * packed into one (n_tokens, hidden) matrix without padding; dense layers
+ * run as GEMMs over spans of each sequence's rows (see SPAN_ROWS for why not
+ * over the whole batch), attention per sequence and head over blocks of
+ * query rows, so memory for scores is bounded by ATTN_BLOCK * seq_len
+ * whatever the sequence length.  Both kinds of task spread over a thread
+ * pool, and nothing in a sequence's computation depends on its neighbours
+ * in the batch or on the thread count. */
 #include "bert.h"
 
 #include <cblas.h>

@@ -2,8 +2,9 @@
  *
  * The element-wise kernels are written with GCC/Clang vector extensions on
  * 8 floats, so they vectorise at the Makefile's -O2 without -march; on
- * x86-64 GCC additionally builds a Haswell (AVX2/FMA) clone of each hot
- * kernel and picks it at load time.  exp and erfc are our own polynomial
+ * x86-64 GCC additionally builds an AVX2 clone of each hot kernel and picks
+ * it at load time by CPU feature (not by CPU model: "arch=haswell" would
+ * leave AMD Zen on the SSE2 code).  exp and erfc are our own polynomial
  * approximations (about 1 ulp and 2e-7 absolute) because libm's scalar
  * calls would dominate GELU and softmax.  Everything here is a pure function
  * of its row: no state, no allocation, no threads (OpenBLAS owns those). */
@@ -14,7 +15,7 @@
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define HOT __attribute__((target_clones("arch=haswell", "default")))
+#define HOT __attribute__((target_clones("avx2", "default")))
 #else
 #define HOT
 #endif

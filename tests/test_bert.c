@@ -277,7 +277,8 @@ static void put(const char *dir, const char *file, const void *p, size_t n)
 static char *cfg_text, *st_blob;
 static size_t cfg_len, st_len;
 
-/* Writes dir/model.safetensors from a header and the valid data area. */
+/* Writes dir/model.safetensors from a header (consumed) and the valid
+ * data area. */
 static void put_safetensors(const char *dir, json_t *header)
 {
     uint64_t n_old = 0;
@@ -295,6 +296,7 @@ static void put_safetensors(const char *dir, json_t *header)
     put(dir, "model.safetensors", out, 8 + padded + data_len);
     free(out);
     free(h);
+    json_decref(header);
 }
 
 /* The valid header as a new json_t. */
@@ -411,7 +413,6 @@ static void test_broken(void)
     h = header();
     set_offsets(h, bias, 364000, 364000 + 192); /* data area < 364000 */
     put_safetensors(d, h);
-    json_decref(h);
     expect_error(d, bias, "past the end of the data area");
 
     d = fresh_dir("offsets-overflow");
@@ -419,7 +420,6 @@ static void test_broken(void)
     h = header();
     set_offsets(h, bias, INT64_MAX - 100, INT64_MAX);
     put_safetensors(d, h);
-    json_decref(h);
     expect_error(d, bias, "past the end");
 
     d = fresh_dir("offsets-reversed");
@@ -427,7 +427,6 @@ static void test_broken(void)
     h = header();
     set_offsets(h, bias, 200, 8);
     put_safetensors(d, h);
-    json_decref(h);
     expect_error(d, bias, "begin past end");
 
     d = fresh_dir("offsets-negative");
@@ -435,7 +434,6 @@ static void test_broken(void)
     h = header();
     set_offsets(h, bias, -192, 0);
     put_safetensors(d, h);
-    json_decref(h);
     expect_error(d, bias, "non-negative integers");
 
     d = fresh_dir("offsets-overlap");
@@ -449,7 +447,6 @@ static void test_broken(void)
                         json_object_get(other, "data_offsets"));
     }
     put_safetensors(d, h);
-    json_decref(h);
     expect_error(d, "overlap", bias);
 
     d = fresh_dir("size-mismatch");
@@ -457,7 +454,6 @@ static void test_broken(void)
     h = header();
     json_object_set_new(json_object_get(h, bias), "shape", json_pack("[i]", 47));
     put_safetensors(d, h);
-    json_decref(h);
     expect_error(d, bias, "hold 192 bytes but F32 shape needs 188");
 
     d = fresh_dir("shape-overflow");
@@ -467,7 +463,6 @@ static void test_broken(void)
                         json_pack("[II]", (json_int_t)1 << 40,
                                   (json_int_t)1 << 40));
     put_safetensors(d, h);
-    json_decref(h);
     expect_error(d, bias, "overflows");
 
     d = fresh_dir("unknown-dtype");
@@ -475,7 +470,6 @@ static void test_broken(void)
     h = header();
     json_object_set_new(json_object_get(h, bias), "dtype", json_string("Q4_K"));
     put_safetensors(d, h);
-    json_decref(h);
     expect_error(d, bias, "unknown dtype \"Q4_K\"");
 
     d = fresh_dir("unsupported-dtype");
@@ -483,7 +477,6 @@ static void test_broken(void)
     h = header();
     json_object_set_new(json_object_get(h, bias), "dtype", json_string("I32"));
     put_safetensors(d, h);
-    json_decref(h);
     expect_error(d, bias, "dtype I32; supported: F32, F16, BF16");
 
     d = fresh_dir("missing-tensor");
@@ -491,7 +484,6 @@ static void test_broken(void)
     h = header();
     json_object_del(h, "bert.pooler.dense.weight");
     put_safetensors(d, h);
-    json_decref(h);
     expect_error(d, "tensor bert.pooler.dense.weight is missing", NULL);
 
     d = fresh_dir("shape-vs-config");
