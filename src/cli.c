@@ -63,6 +63,18 @@ const char cli_usage[] =
 "      --retries N         retries of transient failures (default 3)\n"
 "      --cacert FILE       trust the CA certificates in FILE (PEM)\n"
 "\n"
+"LLM rerankers (OpenAI-compatible chat completions):\n"
+"      --llm MODE          listwise (RankGPT sliding window) or pointwise\n"
+"                          (yes/no log-probabilities)\n"
+"      --llm-url URL       endpoint (default the OpenAI API)\n"
+"      --llm-model NAME    model (default gpt-4o-mini at OpenAI)\n"
+"      --window N          listwise: passages per request (default 20)\n"
+"      --step N            listwise: window moves (default 10, or window/2)\n"
+"      --passage-words N   passages cut to N words (default 300)\n"
+"      --cascade N         score with the first scorer (cross-encoder, --model,\n"
+"                          --api or --method), then the LLM on its top N only\n"
+"      --dry-run           send nothing; report requests and token estimates\n"
+"\n"
 "Output:\n"
 "  -k, --top-k N           keep the best N candidates of each group\n"
 "      --format FORMAT     jsonl (default), tsv or trec\n"
@@ -93,7 +105,9 @@ enum {
     OPT_ACTIVATION, OPT_LABEL, OPT_LONG, OPT_STRIDE, OPT_TOKENIZE, OPT_API,
     OPT_API_URL, OPT_API_MODEL, OPT_API_BATCH, OPT_API_CONCURRENCY,
     OPT_TIMEOUT, OPT_RETRIES, OPT_CACERT, OPT_RUN, OPT_QUERIES, OPT_DOCS,
-    OPT_DEPTH, OPT_DROP_TAIL, OPT_TOPIC_FIELD,
+    OPT_DEPTH, OPT_DROP_TAIL, OPT_TOPIC_FIELD, OPT_LLM, OPT_LLM_URL,
+    OPT_LLM_MODEL, OPT_WINDOW, OPT_STEP, OPT_PASSAGE_WORDS, OPT_CASCADE,
+    OPT_DRY_RUN,
 };
 
 static const struct option long_options[] = {
@@ -135,6 +149,14 @@ static const struct option long_options[] = {
     {"depth", required_argument, NULL, OPT_DEPTH},
     {"drop-tail", no_argument, NULL, OPT_DROP_TAIL},
     {"topic-field", required_argument, NULL, OPT_TOPIC_FIELD},
+    {"llm", required_argument, NULL, OPT_LLM},
+    {"llm-url", required_argument, NULL, OPT_LLM_URL},
+    {"llm-model", required_argument, NULL, OPT_LLM_MODEL},
+    {"window", required_argument, NULL, OPT_WINDOW},
+    {"step", required_argument, NULL, OPT_STEP},
+    {"passage-words", required_argument, NULL, OPT_PASSAGE_WORDS},
+    {"cascade", required_argument, NULL, OPT_CASCADE},
+    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -233,6 +255,25 @@ static int cli_check(struct options *o, struct err *e)
         o->method = METHOD_CROSS_ENCODER;
     if (o->tokenize && o->method != METHOD_CROSS_ENCODER)
         return err_set(e, "--tokenize needs the cross-encoder (--model)");
+    if (!o->llm) {
+        const char *stray = o->llm_url ? "--llm-url" : o->llm_model ? "--llm-model" :
+                            o->window ? "--window" : o->step ? "--step" :
+                            o->passage_words ? "--passage-words" : o->cascade ? "--cascade" :
+                            o->dry_run ? "--dry-run" : NULL;
+        if (stray)
+            return err_set(e, "%s needs --llm listwise|pointwise", stray);
+        return 0;
+    }
+    if (o->tokenize)
+        return err_set(e, "--tokenize and --llm do not go together");
+    if (!o->cascade && (o->model || o->api || o->method_given))
+        return err_set(e, "--llm replaces the scorer; use --cascade N to run it after %s",
+                       o->model ? "--model" : o->api ? "--api" : "--method");
+    if (o->window && !o->step)
+        o->step = o->window / 2 ? o->window / 2 : 1;
+    if (o->step > (o->window ? o->window : 20))
+        return err_set(e, "--step %ld is larger than the window (%ld)", o->step,
+                       o->window ? o->window : 20L);
     return 0;
 }
 
@@ -279,6 +320,7 @@ int cli_parse(int argc, char **argv, struct options *o, struct err *e)
             break;
         }
         case 'm':
+            o->method_given = true;
             if (strcmp(optarg, "bm25") == 0)
                 o->method = METHOD_BM25;
             else if (strcmp(optarg, "identity") == 0)
@@ -415,6 +457,36 @@ int cli_parse(int argc, char **argv, struct options *o, struct err *e)
             if (strcmp(optarg, "title") && strcmp(optarg, "desc") && strcmp(optarg, "narr"))
                 return err_set(e, "--topic-field must be title, desc or narr, not '%s'", optarg);
             o->topic_field = optarg;
+            break;
+        case OPT_LLM:
+            if (strcmp(optarg, "listwise") && strcmp(optarg, "pointwise"))
+                return err_set(e, "--llm must be listwise or pointwise, not '%s'", optarg);
+            o->llm = optarg;
+            break;
+        case OPT_LLM_URL:
+            o->llm_url = optarg;
+            break;
+        case OPT_LLM_MODEL:
+            o->llm_model = optarg;
+            break;
+        case OPT_WINDOW:
+            if (parse_long(optarg, 2, 10000, &o->window))
+                return err_set(e, "--window needs a number from 2 to 10000, not '%s'", optarg);
+            break;
+        case OPT_STEP:
+            if (parse_long(optarg, 1, 10000, &o->step))
+                return err_set(e, "--step needs a positive integer, not '%s'", optarg);
+            break;
+        case OPT_PASSAGE_WORDS:
+            if (parse_long(optarg, 1, 1000000, &o->passage_words))
+                return err_set(e, "--passage-words needs a positive integer, not '%s'", optarg);
+            break;
+        case OPT_CASCADE:
+            if (parse_long(optarg, 1, LONG_MAX, &o->cascade))
+                return err_set(e, "--cascade needs a positive integer, not '%s'", optarg);
+            break;
+        case OPT_DRY_RUN:
+            o->dry_run = true;
             break;
         case 'h':
             o->help = true;

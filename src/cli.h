@@ -54,6 +54,12 @@ struct options {
     const char *api, *api_url, *api_model, *cacert;
     long api_batch, api_concurrency, retries;
     double timeout;
+    /* LLM rerankers */
+    const char *llm, *llm_url, *llm_model;   /* llm: listwise | pointwise */
+    long window, step, passage_words;        /* 0: the defaults */
+    long cascade;                            /* 0: no cascade */
+    bool dry_run;
+    bool method_given;                       /* -m was on the command line */
     /* TREC batch input */
     const char *run, *queries, *docs, *topic_field;
     long depth;

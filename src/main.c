@@ -15,11 +15,13 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "cascade.h"
 #include "cli.h"
 #include "crossenc.h"
 #include "eval.h"
 #include "hub.h"
 #include "input.h"
+#include "llm.h"
 #include "output.h"
 #include "scorer.h"
 #include "trec.h"
@@ -72,6 +74,13 @@ static void report_skip(const char *msg, void *ctx)
 static void api_notify(void *ctx, const char *line)
 {
     say(line);
+}
+
+/* --dry-run --verbose: each request body that would have been sent. */
+static void llm_body(void *ctx, const char *label, const char *body)
+{
+    progress_clear();
+    fprintf(stderr, "rerank: dry run: %s: %s\n", label, body);
 }
 
 static void trec_warn(void *ctx, const char *msg)
@@ -172,8 +181,60 @@ static void append_tail(struct source *s, struct group *g)
 
 /* ---- scorers ------------------------------------------------------------ */
 
-/* Makes the scorer.  Returns it, or NULL after printing why (*status set). */
+static struct scorer *llm_make(const struct options *o, int *status)
+{
+    struct err e = {{0}};
+    struct llm_options lo;
+    llm_options_init(&lo);
+    lo.mode = strcmp(o->llm, "pointwise") == 0 ? LLM_POINTWISE : LLM_LISTWISE;
+    lo.url = o->llm_url;
+    lo.model = o->llm_model;
+    lo.cacert = o->cacert;
+    if (o->window)
+        lo.window = (int)o->window;
+    if (o->step)
+        lo.step = (int)o->step;
+    if (o->passage_words)
+        lo.passage_words = (int)o->passage_words;
+    lo.retries = (int)o->retries;
+    lo.timeout = o->timeout;
+    lo.concurrency = (int)o->api_concurrency;
+    lo.verbose = o->verbose;
+    lo.quiet = o->quiet;
+    lo.dry_run = o->dry_run;
+    lo.notify = api_notify;
+    if (o->verbose)
+        lo.on_body = llm_body;
+    struct scorer *s = llm_scorer_new(&lo, &e);
+    if (!s) {
+        say(e.msg);
+        *status = EXIT_USAGE;
+    }
+    return s;
+}
+
+static struct scorer *first_stage_make(const struct options *o, int *status);
+
+/* Makes the scorer: the method's, the LLM's, or the LLM after the method's
+ * (--cascade).  Returns it, or NULL after printing why (*status set). */
 static struct scorer *scorer_make(const struct options *o, int *status)
+{
+    if (!o->llm)
+        return first_stage_make(o, status);
+    if (!o->cascade)
+        return llm_make(o, status);
+    struct scorer *first = first_stage_make(o, status);
+    if (!first)
+        return NULL;
+    struct scorer *second = llm_make(o, status);
+    if (!second) {
+        scorer_free(first);
+        return NULL;
+    }
+    return cascade_scorer_new(first, second, (size_t)o->cascade);
+}
+
+static struct scorer *first_stage_make(const struct options *o, int *status)
 {
     struct err e = {{0}};
     switch (o->method) {
