@@ -17,6 +17,7 @@
 #include "api.h"
 #include "cascade.h"
 #include "cli.h"
+#include "cpu.h"
 #include "crossenc.h"
 #include "eval.h"
 #include "hub.h"
@@ -213,27 +214,7 @@ static struct scorer *llm_make(const struct options *o, int *status)
     return s;
 }
 
-static struct scorer *first_stage_make(const struct options *o, int *status);
-
-/* Makes the scorer: the method's, the LLM's, or the LLM after the method's
- * (--cascade).  Returns it, or NULL after printing why (*status set). */
-static struct scorer *scorer_make(const struct options *o, int *status)
-{
-    if (!o->llm)
-        return first_stage_make(o, status);
-    if (!o->cascade)
-        return llm_make(o, status);
-    struct scorer *first = first_stage_make(o, status);
-    if (!first)
-        return NULL;
-    struct scorer *second = llm_make(o, status);
-    if (!second) {
-        scorer_free(first);
-        return NULL;
-    }
-    return cascade_scorer_new(first, second, (size_t)o->cascade);
-}
-
+/* The scorer the method options choose (--method, --model, --api). */
 static struct scorer *first_stage_make(const struct options *o, int *status)
 {
     struct err e = {{0}};
@@ -293,6 +274,25 @@ static struct scorer *first_stage_make(const struct options *o, int *status)
         return s;
     }
     }
+}
+
+/* Makes the scorer: the method's, the LLM's, or the LLM after the method's
+ * (--cascade).  Returns it, or NULL after printing why (*status set). */
+static struct scorer *scorer_make(const struct options *o, int *status)
+{
+    if (!o->llm)
+        return first_stage_make(o, status);
+    if (!o->cascade)
+        return llm_make(o, status);
+    struct scorer *first = first_stage_make(o, status);
+    if (!first)
+        return NULL;
+    struct scorer *second = llm_make(o, status);
+    if (!second) {
+        scorer_free(first);
+        return NULL;
+    }
+    return cascade_scorer_new(first, second, (size_t)o->cascade);
 }
 
 /* ---- the run ------------------------------------------------------------- */
@@ -447,5 +447,9 @@ int main(int argc, char **argv)
         puts("rerank " RERANK_VERSION);
         return fflush(stdout) == 0 ? EXIT_OK : EXIT_IO;
     }
+    /* Before anything is read: the model's matrix products want the best
+     * kernels, and a re-exec must not lose input. */
+    if (o.method == METHOD_CROSS_ENCODER && (!o.llm || o.cascade))
+        cpu_prepare_blas(argv);
     return run(&o);
 }

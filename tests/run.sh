@@ -14,7 +14,9 @@ vg=""
 if [ -n "${RERANK_VALGRIND:-}" ]; then
     vg="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite"
     mkdir -p tests/out/vgbin
-    printf '#!/bin/sh\nexec %s "%s/rerank" "$@"\n' "$vg" "$top" > tests/out/vgbin/rerank
+    # OPENBLAS_NUM_THREADS set: rerank then needs no re-exec (which valgrind
+    # would not follow).
+    printf '#!/bin/sh\nOPENBLAS_NUM_THREADS=1 exec %s "%s/rerank" "$@"\n' "$vg" "$top" > tests/out/vgbin/rerank
     chmod +x tests/out/vgbin/rerank
     PATH="$top/tests/out/vgbin:$PATH"
 else
