@@ -32,8 +32,18 @@ tests/test_%: tests/test_%.c tests/check.h $(LIB_OBJS)
 	$(CC) $(ALL_CFLAGS) -Isrc $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LIBS)
 
 # The test command of the README: unit tests, then CLI tests of the real binary.
-check: rerank $(TEST_BINS)
+check: rerank $(TEST_BINS) tests/large_trec
 	@sh tests/run.sh $(TEST_BINS)
+
+# Scale test: a 1,000,000-passage collection is indexed and queried under a
+# 512 MiB peak-RSS bound (a few seconds; tests/suite_large.sh runs it in
+# `make check` too).
+tests/large_trec: tests/large_trec.c tests/check.h $(LIB_OBJS)
+	$(CC) $(ALL_CFLAGS) -Isrc $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LIBS)
+
+check-large: tests/large_trec
+	@mkdir -p tests/out
+	./tests/large_trec 1000000 tests/out 512
 
 # The same suite under AddressSanitizer and UBSan, in a separate build tree.
 asan:
@@ -54,7 +64,7 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/rerank $(DESTDIR)$(MANDIR)/man1/rerank.1
 
 clean:
-	rm -f rerank src/*.o $(TEST_BINS)
+	rm -f rerank src/*.o $(TEST_BINS) tests/large_trec
 	rm -rf tests/out
 
-.PHONY: all check asan valgrind install uninstall clean
+.PHONY: all check check-large asan valgrind install uninstall clean
