@@ -206,50 +206,6 @@ static int api_fail(const struct api_scorer *s, struct err *e, const char *fmt, 
     return -1;
 }
 
-/* The service's own error text from an error body (§14 order: error.message,
- * message, detail, error as a string, the raw body unless it is HTML),
- * one line of at most ~300 bytes; NULL when there is none.  Caller frees. */
-static char *provider_message(const char *body, size_t len)
-{
-    json_t *root = json_loadb(body, len, 0, NULL);
-    json_t *err = json_object_get(root, "error"), *v;
-    char *msg = NULL;
-    if (json_is_string(v = json_object_get(err, "message")) ||
-        json_is_string(v = json_object_get(root, "message")) ||
-        json_is_string(v = json_object_get(root, "detail")))
-        msg = xstrdup(json_string_value(v));
-    else if ((v = json_object_get(root, "detail")))
-        msg = json_dumps(v, JSON_COMPACT); /* FastAPI's list of problems */
-    else if (json_is_string(err))
-        msg = xstrdup(json_string_value(err));
-    else if (!root && len && body[0] != '<')
-        msg = xstrndup(body, len);
-    json_decref(root);
-    if (!msg)
-        return NULL;
-
-    /* One line: control bytes become spaces; clip at a UTF-8 boundary. */
-    for (char *q = msg; *q; q++)
-        if ((unsigned char)*q < 0x20 || *q == 0x7f)
-            *q = ' ';
-    size_t n = strlen(msg);
-    while (n && msg[n - 1] == ' ')
-        n--;
-    if (n > 300) {
-        n = 300;
-        while (n && ((unsigned char)msg[n] & 0xC0) == 0x80)
-            n--;
-        memcpy(msg + n, "...", 4);
-    } else {
-        msg[n] = 0;
-    }
-    if (!msg[0]) {
-        free(msg);
-        return NULL;
-    }
-    return msg;
-}
-
 /* What the user can do about a failed request, or "" (static text or
  * written into hint). */
 static const char *failure_hint(const struct api_scorer *s, const struct http_request *r,
@@ -284,7 +240,7 @@ static const char *failure_hint(const struct api_scorer *s, const struct http_re
 static int request_failed(const struct api_scorer *s, const struct http_request *r,
                           struct err *e)
 {
-    char *msg = r->status ? provider_message(r->response.data, r->response.len) : NULL;
+    char *msg = r->status ? http_error_message(r->response.data, r->response.len) : NULL;
     char hint[256];
     const char *h = failure_hint(s, r, hint, sizeof hint);
     api_fail(s, e, "%s: %s%s%s%s%s", r->label, r->error, msg ? ": " : "", msg ? msg : "",
@@ -455,21 +411,6 @@ static void api_free(struct scorer *sc)
     free(s);
 }
 
-/* The value of an environment variable, NULL when unset or empty. */
-static const char *env_value(const char *name)
-{
-    const char *v = name ? getenv(name) : NULL;
-    return v && v[0] ? v : NULL;
-}
-
-static bool has_control_byte(const char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            return true;
-    return false;
-}
-
 struct scorer *api_scorer_new(const struct api_options *o, struct err *e)
 {
     const struct provider *p = NULL;
@@ -485,9 +426,7 @@ struct scorer *api_scorer_new(const struct api_options *o, struct err *e)
         buf_free(&names);
         return NULL;
     }
-    if (o->url && (has_control_byte(o->url) || strchr(o->url, ' ') ||
-                   (strncasecmp(o->url, "http://", 7) != 0 &&
-                    strncasecmp(o->url, "https://", 8) != 0)))
+    if (o->url && !http_url_ok(o->url))
         return err_set(e, "%s: --api-url must be an http:// or https:// URL", p->name), NULL;
     if (o->model && !p->model)
         return err_set(e, "%s: the server runs one model; --api-model does not apply",
@@ -501,9 +440,9 @@ struct scorer *api_scorer_new(const struct api_options *o, struct err *e)
      * only for the provider's own endpoint. */
     bool custom = o->url != NULL;
     const char *key_var = NULL, *key = NULL;
-    if ((key = env_value(RERANK_API_KEY)))
+    if ((key = env_nonempty(RERANK_API_KEY)))
         key_var = RERANK_API_KEY;
-    else if (!custom && (key = env_value(p->key_var)))
+    else if (!custom && (key = env_nonempty(p->key_var)))
         key_var = p->key_var;
     if (!key && !custom && p->needs_key)
         return err_set(e, "%s needs an API key: set %s (or " RERANK_API_KEY ")", p->name,
@@ -521,7 +460,7 @@ struct scorer *api_scorer_new(const struct api_options *o, struct err *e)
     h.retry_after_max = o->retry_after_max;
     h.cacert = o->cacert;
     /* Redact every key in sight, also one that is not sent. */
-    const char *secrets[] = {key, env_value(p->key_var), NULL};
+    const char *secrets[] = {key, env_nonempty(p->key_var), NULL};
     if (!secrets[0]) {
         secrets[0] = secrets[1];
         secrets[1] = NULL;

@@ -13,6 +13,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -577,4 +578,37 @@ out:
     }
     free(ts);
     return rc;
+}
+
+char *http_error_message(const char *body, size_t len)
+{
+    json_t *root = json_loadb(body, len, 0, NULL);
+    json_t *err = json_object_get(root, "error"), *v;
+    char *text = NULL;
+    const char *p = NULL;
+    size_t n = 0;
+    if (json_is_string(v = json_object_get(err, "message")) ||
+        json_is_string(v = json_object_get(root, "message")) ||
+        json_is_string(v = json_object_get(root, "detail")) || json_is_string(v = err)) {
+        p = json_string_value(v);
+        n = json_string_length(v);
+    } else if ((v = json_object_get(root, "detail"))) {
+        p = text = json_dumps(v, JSON_COMPACT); /* FastAPI's list of problems */
+        n = text ? strlen(text) : 0;
+    } else if (!root && len && body[0] != '<') {
+        p = body;
+        n = len;
+    }
+    while (n && (p[n - 1] == ' ' || p[n - 1] == '\n' || p[n - 1] == '\r' || p[n - 1] == '\t'))
+        n--;
+    char *msg = n ? one_line(p, n, 300) : NULL;
+    free(text);
+    json_decref(root);
+    return msg;
+}
+
+bool http_url_ok(const char *url)
+{
+    return !has_control_byte(url) && !strchr(url, ' ') &&
+           (strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0);
 }

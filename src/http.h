@@ -93,6 +93,17 @@ int http_run(struct http_client *c, struct http_request *reqs, size_t n,
  * replaced by "[redacted]".  Caller frees. */
 char *http_redact(const struct http_client *c, const char *text);
 
+/* The service's own error text from an error body, in the order of
+ * rerank-apis.md §14 (error.message, message, detail — FastAPI's list of
+ * problems as compact JSON —, error as a string, else the raw body unless
+ * it is HTML), as one line of at most about 300 bytes; NULL when there is
+ * none.  Caller frees. */
+char *http_error_message(const char *body, size_t len);
+
+/* Whether url is usable as an endpoint: http:// or https://, no spaces or
+ * control bytes. */
+bool http_url_ok(const char *url);
+
 /* Seconds to wait per a Retry-After value: delta-seconds or an HTTP-date
  * (then relative to `now`, never negative).  0, or -1 when unparsable. */
 int http_parse_retry_after(const char *value, time_t now, double *seconds);

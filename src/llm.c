@@ -133,53 +133,11 @@ static int fail(const struct llm_scorer *s, struct err *e, const char *fmt, ...)
     return -1;
 }
 
-/* A copy of at most max bytes of text on one line (control bytes become
- * spaces, cut at a UTF-8 boundary, "..." when cut).  Caller frees. */
-static char *one_line(const char *text, size_t len, size_t max)
-{
-    size_t n = len;
-    if (n > max) {
-        n = max;
-        while (n && ((unsigned char)text[n] & 0xC0) == 0x80)
-            n--;
-    }
-    char *out = xmalloc(n + 4);
-    for (size_t i = 0; i < n; i++)
-        out[i] = (unsigned char)text[i] < 0x20 || text[i] == 0x7f ? ' ' : text[i];
-    memcpy(out + n, n < len ? "..." : "", n < len ? 4 : 1);
-    return out;
-}
-
-/* The server's own error text (§14 order: error.message, message, detail,
- * error as a string, the raw body unless it is HTML), one line; NULL when
- * there is none.  Caller frees. */
-static char *server_message(const char *body, size_t len)
-{
-    json_t *root = json_loadb(body, len, 0, NULL);
-    json_t *err = json_object_get(root, "error"), *v;
-    const char *text = NULL;
-    size_t n = 0;
-    if (json_is_string(v = json_object_get(err, "message")) ||
-        json_is_string(v = json_object_get(root, "message")) ||
-        json_is_string(v = json_object_get(root, "detail")) || json_is_string(v = err)) {
-        text = json_string_value(v);
-        n = json_string_length(v);
-    } else if (!root && len && body[0] != '<') {
-        text = body;
-        n = len;
-    }
-    while (n && (text[n - 1] == ' ' || text[n - 1] == '\n' || text[n - 1] == '\r'))
-        n--;
-    char *msg = n ? one_line(text, n, 300) : NULL;
-    json_decref(root);
-    return msg;
-}
-
 /* Fills e for a request that did not succeed; returns -1. */
 static int request_failed(const struct llm_scorer *s, const struct http_request *r,
                           struct err *e)
 {
-    char *msg = r->status ? server_message(r->response.data, r->response.len) : NULL;
+    char *msg = r->status ? http_error_message(r->response.data, r->response.len) : NULL;
     char hint[256] = "";
     switch (r->status) {
     case 401:
@@ -759,28 +717,11 @@ static void llm_free(struct scorer *sc)
     free(s);
 }
 
-/* The value of an environment variable, NULL when unset or empty. */
-static const char *env_value(const char *name)
-{
-    const char *v = getenv(name);
-    return v && v[0] ? v : NULL;
-}
-
-static bool has_control_byte(const char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            return true;
-    return false;
-}
-
 struct scorer *llm_scorer_new(const struct llm_options *o, struct err *e)
 {
     if (o->mode != LLM_LISTWISE && o->mode != LLM_POINTWISE)
         return err_set(e, "llm: unknown mode"), NULL;
-    if (o->url && (has_control_byte(o->url) || strchr(o->url, ' ') ||
-                   (strncasecmp(o->url, "http://", 7) != 0 &&
-                    strncasecmp(o->url, "https://", 8) != 0)))
+    if (o->url && !http_url_ok(o->url))
         return err_set(e, "llm: --llm-url must be an http:// or https:// URL"), NULL;
     if (o->model && (!o->model[0] || has_control_byte(o->model)))
         return err_set(e, "llm: --llm-model must be a non-empty name"), NULL;
@@ -794,9 +735,9 @@ struct scorer *llm_scorer_new(const struct llm_options *o, struct err *e)
     /* The key: RERANK_LLM_API_KEY, else OPENAI_API_KEY for OpenAI only. */
     bool custom = o->url != NULL;
     const char *key_var = NULL, *key = NULL;
-    if ((key = env_value(RERANK_LLM_API_KEY)))
+    if ((key = env_nonempty(RERANK_LLM_API_KEY)))
         key_var = RERANK_LLM_API_KEY;
-    else if (!custom && (key = env_value(OPENAI_API_KEY)))
+    else if (!custom && (key = env_nonempty(OPENAI_API_KEY)))
         key_var = OPENAI_API_KEY;
     if (!key && !custom && !o->dry_run)
         return err_set(e, "llm needs an API key for " LLM_DEFAULT_URL ": set " OPENAI_API_KEY
@@ -818,8 +759,8 @@ struct scorer *llm_scorer_new(const struct llm_options *o, struct err *e)
     size_t ns = 0;
     if (key)
         secrets[ns++] = key;
-    if (env_value(OPENAI_API_KEY) && env_value(OPENAI_API_KEY) != key)
-        secrets[ns++] = env_value(OPENAI_API_KEY);
+    if (env_nonempty(OPENAI_API_KEY) && env_nonempty(OPENAI_API_KEY) != key)
+        secrets[ns++] = env_nonempty(OPENAI_API_KEY);
     h.secrets = secrets;
     h.on_retry = o->quiet ? NULL : o->notify;
     h.on_trace = o->verbose ? o->notify : NULL;

@@ -144,6 +144,35 @@ char *read_file(const char *path, size_t *len, struct err *e)
     return b.data;
 }
 
+const char *env_nonempty(const char *name)
+{
+    const char *v = name ? getenv(name) : NULL;
+    return v && v[0] ? v : NULL;
+}
+
+bool has_control_byte(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return true;
+    return false;
+}
+
+char *one_line(const char *text, size_t len, size_t max)
+{
+    size_t n = len;
+    if (n > max) {
+        n = max;
+        while (n && ((unsigned char)text[n] & 0xC0) == 0x80)
+            n--;
+    }
+    char *out = xmalloc(n + 4);
+    for (size_t i = 0; i < n; i++)
+        out[i] = (unsigned char)text[i] < 0x20 || text[i] == 0x7f ? ' ' : text[i];
+    memcpy(out + n, n < len ? "..." : "", n < len ? 4 : 1);
+    return out;
+}
+
 double now_seconds(void)
 {
     struct timespec ts;

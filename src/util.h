@@ -10,6 +10,7 @@
 #define RERANK_UTIL_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,6 +43,17 @@ int size_add(size_t a, size_t b, size_t *out);
 /* Reads a whole file into a NUL-terminated buffer (*len excludes the NUL).
  * Returns NULL and fills e on failure. The caller frees. */
 char *read_file(const char *path, size_t *len, struct err *e);
+
+/* The value of an environment variable; NULL when unset or empty. */
+const char *env_nonempty(const char *name);
+
+/* Whether s holds a control byte (< 0x20 or 0x7f). */
+bool has_control_byte(const char *s);
+
+/* A copy of at most max bytes of text[0..len) on one line: control bytes
+ * become spaces, the cut falls on a UTF-8 boundary and is marked "...".
+ * Caller frees. */
+char *one_line(const char *text, size_t len, size_t max);
 
 /* Monotonic clock in seconds. */
 double now_seconds(void);
