@@ -18,11 +18,11 @@
 
 #include "api.h"
 #include "check.h"
+#include "fake_server.h"
 #include "http.h"
 
 #define KEY "sk-test-7f3a9c1e5b2d"
 
-static pid_t server_pid;
 static char base[64];     /* "http://127.0.0.1:PORT" */
 static char tls_base[64]; /* "https://127.0.0.1:PORT", "" without openssl */
 #define TLS_DIR "tests/out/api-tls"
@@ -363,32 +363,6 @@ static void test_options(void)
 
 /* ---- the fake server -------------------------------------------------- */
 
-static bool on_path(const char *prog)
-{
-    const char *path = getenv("PATH");
-    if (!path)
-        return false;
-    char *copy = xstrdup(path), *save = NULL;
-    bool found = false;
-    for (char *dir = strtok_r(copy, ":", &save); dir && !found;
-         dir = strtok_r(NULL, ":", &save)) {
-        char full[4096];
-        snprintf(full, sizeof full, "%s/%s", dir, prog);
-        found = access(full, X_OK) == 0;
-    }
-    free(copy);
-    return found;
-}
-
-static void server_stop(void)
-{
-    if (server_pid > 0) {
-        kill(server_pid, SIGTERM);
-        waitpid(server_pid, NULL, 0);
-        server_pid = 0;
-    }
-}
-
 /* A self-signed certificate for 127.0.0.1 in TLS_DIR; 0 or -1. */
 static int make_certificate(void)
 {
@@ -405,46 +379,15 @@ static int make_certificate(void)
  * 0 or -1. */
 static int server_start(bool tls)
 {
-    int fd[2];
-    if (pipe(fd) != 0)
+    char *plain[] = {"scripts/fake-rerank-server.py", "--key", KEY, "--idle", "20", NULL};
+    char *with_tls[] = {"scripts/fake-rerank-server.py", "--key", KEY, "--idle", "20",
+                        "--tls-cert", TLS_DIR "/cert.pem", "--tls-key", TLS_DIR "/key.pem", NULL};
+    long ports[2];
+    if (fake_server_start(tls ? with_tls : plain, ports, 2) != (tls ? 2 : 1))
         return -1;
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        dup2(fd[1], 1);
-        close(fd[0]);
-        close(fd[1]);
-        if (tls)
-            execlp("python3", "python3", "scripts/fake-rerank-server.py", "--key", KEY,
-                   "--idle", "20", "--tls-cert", TLS_DIR "/cert.pem", "--tls-key",
-                   TLS_DIR "/key.pem", (char *)NULL);
-        else
-            execlp("python3", "python3", "scripts/fake-rerank-server.py", "--key", KEY,
-                   "--idle", "20", (char *)NULL);
-        _exit(127);
-    }
-    close(fd[1]);
-    server_pid = pid;
-    atexit(server_stop);
-    char line[32] = "";
-    size_t len = 0;
-    struct pollfd p = {.fd = fd[0], .events = POLLIN};
-    while (len < sizeof line - 1 && !strchr(line, '\n') && poll(&p, 1, 10000) > 0) {
-        ssize_t k = read(fd[0], line + len, sizeof line - 1 - len);
-        if (k <= 0)
-            break;
-        len += (size_t)k;
-        line[len] = 0;
-    }
-    close(fd[0]);
-    char *end;
-    long port = strtol(line, &end, 10), tls_port = strtol(end, NULL, 10);
-    if (port <= 0 || (tls && tls_port <= 0))
-        return -1;
-    snprintf(base, sizeof base, "http://127.0.0.1:%ld", port);
+    snprintf(base, sizeof base, "http://127.0.0.1:%ld", ports[0]);
     if (tls)
-        snprintf(tls_base, sizeof tls_base, "https://127.0.0.1:%ld", tls_port);
+        snprintf(tls_base, sizeof tls_base, "https://127.0.0.1:%ld", ports[1]);
     return 0;
 }
 
@@ -855,7 +798,7 @@ int main(void)
     CHECK_MSG(n_lines >= 0 && !strstr(all_lines.data, KEY), "a line shows the key");
     CHECK(strstr(all_lines.data, "(Retry-After)") != NULL); /* the check above saw lines */
     printf("server tests took %.1f s\n", now_seconds() - t0);
-    server_stop();
+    fake_server_stop();
     buf_free(&lines);
     buf_free(&all_lines);
     return check_report();

@@ -18,12 +18,12 @@
 
 #include "cascade.h"
 #include "check.h"
+#include "fake_server.h"
 #include "http.h"
 #include "llm.h"
 
 #define KEY "sk-llm-test-4e8b1d2a9c"
 
-static pid_t server_pid;
 static char base[64]; /* "http://127.0.0.1:PORT" */
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -455,65 +455,12 @@ static void test_dry_run(void)
 
 /* ---- the fake server -------------------------------------------------- */
 
-static bool on_path(const char *prog)
-{
-    const char *path = getenv("PATH");
-    if (!path)
-        return false;
-    char *copy = xstrdup(path), *save = NULL;
-    bool found = false;
-    for (char *dir = strtok_r(copy, ":", &save); dir && !found;
-         dir = strtok_r(NULL, ":", &save)) {
-        char full[4096];
-        snprintf(full, sizeof full, "%s/%s", dir, prog);
-        found = access(full, X_OK) == 0;
-    }
-    free(copy);
-    return found;
-}
-
-static void server_stop(void)
-{
-    if (server_pid > 0) {
-        kill(server_pid, SIGTERM);
-        waitpid(server_pid, NULL, 0);
-        server_pid = 0;
-    }
-}
-
 /* Starts the server and reads its port; 0 or -1. */
 static int server_start(void)
 {
-    int fd[2];
-    if (pipe(fd) != 0)
-        return -1;
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        dup2(fd[1], 1);
-        close(fd[0]);
-        close(fd[1]);
-        execlp("python3", "python3", "scripts/fake-llm-server.py", "--key", KEY, "--idle", "20",
-               (char *)NULL);
-        _exit(127);
-    }
-    close(fd[1]);
-    server_pid = pid;
-    atexit(server_stop);
-    char line[32] = "";
-    size_t len = 0;
-    struct pollfd p = {.fd = fd[0], .events = POLLIN};
-    while (len < sizeof line - 1 && !strchr(line, '\n') && poll(&p, 1, 10000) > 0) {
-        ssize_t k = read(fd[0], line + len, sizeof line - 1 - len);
-        if (k <= 0)
-            break;
-        len += (size_t)k;
-        line[len] = 0;
-    }
-    close(fd[0]);
-    long port = strtol(line, NULL, 10);
-    if (port <= 0)
+    char *argv[] = {"scripts/fake-llm-server.py", "--key", KEY, "--idle", "20", NULL};
+    long port;
+    if (fake_server_start(argv, &port, 1) != 1)
         return -1;
     snprintf(base, sizeof base, "http://127.0.0.1:%ld", port);
     return 0;
@@ -1029,7 +976,7 @@ int main(void)
     buf_putc(&all_lines, 0);
     CHECK_MSG(!strstr(all_lines.data, KEY), "a line shows the key");
     printf("server tests took %.1f s\n", now_seconds() - t0);
-    server_stop();
+    fake_server_stop();
     buf_free(&lines);
     buf_free(&all_lines);
     return check_report();
