@@ -439,16 +439,12 @@ struct scorer *api_scorer_new(const struct api_options *o, struct err *e)
     /* The key: RERANK_API_KEY, else the provider's own variable, and that
      * only for the provider's own endpoint. */
     bool custom = o->url != NULL;
-    const char *key_var = NULL, *key = NULL;
-    if ((key = env_nonempty(RERANK_API_KEY)))
-        key_var = RERANK_API_KEY;
-    else if (!custom && (key = env_nonempty(p->key_var)))
-        key_var = p->key_var;
+    const char *key_var, *key;
+    if (http_pick_key(RERANK_API_KEY, p->key_var, custom, &key, &key_var, e) < 0)
+        return NULL;
     if (!key && !custom && p->needs_key)
         return err_set(e, "%s needs an API key: set %s (or " RERANK_API_KEY ")", p->name,
                        p->key_var), NULL;
-    if (key && has_control_byte(key))
-        return err_set(e, "%s contains a control character", key_var), NULL;
 
     struct http_options h;
     http_options_init(&h);

@@ -612,3 +612,16 @@ bool http_url_ok(const char *url)
     return !has_control_byte(url) && !strchr(url, ' ') &&
            (strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0);
 }
+
+int http_pick_key(const char *own_var, const char *provider_var, bool custom,
+                  const char **key, const char **key_var, struct err *e)
+{
+    *key_var = NULL;
+    if ((*key = env_nonempty(own_var)))
+        *key_var = own_var;
+    else if (!custom && (*key = env_nonempty(provider_var)))
+        *key_var = provider_var;
+    if (*key && has_control_byte(*key))
+        return err_set(e, "%s contains a control character", *key_var);
+    return 0;
+}

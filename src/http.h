@@ -100,6 +100,14 @@ char *http_redact(const struct http_client *c, const char *text);
  * none.  Caller frees. */
 char *http_error_message(const char *body, size_t len);
 
+/* Picks the API key from the environment: own_var (RERANK_API_KEY,
+ * RERANK_LLM_API_KEY) wins when set; the provider's variable is used only
+ * when the request goes to the provider's own endpoint (custom false), so a
+ * vendor key never reaches another server.  Sets *key (NULL: none) and
+ * *key_var.  Returns 0, or -1 with e when the key holds a control byte. */
+int http_pick_key(const char *own_var, const char *provider_var, bool custom,
+                  const char **key, const char **key_var, struct err *e);
+
 /* Whether url is usable as an endpoint: http:// or https://, no spaces or
  * control bytes. */
 bool http_url_ok(const char *url);

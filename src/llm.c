@@ -734,16 +734,12 @@ struct scorer *llm_scorer_new(const struct llm_options *o, struct err *e)
 
     /* The key: RERANK_LLM_API_KEY, else OPENAI_API_KEY for OpenAI only. */
     bool custom = o->url != NULL;
-    const char *key_var = NULL, *key = NULL;
-    if ((key = env_nonempty(RERANK_LLM_API_KEY)))
-        key_var = RERANK_LLM_API_KEY;
-    else if (!custom && (key = env_nonempty(OPENAI_API_KEY)))
-        key_var = OPENAI_API_KEY;
+    const char *key_var, *key;
+    if (http_pick_key(RERANK_LLM_API_KEY, OPENAI_API_KEY, custom, &key, &key_var, e) < 0)
+        return NULL;
     if (!key && !custom && !o->dry_run)
         return err_set(e, "llm needs an API key for " LLM_DEFAULT_URL ": set " OPENAI_API_KEY
                        " (or " RERANK_LLM_API_KEY ")"), NULL;
-    if (key && has_control_byte(key))
-        return err_set(e, "%s contains a control character", key_var), NULL;
 
     struct http_options h;
     http_options_init(&h);
