@@ -204,7 +204,7 @@ static int mkdirs(const char *path, struct err *e)
 struct download {
     FILE *f;
     const char *name;
-    bool progress;
+    const struct hub_report *report;
     double last_shown;
     char commit[64];
     char etag[160];        /* X-Linked-Etag wins over ETag (LFS files) */
@@ -267,15 +267,11 @@ static int on_progress(void *ctx, curl_off_t total, curl_off_t now,
 {
     struct download *d = ctx;
     double t = now_seconds();
-    if (!d->progress || t - d->last_shown < 0.2)
+    if (!d->report->progress || t - d->last_shown < 0.2)
         return 0;
     d->last_shown = t;
-    double have = (double)(now + d->offset) / 1e6, all = (double)(total + d->offset) / 1e6;
-    if (total > 0)
-        fprintf(stderr, "\r\033[Krerank: downloading %s  %.1f / %.1f MB  %3.0f%%",
-                d->name, have, all, 100 * have / all);
-    else
-        fprintf(stderr, "\r\033[Krerank: downloading %s  %.1f MB", d->name, have);
+    d->report->progress(d->report->ctx, d->name, (long long)now + d->offset,
+                        total > 0 ? (long long)total + d->offset : -1);
     return 0;
 }
 
@@ -348,7 +344,7 @@ static void url_escape(struct buf *b, const char *s)
  * directory is not known yet; *snapshot is set from X-Repo-Commit.
  * Returns 1 downloaded, 0 absent on the hub (404, optional file), -1 + e. */
 static int download_file(const struct hub_ref *r, const char *file, bool required,
-                         bool progress, char **snapshot, struct err *e)
+                         const struct hub_report *report, char **snapshot, struct err *e)
 {
     const char *endpoint = getenv("HF_ENDPOINT");
     if (!endpoint || !*endpoint)
@@ -366,23 +362,23 @@ static int download_file(const struct hub_ref *r, const char *file, bool require
     }
     struct buf tmp = {0};
     buf_printf(&tmp, "%s/%s.%ld.incomplete", blobs, file, (long)getpid());
-    struct download d = {.name = file, .progress = progress, .size = -1, .linked_size = -1};
+    struct download d = {.name = file, .report = report, .size = -1, .linked_size = -1};
     long status = -1;
     int rc = -1;
     for (int attempt = 1; attempt <= DOWNLOAD_TRIES; attempt++) {
         status = fetch(url.data, tmp.data, &d, e);
         if (status >= 0 || status == -2)
             break;
-        if (progress)
-            fprintf(stderr, "\r\033[K");
         if (attempt < DOWNLOAD_TRIES) {
-            fprintf(stderr, "rerank: %s; resuming (attempt %d of %d)\n", e->msg,
-                    attempt + 1, DOWNLOAD_TRIES);
+            if (report->say) {
+                char line[sizeof e->msg + 64];
+                snprintf(line, sizeof line, "%.1000s; resuming (attempt %d of %d)", e->msg,
+                         attempt + 1, DOWNLOAD_TRIES);
+                report->say(report->ctx, line);
+            }
             sleep((unsigned)attempt);
         }
     }
-    if (progress)
-        fprintf(stderr, "\r\033[K");
     if (status < 0)
         goto out;
     if (status == 404 || status == 401 || status == 403) {
@@ -458,7 +454,8 @@ out:
     return rc;
 }
 
-static char *download_model(const struct hub_ref *r, bool progress, struct err *e)
+static char *download_model(const struct hub_ref *r, const struct hub_report *report,
+                            struct err *e)
 {
     char *snapshot = NULL;
     static bool curl_ready;
@@ -474,7 +471,7 @@ static char *download_model(const struct hub_ref *r, bool progress, struct err *
             if (have)
                 continue;
         }
-        if (download_file(r, f->name, f->required, progress, &snapshot, e) < 0) {
+        if (download_file(r, f->name, f->required, report, &snapshot, e) < 0) {
             free(snapshot);
             return NULL;
         }
@@ -486,7 +483,7 @@ static char *download_model(const struct hub_ref *r, bool progress, struct err *
     return snapshot;
 }
 
-char *hub_resolve(const char *model, bool progress, struct err *e)
+char *hub_resolve(const char *model, const struct hub_report *report, struct err *e)
 {
     if (is_dir(model))
         return xstrdup(model);
@@ -507,7 +504,8 @@ char *hub_resolve(const char *model, bool progress, struct err *e)
         ref_free(&r);
         return NULL;
     }
-    dir = download_model(&r, progress, e);
+    static const struct hub_report silent;
+    dir = download_model(&r, report ? report : &silent, e);
     ref_free(&r);
     return dir;
 }

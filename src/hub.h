@@ -31,9 +31,18 @@ char *hub_cache_dir(void);
  * existing path). */
 bool hub_is_name(const char *s);
 
+/* What a download reports, for the caller to show (hub.c prints nothing):
+ * progress(ctx, file, bytes_so_far, total_or_-1) a few times a second, and
+ * say(ctx, line) for a retry; either may be NULL. */
+struct hub_report {
+    void (*progress)(void *ctx, const char *file, long long have, long long total);
+    void (*say)(void *ctx, const char *line);
+    void *ctx;
+};
+
 /* Resolves --model to a directory (newly allocated).  A hub name missing
- * from the cache is downloaded unless HF_HUB_OFFLINE is set.  `progress`
- * shows a progress bar on stderr while downloading.  NULL + e on failure. */
-char *hub_resolve(const char *model, bool progress, struct err *e);
+ * from the cache is downloaded unless HF_HUB_OFFLINE is set.  NULL + e on
+ * failure. */
+char *hub_resolve(const char *model, const struct hub_report *report, struct err *e);
 
 #endif

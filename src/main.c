@@ -72,6 +72,19 @@ static void report_skip(const char *msg, void *ctx)
     fprintf(stderr, "rerank: %s (skipped)\n", msg);
 }
 
+/* A model download's progress, on a terminal. */
+static void download_progress(void *ctx, const char *file, long long have, long long total)
+{
+    if (!*(const bool *)ctx)
+        return;
+    if (total > 0)
+        fprintf(stderr, "\r\033[Krerank: downloading %s  %.1f / %.1f MB  %3.0f%%", file,
+                have / 1e6, total / 1e6, 100.0 * (double)have / (double)total);
+    else
+        fprintf(stderr, "\r\033[Krerank: downloading %s  %.1f MB", file, have / 1e6);
+    prog.shown = true;
+}
+
 static void api_notify(void *ctx, const char *line)
 {
     say(line);
@@ -249,7 +262,10 @@ static struct scorer *first_stage_make(const struct options *o, int *status)
     case METHOD_CROSS_ENCODER:
     default: {
         const char *name = o->model ? o->model : DEFAULT_MODEL;
-        char *dir = hub_resolve(name, !o->quiet && isatty(STDERR_FILENO), &e);
+        bool bar = !o->quiet && isatty(STDERR_FILENO);
+        struct hub_report report = {download_progress, api_notify, &bar};
+        char *dir = hub_resolve(name, &report, &e);
+        progress_clear();
         if (!dir) {
             say(e.msg);
             *status = EXIT_MODEL;
