@@ -186,26 +186,6 @@ void api_options_init(struct api_options *o)
     o->retry_after_max = h.retry_after_max;
 }
 
-/* Formats a message, redacts it with the scorer's secrets, stores it in e;
- * returns -1. */
-static int api_fail(const struct api_scorer *s, struct err *e, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int api_fail(const struct api_scorer *s, struct err *e, const char *fmt, ...)
-{
-    char *text;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vasprintf(&text, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return err_set(e, "%s: out of memory", s->p->name);
-    char *red = http_redact(s->http, text);
-    err_set(e, "%s", red);
-    free(red);
-    free(text);
-    return -1;
-}
-
 /* What the user can do about a failed request, or "" (static text or
  * written into hint). */
 static const char *failure_hint(const struct api_scorer *s, const struct http_request *r,
@@ -243,7 +223,7 @@ static int request_failed(const struct api_scorer *s, const struct http_request 
     char *msg = r->status ? http_error_message(r->response.data, r->response.len) : NULL;
     char hint[256];
     const char *h = failure_hint(s, r, hint, sizeof hint);
-    api_fail(s, e, "%s: %s%s%s%s%s", r->label, r->error, msg ? ": " : "", msg ? msg : "",
+    http_err_set(s->http, e, "%s: %s%s%s%s%s", r->label, r->error, msg ? ": " : "", msg ? msg : "",
              h[0] ? "; " : "", h);
     free(msg);
     return -1;
@@ -258,15 +238,15 @@ static int parse_answer(const struct api_scorer *s, const struct http_request *r
     json_error_t jerr;
     json_t *root = json_loadb(r->response.data, r->response.len, 0, &jerr);
     if (!root)
-        return api_fail(s, e, "%s: the answer is not JSON: %s (line %d, column %d)", r->label,
+        return http_err_set(s->http, e, "%s: the answer is not JSON: %s (line %d, column %d)", r->label,
                         jerr.text, jerr.line, jerr.column);
     json_t *results = p->results_key ? json_object_get(root, p->results_key) : root;
     if (!json_is_array(results)) {
         json_decref(root);
         if (p->results_key)
-            return api_fail(s, e, "%s: the answer has no \"%s\" array", r->label,
+            return http_err_set(s->http, e, "%s: the answer has no \"%s\" array", r->label,
                             p->results_key);
-        return api_fail(s, e, "%s: the answer is not a JSON array", r->label);
+        return http_err_set(s->http, e, "%s: the answer is not a JSON array", r->label);
     }
 
     unsigned char *seen = xcalloc(m, 1);
@@ -277,21 +257,21 @@ static int parse_answer(const struct api_scorer *s, const struct http_request *r
         json_t *ix = json_object_get(item, "index");
         json_t *sc = json_object_get(item, p->score_key);
         if (!json_is_integer(ix)) {
-            rc = api_fail(s, e, "%s: result %zu has no integer \"index\"", r->label, i);
+            rc = http_err_set(s->http, e, "%s: result %zu has no integer \"index\"", r->label, i);
             break;
         }
         json_int_t k = json_integer_value(ix);
         if (k < 0 || (uint64_t)k >= m) {
-            rc = api_fail(s, e, "%s: result %zu has index %lld, outside the %zu documents sent",
+            rc = http_err_set(s->http, e, "%s: result %zu has index %lld, outside the %zu documents sent",
                           r->label, i, (long long)k, m);
             break;
         }
         if (seen[k]) {
-            rc = api_fail(s, e, "%s: index %lld appears twice", r->label, (long long)k);
+            rc = http_err_set(s->http, e, "%s: index %lld appears twice", r->label, (long long)k);
             break;
         }
         if (!json_is_number(sc) || !isfinite(json_number_value(sc))) {
-            rc = api_fail(s, e, "%s: result for index %lld has no numeric \"%s\"", r->label,
+            rc = http_err_set(s->http, e, "%s: result for index %lld has no numeric \"%s\"", r->label,
                           (long long)k, p->score_key);
             break;
         }
@@ -303,7 +283,7 @@ static int parse_answer(const struct api_scorer *s, const struct http_request *r
         size_t first = 0;
         while (seen[first])
             first++;
-        rc = api_fail(s, e, "%s: %zu of the %zu documents sent have no result (first: index %zu)",
+        rc = http_err_set(s->http, e, "%s: %zu of the %zu documents sent have no result (first: index %zu)",
                       r->label, m - n_seen, m, first);
     }
     free(seen);

@@ -625,3 +625,24 @@ int http_pick_key(const char *own_var, const char *provider_var, bool custom,
         return err_set(e, "%s contains a control character", *key_var);
     return 0;
 }
+
+char *http_redactv(const struct http_client *c, const char *fmt, va_list ap)
+{
+    char *text;
+    if (vasprintf(&text, fmt, ap) < 0)
+        return NULL;
+    char *red = http_redact(c, text);
+    free(text);
+    return red;
+}
+
+int http_err_set(const struct http_client *c, struct err *e, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *red = http_redactv(c, fmt, ap);
+    va_end(ap);
+    err_set(e, "%s", red ? red : "out of memory");
+    free(red);
+    return -1;
+}

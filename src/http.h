@@ -16,6 +16,7 @@
 #ifndef RERANK_HTTP_H
 #define RERANK_HTTP_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -92,6 +93,14 @@ int http_run(struct http_client *c, struct http_request *reqs, size_t n,
  * a secret's prefix of 4 or more bytes cut off at the very end of text,
  * replaced by "[redacted]".  Caller frees. */
 char *http_redact(const struct http_client *c, const char *text);
+
+/* printf-style formatting, then http_redact: the text of any message that
+ * may hold a server's words.  Caller frees; NULL when out of memory. */
+char *http_redactv(const struct http_client *c, const char *fmt, va_list ap);
+
+/* Formats, redacts and stores a message in e; returns -1. */
+int http_err_set(const struct http_client *c, struct err *e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* The service's own error text from an error body, in the order of
  * rerank-apis.md §14 (error.message, message, detail — FastAPI's list of

@@ -101,36 +101,13 @@ static void say(const struct llm_scorer *s, const char *fmt, ...)
 {
     if (!s->notify)
         return;
-    char *text;
     va_list ap;
     va_start(ap, fmt);
-    int n = vasprintf(&text, fmt, ap);
+    char *red = http_redactv(s->http, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return;
-    char *red = http_redact(s->http, text);
-    s->notify(s->ctx, red);
+    if (red)
+        s->notify(s->ctx, red);
     free(red);
-    free(text);
-}
-
-/* Like say(), into e; returns -1. */
-static int fail(const struct llm_scorer *s, struct err *e, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(const struct llm_scorer *s, struct err *e, const char *fmt, ...)
-{
-    char *text;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vasprintf(&text, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return err_set(e, "llm: out of memory");
-    char *red = http_redact(s->http, text);
-    err_set(e, "%s", red);
-    free(red);
-    free(text);
-    return -1;
 }
 
 /* Fills e for a request that did not succeed; returns -1. */
@@ -160,7 +137,7 @@ static int request_failed(const struct llm_scorer *s, const struct http_request 
         if (r->timed_out)
             snprintf(hint, sizeof hint, "no answer within --timeout %g s", s->timeout);
     }
-    fail(s, e, "%s: %s%s%s%s%s", r->label, r->error, msg ? ": " : "", msg ? msg : "",
+    http_err_set(s->http, e, "%s: %s%s%s%s%s", r->label, r->error, msg ? ": " : "", msg ? msg : "",
          hint[0] ? "; " : "", hint);
     free(msg);
     return -1;
@@ -412,13 +389,13 @@ static int chat_answer(const struct llm_scorer *s, const struct http_request *r,
     json_error_t jerr;
     *root = json_loadb(r->response.data, r->response.len, 0, &jerr);
     if (!*root)
-        return fail(s, e, "%s: the answer is not JSON: %s (line %d, column %d)", r->label,
+        return http_err_set(s->http, e, "%s: the answer is not JSON: %s (line %d, column %d)", r->label,
                     jerr.text, jerr.line, jerr.column);
     *choice = json_array_get(json_object_get(*root, "choices"), 0);
     if (!json_is_object(json_object_get(*choice, "message"))) {
         json_decref(*root);
         *root = NULL;
-        return fail(s, e, "%s: the answer has no choices[0].message", r->label);
+        return http_err_set(s->http, e, "%s: the answer has no choices[0].message", r->label);
     }
     return 0;
 }
