@@ -14,6 +14,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
+#include "http.h"
+
 static pid_t fake_server_pid;
 
 /* Whether prog is an executable on the PATH. */
@@ -88,6 +92,26 @@ static int fake_server_start(char *const *argv, long *ports, int max)
         s = end;
     }
     return n;
+}
+
+/* The server's request counters for tag (GET BASE/_stats?tag=TAG), as a
+ * new JSON object; NULL when the server does not answer. */
+static json_t *fake_server_stats(const char *base, const char *tag)
+{
+    struct http_options ho;
+    http_options_init(&ho);
+    ho.timeout = 5;
+    struct err e = {{0}};
+    struct http_client *c = http_client_new(&ho, &e);
+    char url[256];
+    snprintf(url, sizeof url, "%s/_stats?tag=%s", base, tag);
+    struct http_request r = {.method = "GET", .url = url};
+    json_t *j = NULL;
+    if (c && http_run(c, &r, 1, &e) == 0)
+        j = json_loads(r.response.data, 0, NULL);
+    buf_free(&r.response);
+    http_client_free(c);
+    return j;
 }
 
 #endif
