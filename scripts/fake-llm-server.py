@@ -39,8 +39,10 @@ Query parameters:
     logprobs=none  pointwise: answer without logprobs (text only)
     answer=maybe   pointwise: answer "Maybe", without logprobs
     fault=KIND     429 (with Retry-After), 500, slow (answer after `delay` s),
-                   leak (a 401 echoing the Authorization header), notjson (a
-                   cut body), nochoices; listwise answers: repeat (an id
+                   leak (a 401 echoing the Authorization header after `pad`
+                   x's), leakjson (a 200 whose body, not JSON, starts with
+                   the key sent), notjson (a cut body), nochoices;
+                   listwise answers: repeat (an id
                    twice), range (an id past the end, first), missing (the
                    best id left out), prose (ids in a sentence), empty (""),
                    nonumbers (a refusal), nullcontent (content null), think
@@ -335,8 +337,13 @@ class Handler(BaseHTTPRequestHandler):
             self.send(429, error_body(429, "Rate limit reached for requests"), headers)
             return
         if fault == "leak":
-            self.send(401, error_body(401, "Incorrect API key provided: %s"
-                                      % self.headers.get("Authorization", "")))
+            self.send(401, error_body(401, "Incorrect API key provided: %s%s"
+                                      % ("x" * int(params.get("pad", "0")),
+                                         self.headers.get("Authorization", ""))))
+            return
+        if fault == "leakjson":
+            key = self.headers.get("Authorization", "").split(" ")[-1]
+            self.send(200, (key + " is not a valid key").encode())
             return
         if fault == "slow":
             time.sleep(float(params.get("delay", "5")))

@@ -31,7 +31,9 @@ Query parameters:
     tag=NAME        requests are counted per tag; GET /_stats?tag=NAME
                     answers {"requests", "max_inflight", "batches"}
     fault=KIND      429 (with Retry-After), 500, 502html, 503, 400, 401, 404,
-                    422, leak (a 401 whose message echoes the key sent),
+                    422, leak (a 401 whose message echoes the key sent,
+                    after `pad` x's), leakjson (a 200 whose body, not JSON,
+                    starts with the key sent),
                     slow (answer after `delay` s), drop (close without an
                     answer), malformed (cut JSON), nokey (no results key),
                     missing (one result left out), repeat (an index twice),
@@ -40,6 +42,7 @@ Query parameters:
     retry_after=V   for 429: seconds (default 1), date:N (an HTTP-date N s
                     ahead) or none
     delay=S         for slow (default 5)
+    pad=N           for leak: N filler characters before the echoed key
     order=O         score (default), input, reverse (lowest first), shuffle
     shift=X         added to every score (raw logits can be negative)
     selfhosted=1    a keyless self-hosted server: credentials are refused
@@ -316,10 +319,22 @@ class Handler(BaseHTTPRequestHandler):
             raise BadRequest(400, "too many documents: %d > %d" % (len(docs), limit))
         return body
 
+    def leak(self, name, params):
+        """Echoes the credentials sent, whatever they are, as a server may."""
+        sent = self.headers.get("Authorization") or self.headers.get("Api-Key") or ""
+        if params["fault"] == "leak":
+            pad = "x" * int(params.get("pad", "0"))
+            self.send(401, error_body(name, 401, "invalid api token: " + pad + sent))
+        else:
+            self.send(200, (sent.split(" ")[-1] + " is not a valid key").encode())
+
     def answer(self, path, params, tag, nth, raw):
         name, p = self.provider_for(path)
         if not name:
             self.send(404, json.dumps({"message": "no such endpoint: " + path}).encode())
+            return
+        if params.get("fault") in ("leak", "leakjson"):
+            self.leak(name, params)
             return
         try:
             self.check_auth(name, params)
@@ -339,10 +354,6 @@ class Handler(BaseHTTPRequestHandler):
                          "401": "invalid api token"}
         if fault in status_faults:
             self.send(int(fault), error_body(name, int(fault), status_faults[fault]))
-            return
-        if fault == "leak":
-            sent = self.headers.get("Authorization") or self.headers.get("Api-Key") or ""
-            self.send(401, error_body(name, 401, "invalid api token: " + sent))
             return
         if fault == "502html":
             page = b"<html><body><h1>502 Bad Gateway</h1></body></html>"

@@ -220,7 +220,7 @@ static const char *failure_hint(const struct api_scorer *s, const struct http_re
 static int request_failed(const struct api_scorer *s, const struct http_request *r,
                           struct err *e)
 {
-    char *msg = r->status ? http_error_message(r->response.data, r->response.len) : NULL;
+    char *msg = r->status ? http_error_message(s->http, r->response.data, r->response.len) : NULL;
     char hint[256];
     const char *h = failure_hint(s, r, hint, sizeof hint);
     http_err_set(s->http, e, "%s: %s%s%s%s%s", r->label, r->error, msg ? ": " : "", msg ? msg : "",
@@ -442,6 +442,7 @@ struct scorer *api_scorer_new(const struct api_options *o, struct err *e)
         secrets[1] = NULL;
     }
     h.secrets = secrets;
+    h.secret_url = o->url;
     h.on_retry = o->quiet ? NULL : o->notify;
     h.on_trace = o->verbose ? o->notify : NULL;
     h.ctx = o->notify_ctx;

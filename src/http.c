@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #define REDACTED "[redacted]"
+#define REDACT_MIN 6 /* bytes of a secret that are never shown */
 
 struct http_client {
     CURLM *multi;
@@ -60,6 +61,58 @@ void http_options_init(struct http_options *o)
     o->max_response = (size_t)64 << 20;
 }
 
+/* Standard padded base64 of s[0..n); caller frees. */
+static char *base64_encode(const char *s, size_t n)
+{
+    static const char abc[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    struct buf b = {0};
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)(unsigned char)s[i] << 16;
+        if (i + 1 < n)
+            v |= (uint32_t)(unsigned char)s[i + 1] << 8;
+        if (i + 2 < n)
+            v |= (unsigned char)s[i + 2];
+        buf_putc(&b, abc[v >> 18 & 63]);
+        buf_putc(&b, abc[v >> 12 & 63]);
+        buf_putc(&b, i + 1 < n ? abc[v >> 6 & 63] : '=');
+        buf_putc(&b, i + 2 < n ? abc[v & 63] : '=');
+    }
+    buf_putc(&b, 0);
+    return b.data;
+}
+
+/* Adds to the NULL-terminated list *v (of *n) the secrets of url's
+ * userinfo: the password as written and percent-decoded (or, with no
+ * password, the user name, often a token), and the base64 "user:password"
+ * that Basic authentication sends. */
+static void url_secrets(const char *url, char ***v, size_t *n)
+{
+    CURLU *u = curl_url();
+    char *user = NULL, *pass = NULL, *raw = NULL;
+    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK) {
+        curl_url_get(u, CURLUPART_USER, &user, CURLU_URLDECODE);
+        curl_url_get(u, CURLUPART_PASSWORD, &pass, CURLU_URLDECODE);
+        curl_url_get(u, pass ? CURLUPART_PASSWORD : CURLUPART_USER, &raw, 0);
+    }
+    if (user || pass) {
+        struct buf basic = {0};
+        buf_printf(&basic, "%s:%s", user ? user : "", pass ? pass : "");
+        const char *add[] = {raw, pass ? pass : user};
+        *v = xrealloc(*v, (*n + 4) * sizeof **v);
+        for (size_t i = 0; i < 2; i++)
+            if (add[i] && add[i][0])
+                (*v)[(*n)++] = xstrdup(add[i]);
+        (*v)[(*n)++] = base64_encode(basic.data, basic.len);
+        (*v)[*n] = NULL;
+        buf_free(&basic);
+    }
+    curl_free(user);
+    curl_free(pass);
+    curl_free(raw);
+    curl_url_cleanup(u);
+}
+
 struct http_client *http_client_new(const struct http_options *o, struct err *e)
 {
     if (!(o->timeout > 0) || !isfinite(o->timeout))
@@ -95,6 +148,8 @@ struct http_client *http_client_new(const struct http_options *o, struct err *e)
     for (size_t i = 0; i < n; i++)
         if (o->secrets[i][0])
             c->secrets[k++] = xstrdup(o->secrets[i]);
+    if (o->secret_url)
+        url_secrets(o->secret_url, &c->secrets, &k);
     c->o.secrets = (const char *const *)c->secrets;
     c->o.cacert = o->cacert ? xstrdup(o->cacert) : NULL;
     c->rng = hash_mix64((uint64_t)getpid() ^ (uint64_t)(now_seconds() * 1e9));
@@ -114,19 +169,36 @@ void http_client_free(struct http_client *c)
     curl_global_cleanup();
 }
 
+/* The length of the run at text[0..n) that must not be shown: the longest
+ * one of REDACT_MIN or more bytes found anywhere inside a secret, or a whole
+ * secret shorter than that; 0 when there is none. */
+static size_t secret_run(const struct http_client *c, const char *text, size_t n)
+{
+    size_t hit = 0;
+    for (char *const *s = c ? c->secrets : NULL; s && *s; s++) {
+        size_t k = strlen(*s);
+        if (k < REDACT_MIN) {
+            if (k <= n && k > hit && memcmp(text, *s, k) == 0)
+                hit = k;
+            continue;
+        }
+        for (size_t j = 0; j < k && k - j > hit; j++) {
+            size_t m = 0;
+            while (m < n && j + m < k && text[m] == (*s)[j + m])
+                m++;
+            if (m >= REDACT_MIN && m > hit)
+                hit = m;
+        }
+    }
+    return hit;
+}
+
 char *http_redact(const struct http_client *c, const char *text)
 {
     struct buf b = {0};
     size_t n = strlen(text), i = 0;
     while (i < n) {
-        size_t hit = 0;
-        for (char *const *s = c->secrets; *s && !hit; s++) {
-            size_t k = strlen(*s);
-            size_t avail = n - i;
-            if (k <= avail ? memcmp(text + i, *s, k) == 0
-                           : avail >= 4 && memcmp(text + i, *s, avail) == 0)
-                hit = k <= avail ? k : avail;
-        }
+        size_t hit = secret_run(c, text + i, n - i);
         if (hit) {
             buf_puts(&b, REDACTED);
             i += hit;
@@ -136,6 +208,27 @@ char *http_redact(const struct http_client *c, const char *text)
     }
     buf_putc(&b, 0);
     return b.data;
+}
+
+char *http_one_line(const struct http_client *c, const char *text, size_t len, size_t max)
+{
+    /* Redact a window long enough to hold any secret that starts before the
+     * cut, then cut what is left. */
+    size_t longest = 0;
+    for (char *const *s = c ? c->secrets : NULL; s && *s; s++)
+        longest = strlen(*s) > longest ? strlen(*s) : longest;
+    size_t n = len > max && len - max > longest ? max + longest : len;
+    char *flat = one_line(text, n, n);
+    char *red = http_redact(c, flat);
+    char *out = one_line(red, strlen(red), max);
+    if (n < len && strlen(red) <= max) {
+        size_t k = strlen(out);
+        out = xrealloc(out, k + 4);
+        memcpy(out + k, "...", 4);
+    }
+    free(red);
+    free(flat);
+    return out;
 }
 
 int http_parse_retry_after(const char *value, time_t now, double *seconds)
@@ -580,7 +673,7 @@ out:
     return rc;
 }
 
-char *http_error_message(const char *body, size_t len)
+char *http_error_message(const struct http_client *c, const char *body, size_t len)
 {
     json_t *root = json_loadb(body, len, 0, NULL);
     json_t *err = json_object_get(root, "error"), *v;
@@ -601,7 +694,7 @@ char *http_error_message(const char *body, size_t len)
     }
     while (n && (p[n - 1] == ' ' || p[n - 1] == '\n' || p[n - 1] == '\r' || p[n - 1] == '\t'))
         n--;
-    char *msg = n ? one_line(p, n, 300) : NULL;
+    char *msg = n ? http_one_line(c, p, n, 300) : NULL;
     free(text);
     json_decref(root);
     return msg;

@@ -35,6 +35,9 @@ struct http_options {
     size_t max_response;    /* body cap in bytes; a larger body fails */
     const char *cacert;     /* PEM bundle to verify peers; NULL: system store */
     const char *const *secrets; /* NULL-terminated texts never to show (copied) */
+    const char *secret_url; /* a URL whose userinfo is secret too: its password
+                               (or a lone user name), also percent-decoded,
+                               and the base64 form Basic auth sends; may be NULL */
     /* One line per retry ("cohere request 2/3: HTTP 503; retry 1 of 3 in
      * 1.4 s"), without prefix or newline; NULL to drop them. */
     void (*on_retry)(void *ctx, const char *line);
@@ -89,10 +92,17 @@ void http_client_free(struct http_client *c);
 int http_run(struct http_client *c, struct http_request *reqs, size_t n,
              struct err *e);
 
-/* A copy of text with every occurrence of each of the client's secrets, and
- * a secret's prefix of 4 or more bytes cut off at the very end of text,
- * replaced by "[redacted]".  Caller frees. */
+/* A copy of text in which every run of 6 or more bytes that occurs inside one
+ * of the client's secrets (a whole key, a key cut short by someone else's
+ * truncation such as jansson's "near '...'", or any other piece of it), and
+ * every whole secret shorter than that, is replaced by "[redacted]".  c may
+ * be NULL (nothing to redact).  Caller frees. */
 char *http_redact(const struct http_client *c, const char *text);
+
+/* text[0..len) as one line (control bytes as spaces) of at most max bytes
+ * plus "..." when cut, redacted BEFORE it is cut, so that a secret
+ * straddling the cut shows no part of itself.  Caller frees. */
+char *http_one_line(const struct http_client *c, const char *text, size_t len, size_t max);
 
 /* printf-style formatting, then http_redact: the text of any message that
  * may hold a server's words.  Caller frees; NULL when out of memory. */
@@ -105,9 +115,9 @@ int http_err_set(const struct http_client *c, struct err *e, const char *fmt, ..
 /* The service's own error text from an error body, in the order of
  * rerank-apis.md §14 (error.message, message, detail — FastAPI's list of
  * problems as compact JSON —, error as a string, else the raw body unless
- * it is HTML), as one line of at most about 300 bytes; NULL when there is
- * none.  Caller frees. */
-char *http_error_message(const char *body, size_t len);
+ * it is HTML), redacted and then cut to one line of at most about 300
+ * bytes; NULL when there is none.  Caller frees. */
+char *http_error_message(const struct http_client *c, const char *body, size_t len);
 
 /* Picks the API key from the environment: own_var (RERANK_API_KEY,
  * RERANK_LLM_API_KEY) wins when set; the provider's variable is used only

@@ -114,7 +114,7 @@ static void say(const struct llm_scorer *s, const char *fmt, ...)
 static int request_failed(const struct llm_scorer *s, const struct http_request *r,
                           struct err *e)
 {
-    char *msg = r->status ? http_error_message(r->response.data, r->response.len) : NULL;
+    char *msg = r->status ? http_error_message(s->http, r->response.data, r->response.len) : NULL;
     char hint[256] = "";
     switch (r->status) {
     case 401:
@@ -477,7 +477,7 @@ static int listwise_window(struct llm_scorer *s, const struct group *g, size_t *
             json_decref(root);
             break;
         }
-        char *shown = one_line(text, strlen(text), 80);
+        char *shown = http_one_line(s->http, text, strlen(text), 80);
         if (attempt < s->retries) {
             if (!s->quiet)
                 say(s, "%s: no ranking in the answer \"%s\"; asking again (%d of %d)", label,
@@ -735,6 +735,7 @@ struct scorer *llm_scorer_new(const struct llm_options *o, struct err *e)
     if (env_nonempty(OPENAI_API_KEY) && env_nonempty(OPENAI_API_KEY) != key)
         secrets[ns++] = env_nonempty(OPENAI_API_KEY);
     h.secrets = secrets;
+    h.secret_url = o->url;
     h.on_retry = o->quiet ? NULL : o->notify;
     h.on_trace = o->verbose ? o->notify : NULL;
     h.ctx = o->notify_ctx;

@@ -94,6 +94,21 @@ static int fake_server_start(char *const *argv, long *ports, int max)
     return n;
 }
 
+/* Whether text shows a piece of 6 or more bytes of key (what http_redact
+ * promises never to let through). */
+static bool shows_piece(const char *text, const char *key)
+{
+    size_t k = strlen(key);
+    for (size_t i = 0; i + 6 <= k; i++) {
+        char piece[7];
+        memcpy(piece, key + i, 6);
+        piece[6] = 0;
+        if (strstr(text, piece))
+            return true;
+    }
+    return false;
+}
+
 /* The server's request counters for tag (GET BASE/_stats?tag=TAG), as a
  * new JSON object; NULL when the server does not answer. */
 static json_t *fake_server_stats(const char *base, const char *tag)

@@ -21,7 +21,9 @@
 #include "fake_server.h"
 #include "http.h"
 
-#define KEY "sk-test-7f3a9c1e5b2d"
+/* Starts with a long run of letters, so that jansson's "invalid token near
+ * '...'" quotes a piece of it. */
+#define KEY "REIgKpaUnArlQz-test-7f3a9c1e5b2d"
 
 static char base[64];     /* "http://127.0.0.1:PORT" */
 static char tls_base[64]; /* "https://127.0.0.1:PORT", "" without openssl */
@@ -257,7 +259,7 @@ static void test_redact(void)
 {
     struct http_options o;
     http_options_init(&o);
-    const char *secrets[] = {"s3cr3t-key", "", NULL};
+    const char *secrets[] = {"s3cr3t-key", "", "abc", KEY, NULL};
     o.secrets = secrets;
     struct err e;
     struct http_client *c = http_client_new(&o, &e);
@@ -267,13 +269,69 @@ static void test_redact(void)
     char *r = http_redact(c, "a s3cr3t-key b s3cr3t-keys3cr3t-key");
     CHECK_STR(r, "a [redacted] b [redacted][redacted]");
     free(r);
+    /* A piece of 6 or more bytes, wherever it is; a whole short secret. */
     r = http_redact(c, "cut off: s3cr3t");
     CHECK_STR(r, "cut off: [redacted]");
+    free(r);
+    r = http_redact(c, "near 'REIgKpaUnArl' and 3cr3t-k and -key, abc, ab");
+    CHECK_STR(r, "near '[redacted]' and [redacted] and -key, [redacted], ab");
     free(r);
     r = http_redact(c, "short s3c");
     CHECK_STR(r, "short s3c");
     free(r);
+
+    /* A key straddling every cut point: nothing of it shows, before the
+     * 300-byte cut of a server's message or the 80-byte one of an answer. */
+    size_t k = strlen(KEY);
+    for (size_t at = 0; at <= 300 + k; at++) {
+        struct buf body = {0};
+        buf_puts(&body, "{\"message\": \"");
+        for (size_t i = 0; i < at; i++)
+            buf_putc(&body, "wxyz"[i % 4]);
+        buf_printf(&body, "%s and more text after it\"}", KEY);
+        char *msg = http_error_message(c, body.data, body.len);
+        CHECK_MSG(msg && !shows_piece(msg, KEY) && strlen(msg) <= 303, "at %zu: %s", at, msg);
+        CHECK_MSG(at + k > 300 || strstr(msg, "[redacted]"), "at %zu: %s", at, msg);
+        free(msg);
+        if (at <= 80 + k) {
+            char *text = body.data + 13;
+            msg = http_one_line(c, text, strlen(text), 80);
+            char *whole = http_redact(c, text);
+            bool cut = strlen(whole) > 80;
+            free(whole);
+            CHECK_MSG(!shows_piece(msg, KEY) && strlen(msg) <= 83 &&
+                          cut == (strcmp(msg + strlen(msg) - 3, "...") == 0),
+                      "at %zu: %s", at, msg);
+            free(msg);
+        }
+        buf_free(&body);
+    }
+    /* An uncut line is left whole. */
+    r = http_one_line(c, "line\none", 8, 80);
+    CHECK_STR(r, "line one");
+    free(r);
     http_client_free(c);
+
+    /* A URL's userinfo: its password, as written and decoded, and the
+     * Basic credentials libcurl makes of it; a lone user name (a token). */
+    static const struct {
+        const char *url, *text, *want;
+    } userinfo[] = {
+        {"https://me:p%40ss-w0rd@example.com/v1/rerank",
+         "p%40ss-w0rd p@ss-w0rd Basic bWU6cEBzcy13MHJk me@example.com",
+         "[redacted] [redacted] Basic [redacted] me@example.com"},
+        {"https://tok-1234567@example.com/", "tok-1234567 dG9rLTEyMzQ1Njc6",
+         "[redacted] [redacted]"},
+    };
+    o.secrets = NULL;
+    for (size_t i = 0; i < sizeof userinfo / sizeof *userinfo; i++) {
+        o.secret_url = userinfo[i].url;
+        c = http_client_new(&o, &e);
+        r = http_redact(c, userinfo[i].text);
+        CHECK_STR(r, userinfo[i].want);
+        free(r);
+        http_client_free(c);
+    }
 }
 
 static void test_options(void)
@@ -651,7 +709,7 @@ static void test_keys(void)
     group_fill(&g, "q4", QUERY, docs7, 7);
     CHECK(score_once(&o, &g, &e, NULL) == -1);
     CHECK_MSG(strstr(e.msg, "invalid api token: Bearer [redacted]"), "%s", e.msg);
-    CHECK(!strstr(e.msg, KEY) && !strstr(e.msg, "sk-test"));
+    CHECK(!shows_piece(e.msg, KEY));
     CHECK_MSG(n_lines == 1 && strstr(lines.data, "POST http://127.0.0.1:") &&
                   strstr(lines.data, "/cohere/v1/rerank?tag=leak&fault=leak: HTTP 401, ") &&
                   strstr(lines.data, "0 retries"), "%s", lines.data);
@@ -662,6 +720,40 @@ static void test_keys(void)
     CHECK(score_once(&o, &g, &e, NULL) == -1);
     CHECK_MSG(strstr(e.msg, "invalid api token: [redacted]") && !strstr(e.msg, KEY), "%s",
               e.msg);
+
+    /* The echoed key straddling the cut of the server's message, at every
+     * point: nothing of it shows. */
+    for (int pad = 240; pad <= 300; pad++) {
+        char params[64];
+        snprintf(params, sizeof params, "tag=leakpad&fault=leak&pad=%d", pad);
+        o = options("cohere", url_for("cohere", params));
+        group_fill(&g, "q4", QUERY, docs7, 7);
+        CHECK(score_once(&o, &g, &e, NULL) == -1);
+        CHECK_MSG(strstr(e.msg, "HTTP 401: invalid api token: xxx") && !shows_piece(e.msg, KEY),
+                  "pad %d: %s", pad, e.msg);
+    }
+    /* An answer that is not JSON and starts with the key: jansson's "near
+     * '...'" quotes a piece of it, which is redacted. */
+    o = options("cohere", url_for("cohere", "tag=leakjson&fault=leakjson"));
+    group_fill(&g, "q4", QUERY, docs7, 7);
+    CHECK(score_once(&o, &g, &e, NULL) == -1);
+    CHECK_MSG(strstr(e.msg, "the answer is not JSON: '[' or '{' expected near '[redacted]'") &&
+                  !shows_piece(e.msg, KEY), "%s", e.msg);
+
+    /* A password in --api-url is a secret: libcurl sends it as Basic
+     * credentials, which a server may echo. */
+    char leak_url[256];
+    snprintf(leak_url, sizeof leak_url,
+             "http://me:pw-9d8e7f%%21@127.0.0.1:%s/cohere/v1/rerank?tag=basic&fault=leak",
+             strrchr(base, ':') + 1);
+    unsetenv("RERANK_API_KEY");
+    o = options("cohere", leak_url);
+    group_fill(&g, "q4", QUERY, docs7, 7);
+    CHECK(score_once(&o, &g, &e, NULL) == -1);
+    CHECK_MSG(strstr(e.msg, "invalid api token: Basic [redacted]") &&
+                  !shows_piece(e.msg, "pw-9d8e7f!") && !shows_piece(e.msg, "bWU6cHctOWQ4ZTdmIQ=="),
+              "%s", e.msg);
+    setenv("RERANK_API_KEY", KEY, 1);
 
     /* A key in the URL's userinfo is not shown either. */
     char url[256];
@@ -785,7 +877,7 @@ int main(void)
     test_tls();
     test_http_direct();
     buf_putc(&all_lines, 0);
-    CHECK_MSG(n_lines >= 0 && !strstr(all_lines.data, KEY), "a line shows the key");
+    CHECK_MSG(!shows_piece(all_lines.data, KEY), "a line shows the key");
     CHECK(strstr(all_lines.data, "(Retry-After)") != NULL); /* the check above saw lines */
     printf("server tests took %.1f s\n", now_seconds() - t0);
     fake_server_stop();

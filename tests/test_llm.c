@@ -22,7 +22,9 @@
 #include "http.h"
 #include "llm.h"
 
-#define KEY "sk-llm-test-4e8b1d2a9c"
+/* Starts with a long run of letters, so that jansson's "invalid token near
+ * '...'" quotes a piece of it. */
+#define KEY "LlmKeyQzWvXtRb-test-4e8b1d2a9c"
 
 static char base[64]; /* "http://127.0.0.1:PORT" */
 
@@ -759,7 +761,21 @@ static void test_keys(void)
     setenv("RERANK_LLM_API_KEY", KEY, 1);
     o = options(LLM_LISTWISE, url_for("tag=leak&fault=leak"));
     CHECK(score_once(&o, &g, &e) == -1);
-    CHECK_MSG(strstr(e.msg, "Bearer [redacted]") && !strstr(e.msg, KEY), "%s", e.msg);
+    CHECK_MSG(strstr(e.msg, "Bearer [redacted]") && !shows_piece(e.msg, KEY), "%s", e.msg);
+    /* ... also where it straddles the cut of the server's message, at every
+     * point, and in jansson's quote of an answer that is not JSON. */
+    for (int pad = 240; pad <= 300; pad++) {
+        char params[64];
+        snprintf(params, sizeof params, "tag=leakpad&fault=leak&pad=%d", pad);
+        o = options(LLM_LISTWISE, url_for(params));
+        CHECK(score_once(&o, &g, &e) == -1);
+        CHECK_MSG(strstr(e.msg, "Incorrect API key provided: xxx") && !shows_piece(e.msg, KEY),
+                  "pad %d: %s", pad, e.msg);
+    }
+    o = options(LLM_LISTWISE, url_for("tag=leakjson&fault=leakjson"));
+    CHECK(score_once(&o, &g, &e) == -1);
+    CHECK_MSG(strstr(e.msg, "the answer is not JSON: '[' or '{' expected near '[redacted]'") &&
+                  !shows_piece(e.msg, KEY), "%s", e.msg);
 
     /* OPENAI_API_KEY never goes to a custom url. */
     unsetenv("RERANK_LLM_API_KEY");
@@ -964,7 +980,7 @@ int main(void)
     test_keys();
     test_cascade();
     buf_putc(&all_lines, 0);
-    CHECK_MSG(!strstr(all_lines.data, KEY), "a line shows the key");
+    CHECK_MSG(!shows_piece(all_lines.data, KEY), "a line shows the key");
     printf("server tests took %.1f s\n", now_seconds() - t0);
     fake_server_stop();
     buf_free(&lines);
