@@ -83,23 +83,55 @@ static bool is_commit(const char *s)
     return true;
 }
 
-/* A hub name: ORG/NAME with one slash, no leading dot or slash, characters
- * the hub allows, and an optional @REVISION. */
+/* One part of a repository id, as the hub allows it (huggingface_hub's
+ * validate_repo_id): letters, digits, '-', '_', '.', neither starting nor
+ * ending with '-' or '.', and no "--" or "..". */
+static bool repo_part_ok(const char *s, size_t n)
+{
+    if (n == 0 || strchr("-.", s[0]) || strchr("-.", s[n - 1]))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!isalnum(c) && c != '-' && c != '_' && c != '.')
+            return false;
+        if (i && (c == '-' || c == '.') && s[i - 1] == c)
+            return false;
+    }
+    return true;
+}
+
+/* A hub name: ORG/NAME (each part as repo_part_ok says, 96 bytes at most)
+ * and an optional @REVISION, not checked here. */
 bool hub_is_name(const char *s)
 {
-    if (is_dir(s) || *s == '.' || *s == '/')
+    if (is_dir(s))
         return false;
     const char *at = strchr(s, '@');
     size_t n = at ? (size_t)(at - s) : strlen(s);
-    int slashes = 0;
+    const char *slash = memchr(s, '/', n);
+    return slash && n <= 96 && repo_part_ok(s, (size_t)(slash - s)) &&
+           repo_part_ok(slash + 1, n - (size_t)(slash - s) - 1);
+}
+
+bool hub_revision_ok(const char *rev)
+{
+    size_t n = strlen(rev);
+    if (is_commit(rev))
+        return true;
+    if (n == 0 || n > 255 || strcmp(rev, "@") == 0 || rev[0] == '/' || rev[n - 1] == '/' ||
+        rev[n - 1] == '.' || strstr(rev, "..") || strstr(rev, "//") || strstr(rev, "@{"))
+        return false;
     for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '/')
-            slashes++;
-        else if (!isalnum(c) && c != '-' && c != '_' && c != '.')
+        unsigned char c = (unsigned char)rev[i];
+        if (c < 0x20 || c == 0x7f || strchr(" ~^:?*[\\", c))
+            return false;
+        /* Each '/'-separated component: no leading '.', no ".lock" end. */
+        if ((i == 0 || rev[i - 1] == '/') && c == '.')
+            return false;
+        if ((i + 1 == n || rev[i + 1] == '/') && i >= 4 && strncmp(rev + i - 4, ".lock", 5) == 0)
             return false;
     }
-    return slashes == 1 && s[0] != '/' && s[n - 1] != '/' && !(at && !at[1]);
+    return true;
 }
 
 struct hub_ref {
@@ -490,6 +522,10 @@ char *hub_resolve(const char *model, const struct hub_report *report, struct err
     if (!hub_is_name(model))
         return err_set(e, "--model %s: no such directory, and not a hub name ORG/NAME[@REVISION]",
                        model), NULL;
+    const char *at = strchr(model, '@');
+    if (at && !hub_revision_ok(at + 1))
+        return err_set(e, "--model %s: \"%s\" is neither a branch or tag name nor a 40-digit "
+                       "commit", model, at + 1), NULL;
     struct hub_ref r;
     ref_parse(model, &r);
     char *dir = cached_snapshot(&r);

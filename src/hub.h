@@ -27,9 +27,15 @@ extern const struct hub_file hub_model_files[];
 /* The cache root directory (newly allocated). */
 char *hub_cache_dir(void);
 
-/* Whether s has the shape of a hub name, ORG/NAME[@REV] (and is not an
- * existing path). */
+/* Whether s is a hub name, ORG/NAME[@REV] (and not an existing path): a
+ * repository id as the hub allows it; the revision is checked apart. */
 bool hub_is_name(const char *s);
+
+/* Whether rev may name a revision, and so a path under refs/: a 40-digit
+ * commit, or a branch or tag name by git's ref-name rules (no "..", no
+ * leading '/' or '.', no control bytes, space, ~ ^ : ? * [ \ or "@{", no
+ * component ending in ".lock", no "//" or trailing '/' or '.'). */
+bool hub_revision_ok(const char *rev);
 
 /* What a download reports, for the caller to show (hub.c prints nothing):
  * progress(ctx, file, bytes_so_far, total_or_-1) a few times a second, and

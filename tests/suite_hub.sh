@@ -67,6 +67,35 @@ serve binonly "$tmp/binonly"
 echo "$pair" | HF_ENDPOINT="$url" rerank --model acme/binonly > /dev/null 2> "$tmp/bin.err"
 [ $? = 4 ] && grep -q 'only safetensors' "$tmp/bin.err" && ok || bad "no safetensors: $(cat "$tmp/bin.err")"
 
+# A revision is never a path: a hub (or mirror) answering
+# ORG/NAME@../../../victim/file.txt must not make rerank write outside the
+# cache (refs/REVISION).  Checked before any request or directory is made.
+mkdir -p "$tmp/victim" && echo precious > "$tmp/victim/file.txt"
+serve trav testdata/tiny-bert
+for rev in ../../../victim/file.txt /etc/passwd 'a/../b' '.hidden' 'x.lock' 'a b' 'x~1' \
+        "$(printf 'a\tb')" 'a//b' 'main/' '@' 'a@{1}' ''; do
+    echo "$pair" | HF_HUB_CACHE="$tmp/travcache" HF_ENDPOINT="$url" \
+        rerank --model "acme/tiny-ce@$rev" > /dev/null 2> "$tmp/trav.err"
+    [ $? = 4 ] && grep -q 'neither a branch or tag name nor a 40-digit commit' "$tmp/trav.err" && ok \
+        || bad "revision '$rev' accepted: $(cat "$tmp/trav.err")"
+done
+[ "$(cat "$tmp/victim/file.txt")" = precious ] && ok || bad "the victim file was overwritten"
+[ ! -s "$tmp/trav.log" ] && [ ! -e "$tmp/travcache" ] && ok \
+    || bad "a bad revision reached the hub or the cache: $(cat "$tmp/trav.log")"
+# Branch and tag names git allows, and refs/pr/N, are fine.
+for rev in v1.0 release/2024-01 refs/pr/1 feature_x; do
+    got=$(echo "$pair" | HF_HUB_CACHE="$tmp/travcache" HF_ENDPOINT="$url" \
+        rerank --model "acme/tiny-ce@$rev" --no-text 2>&1)
+    [ "$got" = "$want" ] && ok || bad "revision $rev: $got"
+done
+[ "$(cat "$tmp/travcache/models--acme--tiny-ce/refs/refs/pr/1" 2>/dev/null)" = \
+    0123456789abcdef0123456789abcdef01234567 ] && ok || bad "refs/refs/pr/1 not written"
+# Repository ids as the hub allows them.
+for name in acme/-x acme/x- acme/a--b acme/a..b 'acme/a b' acme/.x; do
+    echo "$pair" | HF_ENDPOINT="$url" rerank --model "$name" > /dev/null 2> "$tmp/id.err"
+    [ $? = 4 ] && grep -q 'not a hub name' "$tmp/id.err" && ok || bad "repo id '$name': $(cat "$tmp/id.err")"
+done
+
 # Not a directory and not a hub name.
 rerank --model ./no/such/dir < /dev/null 2> "$tmp/bad.err"
 [ $? = 4 ] && grep -q 'no such directory' "$tmp/bad.err" && ok || bad "bad name: $(cat "$tmp/bad.err")"
