@@ -10,7 +10,11 @@ Serves the files of --dir as every repository's files, the way the hub's
     missing files: 404 with {"error": ...}.
   GET /cdn/SHA256 — the content, honouring Range (206).
 Faults for tests: --drop-once cuts the first /cdn transfer after half the
-bytes; --token T answers 401 unless "Authorization: Bearer T" is sent.
+bytes; --token T answers 401 unless "Authorization: Bearer T" is sent;
+--no-range ignores Range (answers 200 with the whole file); --deny
+answers 403 to every /resolve/ request (a gated model the token
+may not read).  --cdn-host H makes the LFS redirect point to http://H:PORT
+(another host name for the same server, to check where credentials go).
 Binds 127.0.0.1 on a free port, writes the port to --port-file, logs one
 line per request to --log, and exits after --idle seconds without requests.
 Python 3 standard library only."""
@@ -25,6 +29,9 @@ def main():
     ap.add_argument("--log", required=True)
     ap.add_argument("--drop-once", action="store_true")
     ap.add_argument("--token")
+    ap.add_argument("--deny", action="store_true")
+    ap.add_argument("--no-range", action="store_true")
+    ap.add_argument("--cdn-host")
     ap.add_argument("--idle", type=float, default=30)
     args = ap.parse_args()
     state = {"dropped": False, "last": time.time()}
@@ -60,6 +67,9 @@ def main():
                     and not self.path.startswith("/cdn/"):
                 return self.send(401, b'{"error":"Invalid credentials"}')
             if len(parts) >= 6 and parts[3] == "resolve":
+                if args.deny:
+                    return self.send(403, json.dumps({"error": "Access to model %s/%s is "
+                                     "restricted." % (parts[1], parts[2])}).encode())
                 name = "/".join(parts[5:])
                 b = blob(name)
                 if b is None:
@@ -67,7 +77,9 @@ def main():
                                      [("X-Repo-Commit", COMMIT)])
                 data, sha = b
                 if name.endswith(".safetensors"):
-                    return self.send(302, b"", [("Location", "/cdn/" + sha + "?f=" + name),
+                    cdn = "http://%s:%d" % (args.cdn_host, srv.server_address[1]) \
+                        if args.cdn_host else ""
+                    return self.send(302, b"", [("Location", cdn + "/cdn/" + sha + "?f=" + name),
                                                 ("X-Repo-Commit", COMMIT),
                                                 ("X-Linked-Etag", '"%s"' % sha),
                                                 ("X-Linked-Size", str(len(data)))])
@@ -78,7 +90,7 @@ def main():
                 data, sha = blob(name)
                 start = 0
                 rng = self.headers.get("Range")
-                if rng and rng.startswith("bytes="):
+                if rng and rng.startswith("bytes=") and not args.no_range:
                     start = int(rng[6:].split("-")[0])
                 body = data[start:]
                 self.send_response(206 if start else 200)

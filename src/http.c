@@ -46,6 +46,13 @@ struct transfer {
     int write_errno;
     char retry_after[64];       /* the last response's headers, "" if none */
     char retry_after_ms[32];
+    char content_range[96];
+    enum { SINK_UNSET, SINK_DEST, SINK_RESPONSE } sink; /* where this response's
+                                   body goes: decided at its first byte */
+    long long offset;           /* bytes in dest when the attempt started */
+    bool restart;               /* a resumed body came back at the wrong
+                                   offset: the retry starts the file over */
+    double last_progress;
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -338,17 +345,49 @@ static char *request_label(const struct http_request *r)
     return b.data;
 }
 
+/* Where a response's body goes: dest for a 2xx when there is one (starting
+ * the file over when a resumed request got the whole body, 200, or failing
+ * the attempt when a 206 starts elsewhere than asked), else `response`. */
+static bool choose_sink(struct transfer *t)
+{
+    struct http_request *r = t->req;
+    long code = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
+    t->sink = r->dest && code >= 200 && code <= 299 ? SINK_DEST : SINK_RESPONSE;
+    if (t->sink != SINK_DEST || t->offset == 0)
+        return true;
+    if (code == 206) {
+        long long start = -1;
+        if (sscanf(t->content_range, "bytes %lld-", &start) != 1 || start != t->offset) {
+            t->restart = true;
+            return false;
+        }
+        return true;
+    }
+    if (fflush(r->dest) != 0 || ftruncate(fileno(r->dest), 0) != 0 ||
+        fseeko(r->dest, 0, SEEK_SET) != 0) {
+        t->write_failed = true;
+        t->write_errno = errno;
+        return false;
+    }
+    t->offset = 0;
+    return true;
+}
+
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
     struct transfer *t = ud;
     struct http_request *r = t->req;
     size_t len = size * n;
-    size_t have = r->dest ? (size_t)ftello(r->dest) : r->response.len;
+    if (t->sink == SINK_UNSET && !choose_sink(t))
+        return 0;
+    bool to_dest = t->sink == SINK_DEST;
+    size_t have = to_dest ? (size_t)ftello(r->dest) : r->response.len;
     if (len > t->max_bytes || have > t->max_bytes - len) {
         t->too_big = true;
         return 0;
     }
-    if (r->dest) {
+    if (to_dest) {
         if (fwrite(p, 1, len, r->dest) != len) {
             t->write_failed = true;
             t->write_errno = errno;
@@ -358,6 +397,20 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
         buf_put(&r->response, p, len);
     }
     return len;
+}
+
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    struct transfer *t = ud;
+    struct http_request *r = t->req;
+    double now = now_seconds();
+    if (t->sink != SINK_DEST || now - t->last_progress < 0.2)
+        return 0;
+    t->last_progress = now;
+    r->progress(r->progress_ctx, (long long)ftello(r->dest),
+                dltotal > 0 ? t->offset + (long long)dltotal : -1);
+    return 0;
 }
 
 /* Copies `value` of header line p into out when its name is `name`. */
@@ -383,14 +436,37 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 {
     struct transfer *t = ud;
     size_t len = size * n;
+    if (t->req->keep_headers)
+        buf_put(&t->req->resp_headers, p, len);
     if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
         /* A new response (after 100 Continue or a redirect). */
-        t->retry_after[0] = t->retry_after_ms[0] = 0;
+        t->retry_after[0] = t->retry_after_ms[0] = t->content_range[0] = 0;
+        t->sink = SINK_UNSET;
         return len;
     }
     take_header(p, len, "Retry-After", t->retry_after, sizeof t->retry_after);
     take_header(p, len, "retry-after-ms", t->retry_after_ms, sizeof t->retry_after_ms);
+    take_header(p, len, "Content-Range", t->content_range, sizeof t->content_range);
     return len;
+}
+
+bool http_header(const struct http_request *r, const char *name, char *out, size_t cap)
+{
+    bool found = false;
+    size_t k = strlen(name);
+    const char *p = r->resp_headers.data, *end = p ? p + r->resp_headers.len : NULL;
+    while (p && p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = nl ? (size_t)(nl - p + 1) : (size_t)(end - p);
+        if (len > k && p[k] == ':' && strncasecmp(p, name, k) == 0) {
+            take_header(p, len, name, out, cap);
+            found = true;
+        }
+        p += len;
+    }
+    if (!found && cap)
+        out[0] = 0;
+    return found;
 }
 
 /* Seconds as curl's milliseconds, clamped to 23 days to fit a 32-bit long. */
@@ -407,6 +483,15 @@ static int transfer_start(struct http_client *c, struct transfer *t, struct err 
     if (!h)
         return err_set(e, "cannot create a curl handle");
     double timeout = r->timeout > 0 ? r->timeout : c->o.timeout;
+    t->offset = 0;
+    if (r->dest && r->resume) {
+        /* Continue after what earlier attempts wrote. */
+        if (fflush(r->dest) != 0 || fseeko(r->dest, 0, SEEK_END) != 0) {
+            curl_easy_cleanup(h);
+            return err_set(e, "cannot seek in the output file: %s", strerror(errno));
+        }
+        t->offset = (long long)ftello(r->dest);
+    }
     double connect = c->o.connect_timeout > 0 ? c->o.connect_timeout
                                               : (timeout < 10 ? timeout : 10);
     bool https = strncasecmp(r->url, "https:", 6) == 0;
@@ -426,8 +511,12 @@ static int transfer_start(struct http_client *c, struct transfer *t, struct err 
     }
 
     t->errbuf[0] = 0;
-    t->too_big = t->write_failed = false;
-    t->retry_after[0] = t->retry_after_ms[0] = 0;
+    t->too_big = t->write_failed = t->restart = false;
+    t->retry_after[0] = t->retry_after_ms[0] = t->content_range[0] = 0;
+    t->sink = SINK_UNSET;
+    t->last_progress = 0;
+    r->resp_headers.len = 0;
+    t->easy = h;
     curl_easy_setopt(h, CURLOPT_URL, r->url);
     curl_easy_setopt(h, CURLOPT_PRIVATE, (void *)t);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -435,14 +524,20 @@ static int transfer_start(struct http_client *c, struct transfer *t, struct err 
     /* A redirect never downgrades https to http. */
     curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, https ? "https" : "http,https");
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, t->errbuf);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, to_ms(timeout));
+    if (r->stall > 0) {
+        curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)ceil(r->stall));
+    } else {
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, to_ms(timeout));
+    }
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, to_ms(connect));
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
     if (c->o.cacert)
         curl_easy_setopt(h, CURLOPT_CAINFO, c->o.cacert);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "rerank/" RERANK_VERSION);
-    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+    if (!r->resume) /* byte ranges count the bytes as stored */
+        curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, (void *)t);
@@ -456,6 +551,16 @@ static int transfer_start(struct http_client *c, struct transfer *t, struct err 
         curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
         curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
         curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
+    }
+    if (t->offset > 0) {
+        char range[32];
+        snprintf(range, sizeof range, "%lld-", t->offset);
+        curl_easy_setopt(h, CURLOPT_RANGE, range);
+    }
+    if (r->dest && r->progress) {
+        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)t);
+        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     }
     if (curl_multi_add_handle(c->multi, h) != CURLM_OK) {
         curl_slist_free_all(hl);
@@ -471,15 +576,15 @@ static int transfer_start(struct http_client *c, struct transfer *t, struct err 
     return 0;
 }
 
-/* Empties the previous attempt's body before a retry.  0, or -1 with the
- * reason in the request's error. */
+/* Empties the previous attempt's body before a retry (but for what a
+ * resumable download keeps).  0, or -1 with the reason in the request's
+ * error. */
 static int transfer_discard_body(struct transfer *t)
 {
     struct http_request *r = t->req;
-    if (!r->dest) {
-        r->response.len = 0;
+    r->response.len = 0;
+    if (!r->dest || (r->resume && !t->restart))
         return 0;
-    }
     if (fflush(r->dest) != 0 || ftruncate(fileno(r->dest), 0) != 0 ||
         fseeko(r->dest, 0, SEEK_SET) != 0) {
         snprintf(r->error, sizeof r->error, "cannot empty the output file for a retry: %s",
@@ -526,7 +631,10 @@ static void transfer_finish(struct http_client *c, struct transfer *t, CURLcode 
     /* What went wrong, as a phrase; empty on success. */
     char what[CURL_ERROR_SIZE + 64] = "";
     bool transient = false;
-    if (t->too_big) {
+    if (t->restart) {
+        snprintf(what, sizeof what, "the server resumed at another offset than asked");
+        transient = true;
+    } else if (t->too_big) {
         snprintf(what, sizeof what, "response larger than %zu bytes", t->max_bytes);
     } else if (t->write_failed) {
         snprintf(what, sizeof what, "cannot write the response: %s", strerror(t->write_errno));
@@ -546,9 +654,13 @@ static void transfer_finish(struct http_client *c, struct transfer *t, CURLcode 
     if (what[0] && transient && t->attempts <= c->o.retries) {
         bool from_server;
         double d = retry_delay(c, t, &from_server);
+        long long kept = r->dest && r->resume && !t->restart ? (long long)ftello(r->dest) : 0;
         if (transfer_discard_body(t) == 0) {
-            emit(c, c->o.on_retry, "%s: %s; retry %d of %d in %.2f s%s", label, what,
-                 t->attempts, c->o.retries, d, from_server ? " (Retry-After)" : "");
+            char resuming[64] = "";
+            if (kept > 0)
+                snprintf(resuming, sizeof resuming, "; resuming after %lld bytes", kept);
+            emit(c, c->o.on_retry, "%s: %s%s; retry %d of %d in %.2f s%s", label, what,
+                 resuming, t->attempts, c->o.retries, d, from_server ? " (Retry-After)" : "");
             t->due = now_seconds() + d;
             t->state = T_WAITING;
             free(label);
@@ -570,7 +682,7 @@ static void transfer_finish(struct http_client *c, struct transfer *t, CURLcode 
         snprintf(r->error, sizeof r->error, "%s", red);
         free(red);
     }
-    if (!r->dest)
+    if (!r->dest || r->response.len)
         buf_putc(&r->response, 0), r->response.len--;
     if (c->o.on_trace) {
         char *u = display_url(r->url);
@@ -698,6 +810,26 @@ char *http_error_message(const struct http_client *c, const char *body, size_t l
     free(text);
     json_decref(root);
     return msg;
+}
+
+char *http_url_host(const char *url)
+{
+    CURLU *u = curl_url();
+    char *host = NULL, *port = NULL, *out;
+    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+        struct buf b = {0};
+        buf_puts(&b, host);
+        if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK)
+            buf_printf(&b, ":%s", port);
+        out = b.data;
+    } else {
+        out = xstrdup(url);
+    }
+    curl_free(host);
+    curl_free(port);
+    curl_url_cleanup(u);
+    return out;
 }
 
 bool http_url_ok(const char *url)

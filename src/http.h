@@ -9,10 +9,12 @@
  * the environment as libcurl reads them (http_proxy, https_proxy, no_proxy).
  *
  * Left to callers: building bodies and headers, and deciding what a final
- * status means.  This module never prints: a line per retry and, when asked,
- * a line per finished request go to callbacks, and every text that may reach
- * the user (those lines and each request's `error`) has first been through
- * http_redact() with the client's secrets, so an API key never appears. */
+ * status means.  Downloads to a file may resume a dropped transfer with a
+ * range request and report progress.  This module never prints: a line per
+ * retry and, when asked, a line per finished request go to callbacks, and
+ * every text that may reach the user (those lines and each request's
+ * `error`) has first been through http_redact() with the client's secrets,
+ * so an API key never appears. */
 #ifndef RERANK_HTTP_H
 #define RERANK_HTTP_H
 
@@ -61,11 +63,24 @@ struct http_request {
     size_t body_len;
     const char *label;          /* names the request in lines and errors;
                                    NULL: method and URL */
-    FILE *dest;                 /* when set, the body is written here (a regular
-                                   file, emptied before each retry) instead of
-                                   `response`; GETs follow redirects */
+    FILE *dest;                 /* when set, a 2xx body is written here (a
+                                   regular file, opened for update, emptied
+                                   before each retry) instead of `response`,
+                                   which keeps an error body; GETs follow
+                                   redirects */
+    bool resume;                /* with dest: a retry keeps the bytes already
+                                   written and asks for the rest (Range); a
+                                   server answering 200 starts the file over */
     size_t max_bytes;           /* body cap; 0: the client's max_response */
     double timeout;             /* seconds per attempt; 0: the client's */
+    double stall;               /* > 0: no limit on the whole attempt (large
+                                   downloads); one receiving less than 1 byte/s
+                                   for this many seconds fails instead */
+    bool keep_headers;          /* fill resp_headers (see http_header) */
+    /* With dest: called at most 5 times a second while the body arrives,
+     * with the bytes in dest and the expected total (-1: unknown). */
+    void (*progress)(void *ctx, long long have, long long total);
+    void *progress_ctx;
 
     /* Filled by http_run(). */
     bool ok;                    /* a 2xx status and the whole body received */
@@ -77,6 +92,9 @@ struct http_request {
     double seconds;             /* from the first attempt to the last answer */
     char error[512];            /* "" when ok; else a redacted phrase such as
                                    "HTTP 503 after 3 retries" */
+    struct buf resp_headers;    /* keep_headers: the last attempt's header
+                                   lines, every response of its redirect chain;
+                                   caller frees with buf_free */
 };
 
 struct http_client;
@@ -91,6 +109,11 @@ void http_client_free(struct http_client *c);
  * -1 with e filled only when the transfers could not be run at all. */
 int http_run(struct http_client *c, struct http_request *reqs, size_t n,
              struct err *e);
+
+/* The value of response header `name` (case-insensitive) in r's
+ * resp_headers, from the last response of the redirect chain that sent it,
+ * blanks trimmed, into out (cut to cap - 1 bytes).  Returns whether found. */
+bool http_header(const struct http_request *r, const char *name, char *out, size_t cap);
 
 /* A copy of text in which every run of 6 or more bytes that occurs inside one
  * of the client's secrets (a whole key, a key cut short by someone else's
@@ -126,6 +149,10 @@ char *http_error_message(const struct http_client *c, const char *body, size_t l
  * *key_var.  Returns 0, or -1 with e when the key holds a control byte. */
 int http_pick_key(const char *own_var, const char *provider_var, bool custom,
                   const char **key, const char **key_var, struct err *e);
+
+/* host[:port] of url, for messages (the url itself when unparsable); caller
+ * frees. */
+char *http_url_host(const char *url);
 
 /* Whether url is usable as an endpoint: http:// or https://, no spaces or
  * control bytes. */

@@ -7,11 +7,14 @@
  * renamed once its size is checked, so an interrupted download never leaves
  * a file that looks complete), snapshots/COMMIT/FILE is a relative symlink
  * to it, and refs/REVISION holds COMMIT (from the X-Repo-Commit header).
- * An interrupted transfer is resumed with a range request, a few times. */
+ * The transfers are http.c's: its retry policy (a dropped transfer resumes
+ * with a range request; DNS failures, 401, 403 and 404 are final), its
+ * redaction of HF_TOKEN, its progress reports.  Revisions and repository
+ * ids are checked before any path is built from them, and a failed
+ * download removes the directories it made. */
 #include "hub.h"
 
 #include <ctype.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +22,8 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "http.h"
 
 const struct hub_file hub_model_files[] = {
     {"config.json", true},
@@ -210,155 +215,76 @@ static bool has_required(const char *dir)
     return true;
 }
 
-static int mkdirs(const char *path, struct err *e)
+/* Directories a download made, so that a failed one leaves none empty. */
+struct made_dirs {
+    char **v;
+    size_t n;
+};
+
+/* mkdir -p, recording in made each directory it creates.  0, or -1 + e. */
+static int mkdirs(const char *path, struct made_dirs *made, struct err *e)
 {
     char *p = xstrdup(path);
-    for (char *s = p + 1; *s; s++) {
-        if (*s != '/')
-            continue;
-        *s = 0;
-        if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-            err_set(e, "cannot create %s: %s", p, strerror(errno));
-            free(p);
-            return -1;
-        }
-        *s = '/';
-    }
     int rc = 0;
-    if (mkdir(p, 0755) != 0 && errno != EEXIST)
-        rc = err_set(e, "cannot create %s: %s", p, strerror(errno));
+    for (char *s = p + 1;; s++) {
+        if (*s && *s != '/')
+            continue;
+        char c = *s;
+        *s = 0;
+        if (mkdir(p, 0755) == 0) {
+            made->v = xreallocarray(made->v, made->n + 1, sizeof *made->v);
+            made->v[made->n++] = xstrdup(p);
+        } else if (errno != EEXIST) {
+            rc = err_set(e, "cannot create %s: %s", p, strerror(errno));
+            break;
+        }
+        *s = c;
+        if (!c)
+            break;
+    }
     free(p);
     return rc;
 }
 
+/* Removes the recorded directories that are still empty (newest first) when
+ * `undo`, and forgets them. */
+static void made_dirs_end(struct made_dirs *made, bool undo)
+{
+    while (made->n--) {
+        if (undo)
+            rmdir(made->v[made->n]);
+        free(made->v[made->n]);
+    }
+    free(made->v);
+}
+
 /* ---- downloading ------------------------------------------------------ */
 
+enum { DOWNLOAD_STALL = 60 }; /* seconds without a byte before a retry */
+#define DOWNLOAD_MAX ((size_t)1 << 40)
+#define DEFAULT_ENDPOINT "https://huggingface.co"
+#define WAYS_OUT                                                                   \
+    "to run without downloading, give a model directory (--model DIR), use the " \
+    "models already in the Hugging Face cache (HF_HUB_OFFLINE=1), or rank by "    \
+    "BM25 (-m bm25)"
+
+/* One model's download: what every file's request shares. */
 struct download {
-    FILE *f;
-    const char *name;
+    const struct hub_ref *r;
     const struct hub_report *report;
-    double last_shown;
-    char commit[64];
-    char etag[160];        /* X-Linked-Etag wins over ETag (LFS files) */
-    char linked_etag[160];
-    long long size;        /* X-Linked-Size, else Content-Length; -1 unknown */
-    long long linked_size;
-    long long offset;      /* bytes already in the file when resuming */
+    struct http_client *http;
+    const char *endpoint;    /* $HF_ENDPOINT, else the hub */
+    char *host;              /* its host[:port], for messages */
+    char *name;              /* ORG/NAME, with @REVISION unless main */
+    const char *headers[2];  /* Authorization with $HF_TOKEN, or none */
+    struct made_dirs made;
+    const char *file;        /* the file in flight, for progress */
 };
 
-static void header_value(const char *line, size_t n, const char *name,
-                         char *out, size_t cap)
+static void on_progress(void *ctx, long long have, long long total)
 {
-    size_t k = strlen(name);
-    if (n <= k + 1 || strncasecmp(line, name, k) != 0 || line[k] != ':')
-        return;
-    const char *v = line + k + 1, *end = line + n;
-    while (v < end && isspace((unsigned char)*v))
-        v++;
-    while (end > v && isspace((unsigned char)end[-1]))
-        end--;
-    if (end - v >= 2 && v[0] == 'W' && v[1] == '/')
-        v += 2;
-    if (end - v >= 2 && *v == '"' && end[-1] == '"')
-        v++, end--;
-    size_t len = (size_t)(end - v) < cap - 1 ? (size_t)(end - v) : cap - 1;
-    memcpy(out, v, len);
-    out[len] = 0;
-}
-
-static size_t on_header(char *line, size_t size, size_t count, void *ctx)
-{
-    struct download *d = ctx;
-    size_t n = size * count;
-    char num[32] = "";
-    if (n >= 5 && strncmp(line, "HTTP/", 5) == 0) {
-        d->etag[0] = 0; /* a new response (after a redirect) */
-        d->size = -1;
-    }
-    header_value(line, n, "X-Repo-Commit", d->commit, sizeof d->commit);
-    header_value(line, n, "X-Linked-Etag", d->linked_etag, sizeof d->linked_etag);
-    header_value(line, n, "ETag", d->etag, sizeof d->etag);
-    header_value(line, n, "X-Linked-Size", num, sizeof num);
-    if (*num)
-        d->linked_size = atoll(num);
-    *num = 0;
-    header_value(line, n, "Content-Length", num, sizeof num);
-    if (*num)
-        d->size = atoll(num) + d->offset;
-    return n;
-}
-
-static size_t on_data(char *p, size_t size, size_t count, void *ctx)
-{
-    struct download *d = ctx;
-    return fwrite(p, size, count, d->f) * size;
-}
-
-static int on_progress(void *ctx, curl_off_t total, curl_off_t now,
-                       curl_off_t ut, curl_off_t un)
-{
-    struct download *d = ctx;
-    double t = now_seconds();
-    if (!d->report->progress || t - d->last_shown < 0.2)
-        return 0;
-    d->last_shown = t;
-    d->report->progress(d->report->ctx, d->name, (long long)now + d->offset,
-                        total > 0 ? (long long)total + d->offset : -1);
-    return 0;
-}
-
-/* Fetches URL into path (appending from its current size when resuming).
- * Returns the HTTP status (200/206 success), or -1 with e on a transfer
- * failure worth retrying. */
-static long fetch(const char *url, const char *path, struct download *d, struct err *e)
-{
-    struct stat st;
-    d->offset = stat(path, &st) == 0 ? (long long)st.st_size : 0;
-    d->f = fopen(path, d->offset ? "ab" : "wb");
-    if (!d->f)
-        return err_set(e, "cannot write %s: %s", path, strerror(errno)), -2;
-    CURL *c = curl_easy_init();
-    if (!c) {
-        fclose(d->f);
-        return err_set(e, "cannot start libcurl"), -2;
-    }
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);   /* stalled 60 s */
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "rerank/" RERANK_VERSION);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, d);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, d);
-    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(c, CURLOPT_XFERINFODATA, d);
-    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    if (d->offset)
-        curl_easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)d->offset);
-    const char *token = getenv("HF_TOKEN");
-    if (token && *token) {
-        /* libcurl sends the bearer token to the original host only, never
-         * to the storage host a redirect points to. */
-        curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
-        curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, token);
-    }
-    CURLcode rc = curl_easy_perform(c);
-    long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(c);
-    if (fclose(d->f) != 0 && rc == CURLE_OK)
-        return err_set(e, "cannot write %s: %s", path, strerror(errno)), -2;
-    if (rc == CURLE_RANGE_ERROR) {
-        unlink(path); /* the server cannot resume: start again */
-        return err_set(e, "%s: server cannot resume", d->name), -1;
-    }
-    if (rc != CURLE_OK)
-        return err_set(e, "%s: %s", d->name, curl_easy_strerror(rc)), -1;
-    return status;
+    const struct download *d = ctx;
+    d->report->progress(d->report->ctx, d->file, have, total);
 }
 
 static void url_escape(struct buf *b, const char *s)
@@ -372,116 +298,179 @@ static void url_escape(struct buf *b, const char *s)
     }
 }
 
-/* Downloads one file of r into the cache.  On the first file the snapshot
- * directory is not known yet; *snapshot is set from X-Repo-Commit.
- * Returns 1 downloaded, 0 absent on the hub (404, optional file), -1 + e. */
-static int download_file(const struct hub_ref *r, const char *file, bool required,
-                         const struct hub_report *report, char **snapshot, struct err *e)
+/* An entity tag as the name of a blob: the value without W/ and quotes,
+ * letters, digits, '-', '_' and '.' only, not starting with '.'.  The tag is
+ * copied into out; returns whether it is usable. */
+static bool etag_name(const char *v, char *out, size_t cap)
 {
-    const char *endpoint = getenv("HF_ENDPOINT");
-    if (!endpoint || !*endpoint)
-        endpoint = "https://huggingface.co";
-    struct buf url = {0};
-    buf_printf(&url, "%s/%s/resolve/", endpoint, r->repo);
-    url_escape(&url, r->revision);
-    buf_printf(&url, "/%s", file);
+    if (strncmp(v, "W/", 2) == 0)
+        v += 2;
+    size_t n = strlen(v);
+    if (n >= 2 && v[0] == '"' && v[n - 1] == '"')
+        v++, n -= 2;
+    if (n == 0 || n >= cap || v[0] == '.')
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)v[i]) && !strchr("-_.", v[i]))
+            return false;
+    memcpy(out, v, n);
+    out[n] = 0;
+    return true;
+}
 
-    char *blobs = path_join(r->repo_dir, "blobs");
-    if (mkdirs(blobs, e) < 0) {
-        free(blobs);
-        buf_free(&url);
-        return -1;
+/* Fills e for a file the hub did not give: the model, the host, why, and
+ * the ways out.  Returns -1. */
+static int download_failed(const struct download *d, const char *file,
+                           const struct http_request *q, struct err *e)
+{
+    char *msg = q->status ? http_error_message(d->http, q->response.data, q->response.len)
+                          : NULL;
+    struct buf why = {0};
+    if (q->status == 404 && strcmp(file, "model.safetensors") == 0)
+        buf_printf(&why, "it has no %s (HTTP 404); only safetensors weights are supported",
+                   file);
+    else if (q->status == 404)
+        buf_printf(&why, "%s: HTTP 404%s%s%s: no such model, revision or file", file,
+                   msg ? " (" : "", msg ? msg : "", msg ? ")" : "");
+    else if (q->status == 401 || q->status == 403)
+        buf_printf(&why, "%s: HTTP %ld; %s", file, q->status,
+                   d->headers[0] ? "check that HF_TOKEN has access to this model"
+                                 : "a gated or private model needs HF_TOKEN");
+    else
+        buf_printf(&why, "%s: %s%s%s", file, q->error, msg ? ": " : "", msg ? msg : "");
+    http_err_set(d->http, e, "cannot download model %s from %s: %s; " WAYS_OUT, d->name,
+                 d->host, why.data);
+    buf_free(&why);
+    free(msg);
+    return -1;
+}
+
+/* Writes refs/REVISION (the revision has been checked: a ref name, never
+ * a path out of refs/).  Failure only costs a lookup next time. */
+static void write_ref(struct download *d, const char *commit)
+{
+    struct buf ref = {0};
+    buf_printf(&ref, "%s/refs/%s", d->r->repo_dir, d->r->revision);
+    char *slash = strrchr(ref.data, '/');
+    *slash = 0;
+    int rc = mkdirs(ref.data, &d->made, NULL);
+    *slash = '/';
+    FILE *f = rc == 0 ? fopen(ref.data, "w") : NULL;
+    if (f) {
+        fputs(commit, f);
+        fclose(f);
     }
-    struct buf tmp = {0};
-    buf_printf(&tmp, "%s/%s.%ld.incomplete", blobs, file, (long)getpid());
-    struct download d = {.name = file, .report = report, .size = -1, .linked_size = -1};
-    long status = -1;
-    int rc = -1;
-    for (int attempt = 1; attempt <= DOWNLOAD_TRIES; attempt++) {
-        status = fetch(url.data, tmp.data, &d, e);
-        if (status >= 0 || status == -2)
-            break;
-        if (attempt < DOWNLOAD_TRIES) {
-            if (report->say) {
-                char line[sizeof e->msg + 64];
-                snprintf(line, sizeof line, "%.1000s; resuming (attempt %d of %d)", e->msg,
-                         attempt + 1, DOWNLOAD_TRIES);
-                report->say(report->ctx, line);
-            }
-            sleep((unsigned)attempt);
-        }
-    }
-    if (status < 0)
-        goto out;
-    if (status == 404 || status == 401 || status == 403) {
-        if (!required && status == 404) {
-            rc = 0;
-            goto out;
-        }
-        if (status == 404)
-            err_set(e, "%s: %s has no %s (HTTP 404)%s", r->repo, r->revision, file,
-                    strcmp(file, "model.safetensors") == 0
-                        ? "; only safetensors weights are supported" : "");
-        else
-            err_set(e, "%s: HTTP %ld for %s%s", r->repo, status, file,
-                    getenv("HF_TOKEN") ? "; check HF_TOKEN's access to this model"
-                                        : "; a gated model needs HF_TOKEN");
-        goto out;
-    }
-    if (status != 200 && status != 206) {
-        err_set(e, "%s: HTTP %ld for %s", r->repo, status, file);
-        goto out;
-    }
-    const char *etag = *d.linked_etag ? d.linked_etag : d.etag;
-    long long want = d.linked_size >= 0 ? d.linked_size : d.size;
-    struct stat st;
-    if (stat(tmp.data, &st) != 0 || (want >= 0 && (long long)st.st_size != want)) {
-        err_set(e, "%s: incomplete download of %s (%lld of %lld bytes)", r->repo, file,
-                (long long)st.st_size, want);
-        goto out;
-    }
-    if (!*d.commit || !is_commit(d.commit) || !*etag || strchr(etag, '/')) {
-        err_set(e, "%s: the server sent no X-Repo-Commit or ETag for %s", r->repo, file);
-        goto out;
-    }
+    buf_free(&ref);
+}
+
+/* Moves the finished download tmp into blobs/ETAG and links
+ * snapshots/COMMIT/FILE to it.  Sets *snapshot on the first file. */
+static int file_store(struct download *d, const char *blobs, const char *tmp, const char *file,
+                      const char *commit, const char *etag, char **snapshot, struct err *e)
+{
     struct buf blob = {0}, snap = {0}, link = {0}, target = {0};
     buf_printf(&blob, "%s/%s", blobs, etag);
-    buf_printf(&snap, "%s/snapshots/%s", r->repo_dir, d.commit);
+    buf_printf(&snap, "%s/snapshots/%s", d->r->repo_dir, commit);
     buf_printf(&link, "%s/%s", snap.data, file);
     buf_printf(&target, "../../blobs/%s", etag);
-    if (rename(tmp.data, blob.data) != 0)
-        err_set(e, "cannot rename %s: %s", tmp.data, strerror(errno));
-    else if (mkdirs(snap.data, e) == 0) {
+    int rc = -1;
+    if (rename(tmp, blob.data) != 0)
+        err_set(e, "cannot rename %s: %s", tmp, strerror(errno));
+    else if (mkdirs(snap.data, &d->made, e) == 0) {
         unlink(link.data);
         if (symlink(target.data, link.data) != 0)
             err_set(e, "cannot link %s: %s", link.data, strerror(errno));
         else
-            rc = 1;
+            rc = 0;
     }
-    if (rc == 1 && !*snapshot)
+    if (rc == 0 && !*snapshot)
         *snapshot = xstrdup(snap.data);
-    if (rc == 1 && !is_commit(r->revision)) {
-        struct buf ref = {0};
-        buf_printf(&ref, "%s/refs/%s", r->repo_dir, r->revision);
-        char *slash = strrchr(ref.data, '/');
-        *slash = 0;
-        mkdirs(ref.data, NULL);
-        *slash = '/';
-        FILE *f = fopen(ref.data, "w");
-        if (f) {
-            fputs(d.commit, f);
-            fclose(f);
-        }
-        buf_free(&ref);
-    }
     buf_free(&blob);
     buf_free(&snap);
     buf_free(&link);
     buf_free(&target);
+    return rc;
+}
+
+/* Downloads one file of the model into the cache.  On the first file the
+ * snapshot directory is not known yet; *snapshot is set from X-Repo-Commit.
+ * Returns 1 downloaded, 0 absent on the hub (404, optional file), -1 + e. */
+static int download_file(struct download *d, const char *file, bool required,
+                         char **snapshot, struct err *e)
+{
+    const struct hub_ref *r = d->r;
+    struct buf url = {0}, tmp = {0}, label = {0};
+    buf_printf(&url, "%s/%s/resolve/", d->endpoint, r->repo);
+    url_escape(&url, r->revision);
+    buf_printf(&url, "/%s", file);
+    buf_printf(&label, "model %s, %s", r->repo, file);
+
+    char *blobs = path_join(r->repo_dir, "blobs");
+    int rc = -1;
+    FILE *f = NULL;
+    struct http_request q = {0};
+    if (mkdirs(blobs, &d->made, e) < 0)
+        goto out;
+    buf_printf(&tmp, "%s/%s.%ld.incomplete", blobs, file, (long)getpid());
+    if (!(f = fopen(tmp.data, "w+b"))) {
+        err_set(e, "cannot write %s: %s", tmp.data, strerror(errno));
+        goto out;
+    }
+    d->file = file;
+    q = (struct http_request){
+        .method = "GET", .url = url.data, .headers = d->headers[0] ? d->headers : NULL,
+        .label = label.data, .dest = f, .resume = true, .stall = DOWNLOAD_STALL,
+        .keep_headers = true, .max_bytes = DOWNLOAD_MAX,
+        .progress = d->report->progress ? on_progress : NULL, .progress_ctx = d,
+    };
+    int failed = http_run(d->http, &q, 1, e);
+    off_t size = ftello(f);
+    int closed = fclose(f);
+    if (failed < 0)
+        goto out;
+    if (closed != 0) {
+        err_set(e, "cannot write %s: %s", tmp.data, strerror(errno));
+        goto out;
+    }
+    if (!q.ok) {
+        if (q.status == 404 && !required)
+            rc = 0;
+        else
+            download_failed(d, file, &q, e);
+        goto out;
+    }
+
+    /* An LFS file is a redirect whose X-Linked-* headers describe it. */
+    char commit[64], linked[160], etag[160], num[32];
+    bool have_etag = http_header(&q, "X-Linked-Etag", linked, sizeof linked)
+                         ? etag_name(linked, etag, sizeof etag)
+                         : http_header(&q, "ETag", linked, sizeof linked) &&
+                               etag_name(linked, etag, sizeof etag);
+    long long want = http_header(&q, "X-Linked-Size", num, sizeof num) ? atoll(num) : -1;
+    if (want >= 0 && (long long)size != want) {
+        err_set(e, "model %s: incomplete download of %s (%lld of %lld bytes)", r->repo, file,
+                (long long)size, want);
+        goto out;
+    }
+    if (!http_header(&q, "X-Repo-Commit", commit, sizeof commit) || !is_commit(commit) ||
+        !have_etag) {
+        err_set(e, "model %s: %s sent no usable X-Repo-Commit or ETag for %s", r->repo,
+                d->host, file);
+        goto out;
+    }
+    if (file_store(d, blobs, tmp.data, file, commit, etag, snapshot, e) == 0) {
+        rc = 1;
+        if (!is_commit(r->revision))
+            write_ref(d, commit);
+    }
 out:
-    unlink(tmp.data);
-    buf_free(&tmp);
+    if (tmp.data)
+        unlink(tmp.data); /* gone already when stored */
+    buf_free(&q.response);
+    buf_free(&q.resp_headers);
     buf_free(&url);
+    buf_free(&tmp);
+    buf_free(&label);
     free(blobs);
     return rc;
 }
@@ -489,12 +478,53 @@ out:
 static char *download_model(const struct hub_ref *r, const struct hub_report *report,
                             struct err *e)
 {
-    char *snapshot = NULL;
-    static bool curl_ready;
-    if (!curl_ready) {
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-        curl_ready = true;
+    struct download d = {.r = r, .report = report};
+    d.endpoint = env_nonempty("HF_ENDPOINT");
+    if (!d.endpoint)
+        d.endpoint = DEFAULT_ENDPOINT;
+    if (!http_url_ok(d.endpoint))
+        return err_set(e, "HF_ENDPOINT must be an http:// or https:// URL"), NULL;
+    const char *token = env_nonempty("HF_TOKEN");
+    if (token && has_control_byte(token))
+        return err_set(e, "HF_TOKEN contains a control character"), NULL;
+
+    /* libcurl sends a custom Authorization header to the hub only, never to
+     * the storage host a redirect points to. */
+    struct buf auth = {0};
+    if (token) {
+        buf_printf(&auth, "Authorization: Bearer %s", token);
+        d.headers[0] = auth.data;
     }
+    struct http_options o;
+    http_options_init(&o);
+    o.connect_timeout = 30;
+    o.concurrency = 1;
+    const char *secrets[] = {token, NULL};
+    o.secrets = secrets;
+    o.secret_url = d.endpoint;
+    o.on_retry = report->say;
+    o.ctx = report->ctx;
+    d.http = http_client_new(&o, e);
+    if (!d.http) {
+        buf_free(&auth);
+        return NULL;
+    }
+    d.host = http_url_host(d.endpoint);
+    struct buf name = {0};
+    buf_printf(&name, "%s%s%s", r->repo, strcmp(r->revision, "main") ? "@" : "",
+               strcmp(r->revision, "main") ? r->revision : "");
+    d.name = name.data;
+    if (report->say) {
+        char *cache = hub_cache_dir();
+        struct buf line = {0};
+        buf_printf(&line, "downloading model %s from %s into %s (once: later runs use "
+                   "this copy)", d.name, d.host, cache);
+        report->say(report->ctx, line.data);
+        buf_free(&line);
+        free(cache);
+    }
+
+    char *snapshot = NULL;
     for (const struct hub_file *f = hub_model_files; f->name; f++) {
         if (snapshot) {
             char *p = path_join(snapshot, f->name);
@@ -503,15 +533,20 @@ static char *download_model(const struct hub_ref *r, const struct hub_report *re
             if (have)
                 continue;
         }
-        if (download_file(r, f->name, f->required, report, &snapshot, e) < 0) {
+        int rc = download_file(&d, f->name, f->required, &snapshot, e);
+        if (rc == 0 && !snapshot)
+            rc = err_set(e, "model %s: %s is not on %s", r->repo, f->name, d.host);
+        if (rc < 0) {
             free(snapshot);
-            return NULL;
-        }
-        if (!snapshot) {
-            err_set(e, "%s: %s is not on the hub", r->repo, f->name);
-            return NULL;
+            snapshot = NULL;
+            break;
         }
     }
+    made_dirs_end(&d.made, !snapshot);
+    http_client_free(d.http);
+    free(d.host);
+    free(d.name);
+    buf_free(&auth);
     return snapshot;
 }
 

@@ -263,7 +263,7 @@ static struct scorer *first_stage_make(const struct options *o, int *status)
     default: {
         const char *name = o->model ? o->model : DEFAULT_MODEL;
         bool bar = !o->quiet && isatty(STDERR_FILENO);
-        struct hub_report report = {download_progress, api_notify, &bar};
+        struct hub_report report = {download_progress, o->quiet ? NULL : api_notify, &bar};
         char *dir = hub_resolve(name, &report, &e);
         progress_clear();
         if (!dir) {

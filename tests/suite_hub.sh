@@ -2,8 +2,10 @@
 # tests/suite_hub.sh — `--model ORG/NAME` against a fake hub on 127.0.0.1
 # (scripts/fake-hub-server.py serving testdata/tiny-bert): download into the
 # Hugging Face cache layout, resume after a dropped connection, gated models
-# and HF_TOKEN, HF_HUB_OFFLINE, a missing model.safetensors, and reuse of the
-# cache with no server at all.
+# and HF_TOKEN (never sent past a redirect to another host), HF_HUB_OFFLINE,
+# a missing model.safetensors, reuse of the cache with no server at all,
+# revisions that are not ref names, and downloads that cannot succeed
+# (refused, unresolvable, 404, 403).
 cd "$(dirname "$0")/.." || exit 2
 case "$(command -v rerank)" in "$(pwd)"/*) ;; *) PATH="$(pwd):$PATH" ;; esac
 passed=0 failed=0 skipped=0
@@ -43,6 +45,16 @@ cmp -s "$repo/snapshots/$commit/model.safetensors" testdata/tiny-bert/model.safe
     || bad "downloaded weights differ"
 ls "$repo/blobs" | grep -q incomplete && bad "an .incomplete file was left" || ok
 
+# A server that cannot resume answers the range request with the whole
+# file: it is written from the start again.
+serve norange testdata/tiny-bert --drop-once --no-range
+got=$(echo "$pair" | HF_HUB_CACHE="$tmp/nrcache" HF_ENDPOINT="$url" rerank --model acme/tiny-ce \
+    --no-text 2> "$tmp/nr.err")
+[ "$got" = "$want" ] && grep -q 'range=bytes=' "$tmp/norange.log" && ok \
+    || bad "no range support: $got $(cat "$tmp/nr.err")"
+cmp -s "$tmp"/nrcache/models--acme--tiny-ce/snapshots/*/model.safetensors \
+    testdata/tiny-bert/model.safetensors && ok || bad "restarted download differs"
+
 # The cache is used as it is: no server needed, offline or not.
 got=$(echo "$pair" | HF_ENDPOINT=http://127.0.0.1:9 rerank --model acme/tiny-ce --no-text 2>&1)
 [ "$got" = "$want" ] && ok || bad "cached model: $got"
@@ -57,9 +69,55 @@ echo "$pair" | HF_HUB_OFFLINE=1 rerank --model acme/other > /dev/null 2> "$tmp/o
 serve gated testdata/tiny-bert --token hf_secret_token
 echo "$pair" | HF_ENDPOINT="$url" rerank --model acme/gated > /dev/null 2> "$tmp/gated.err"
 [ $? = 4 ] && grep -q HF_TOKEN "$tmp/gated.err" && ok || bad "gated without token: $(cat "$tmp/gated.err")"
-got=$(echo "$pair" | HF_ENDPOINT="$url" HF_TOKEN=hf_secret_token rerank --model acme/gated --no-text 2>&1)
-[ "$got" = "$want" ] && ok || bad "gated with token: $got"
+got=$(echo "$pair" | HF_ENDPOINT="$url" HF_TOKEN=hf_secret_token rerank --model acme/gated \
+    --no-text 2> "$tmp/gated2.err")
+[ "$got" = "$want" ] && ok || bad "gated with token: $got $(cat "$tmp/gated2.err")"
 grep -q hf_secret_token "$tmp"/*.err && bad "the token was printed" || ok
+
+# The token goes to the hub only, never to the storage host an LFS
+# redirect names (here "localhost" for the same server).
+serve cdn testdata/tiny-bert --token hf_secret_token --cdn-host localhost
+got=$(echo "$pair" | HF_ENDPOINT="$url" HF_TOKEN=hf_secret_token rerank --model acme/cdn \
+    --no-text 2> "$tmp/cdn.err")
+[ "$got" = "$want" ] && ok || bad "redirect to another host: $got $(cat "$tmp/cdn.err")"
+grep -q '^GET /cdn/.* auth=no$' "$tmp/cdn.log" && ! grep -q '^GET /cdn/.* auth=yes' "$tmp/cdn.log" \
+    && ok || bad "the token followed the redirect: $(cat "$tmp/cdn.log")"
+
+# A download that cannot succeed: one clear message naming the model and the
+# host, the ways out, no "resuming", no retry of what cannot succeed, and
+# no empty folders left in the cache.
+fails() { # name, model, env...: runs rerank, checks the common points
+    n=$1; m=$2; shift 2
+    echo "$pair" | env HF_HUB_CACHE="$tmp/failcache/hub" "$@" rerank --model "$m" \
+        > "$tmp/$n.out" 2> "$tmp/$n.err"
+    rc=$?
+    [ $rc = 4 ] && [ ! -s "$tmp/$n.out" ] && ok || bad "$n: exit $rc, stdout $(cat "$tmp/$n.out")"
+    grep -q "cannot download model $m from " "$tmp/$n.err" && grep -q -- '--model DIR' "$tmp/$n.err" \
+        && grep -q 'HF_HUB_OFFLINE=1' "$tmp/$n.err" && grep -q -- '-m bm25' "$tmp/$n.err" && ok \
+        || bad "$n: message: $(cat "$tmp/$n.err")"
+    grep -q resuming "$tmp/$n.err" && bad "$n: says resuming: $(cat "$tmp/$n.err")" || ok
+    [ ! -e "$tmp/failcache" ] && ok || bad "$n: left $(find "$tmp/failcache")"
+}
+# Nothing listens: retried (the server may come back), then the message.
+fails refused acme/tiny-ce HF_ENDPOINT=http://127.0.0.1:9
+grep -q 'cannot download model acme/tiny-ce from 127.0.0.1:9: config.json: .*connect.* after 3 retries; ' "$tmp/refused.err" && ok \
+    || bad "refused: $(cat "$tmp/refused.err")"
+# A host that does not resolve is not retried.
+fails nohost acme/tiny-ce HF_ENDPOINT=http://nohost.invalid
+grep -q 'from nohost.invalid: config.json: .*resolve' "$tmp/nohost.err" && ! grep -q 'retry' "$tmp/nohost.err" \
+    && ok || bad "nohost: $(cat "$tmp/nohost.err")"
+# No such model (404) and no access (403): asked once, never retried.
+mkdir -p "$tmp/empty"
+serve missing "$tmp/empty"
+fails missing acme/missing HF_ENDPOINT="$url"
+grep -q 'config.json: HTTP 404 (Entry not found): no such model' "$tmp/missing.err" \
+    && [ "$(wc -l < "$tmp/missing.log")" -eq 1 ] && ok \
+    || bad "404: $(cat "$tmp/missing.err") $(cat "$tmp/missing.log")"
+serve deny testdata/tiny-bert --deny
+fails deny acme/deny@v2 HF_ENDPOINT="$url" HF_TOKEN=hf_other_token
+grep -q 'from 127.0.0.1:[0-9]*: config.json: HTTP 403; check that HF_TOKEN has access' "$tmp/deny.err" \
+    && [ "$(wc -l < "$tmp/deny.log")" -eq 1 ] && ! grep -q hf_other_token "$tmp/deny.err" && ok \
+    || bad "403: $(cat "$tmp/deny.err") $(cat "$tmp/deny.log")"
 
 # A repository without model.safetensors (pytorch_model.bin only).
 mkdir -p "$tmp/binonly" && cp testdata/tiny-bert/config.json testdata/tiny-bert/vocab.txt "$tmp/binonly/"
@@ -85,8 +143,8 @@ done
 # Branch and tag names git allows, and refs/pr/N, are fine.
 for rev in v1.0 release/2024-01 refs/pr/1 feature_x; do
     got=$(echo "$pair" | HF_HUB_CACHE="$tmp/travcache" HF_ENDPOINT="$url" \
-        rerank --model "acme/tiny-ce@$rev" --no-text 2>&1)
-    [ "$got" = "$want" ] && ok || bad "revision $rev: $got"
+        rerank --model "acme/tiny-ce@$rev" --no-text 2> "$tmp/rev.err")
+    [ "$got" = "$want" ] && ok || bad "revision $rev: $got $(cat "$tmp/rev.err")"
 done
 [ "$(cat "$tmp/travcache/models--acme--tiny-ce/refs/refs/pr/1" 2>/dev/null)" = \
     0123456789abcdef0123456789abcdef01234567 ] && ok || bad "refs/refs/pr/1 not written"

@@ -818,6 +818,13 @@ static void test_tls(void)
     group_free(&g);
 }
 
+static void progress_seen(void *ctx, long long have, long long total)
+{
+    long long *seen = ctx;
+    seen[0] = have;
+    seen[1] = total;
+}
+
 static void test_http_direct(void)
 {
     struct http_options ho;
@@ -828,10 +835,19 @@ static void test_http_direct(void)
     char url[128];
     snprintf(url, sizeof url, "%s/_stats?tag=ok-cohere", base);
 
-    /* A GET into a file. */
+    /* A GET into a file, with progress and the response headers. */
     FILE *f = tmpfile();
-    struct http_request r = {.method = "GET", .url = url, .dest = f};
+    long long seen[2] = {-2, -2};
+    struct http_request r = {.method = "GET", .url = url, .dest = f, .keep_headers = true,
+                             .progress = progress_seen, .progress_ctx = seen};
     CHECK(http_run(c, &r, 1, &e) == 0 && r.ok && r.status == 200);
+    char value[64];
+    CHECK(http_header(&r, "content-type", value, sizeof value));
+    CHECK_STR(value, "application/json");
+    CHECK(!http_header(&r, "X-Nothing", value, sizeof value) && !value[0]);
+    CHECK_MSG(seen[0] > 0 && seen[0] == (long long)ftello(f) && seen[1] == seen[0],
+              "progress %lld of %lld", seen[0], seen[1]);
+    buf_free(&r.resp_headers);
     rewind(f);
     char text[256] = "";
     size_t n = fread(text, 1, sizeof text - 1, f);
@@ -839,6 +855,16 @@ static void test_http_direct(void)
     CHECK_MSG(strstr(text, "\"requests\": 1"), "%s", text);
     CHECK(r.response.len == 0);
     fclose(f);
+
+    /* An error body stays out of the file, in `response`. */
+    snprintf(url, sizeof url, "%s/nothing", base);
+    f = tmpfile();
+    struct http_request miss = {.method = "GET", .url = url, .dest = f};
+    CHECK(http_run(c, &miss, 1, &e) == 1 && miss.status == 405 && ftello(f) == 0);
+    CHECK_STR(miss.response.data, "{\"message\":\"rerank endpoints take POST\"}");
+    buf_free(&miss.response);
+    fclose(f);
+    snprintf(url, sizeof url, "%s/_stats?tag=ok-cohere", base);
 
     /* The size cap fails the request, without retries. */
     struct http_request small = {.method = "GET", .url = url, .max_bytes = 8};
