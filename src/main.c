@@ -262,7 +262,9 @@ static struct scorer *first_stage_make(const struct options *o, int *status)
     case METHOD_CROSS_ENCODER:
     default: {
         const char *name = o->model ? o->model : DEFAULT_MODEL;
-        bool bar = !o->quiet && isatty(STDERR_FILENO);
+        /* The download bar redraws its line: a terminal that can do it. */
+        const char *term = getenv("TERM");
+        bool bar = !o->quiet && isatty(STDERR_FILENO) && !(term && strcmp(term, "dumb") == 0);
         struct hub_report report = {download_progress, o->quiet ? NULL : api_notify, &bar};
         char *dir = hub_resolve(name, &report, &e);
         progress_clear();
