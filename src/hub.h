@@ -39,7 +39,8 @@ bool hub_revision_ok(const char *rev);
 
 /* What a download reports, for the caller to show (hub.c prints nothing):
  * progress(ctx, file, bytes_so_far, total_or_-1) a few times a second, and
- * say(ctx, line) for a retry; either may be NULL. */
+ * say(ctx, line) once when a download starts (the model, the host, the
+ * cache) and once per retry (redacted); either may be NULL. */
 struct hub_report {
     void (*progress)(void *ctx, const char *file, long long have, long long total);
     void (*say)(void *ctx, const char *line);
@@ -48,7 +49,8 @@ struct hub_report {
 
 /* Resolves --model to a directory (newly allocated).  A hub name missing
  * from the cache is downloaded unless HF_HUB_OFFLINE is set.  NULL + e on
- * failure. */
+ * failure: a bad name or revision (before any request), or a download that
+ * failed (naming the model, the host, why, and the ways out). */
 char *hub_resolve(const char *model, const struct hub_report *report, struct err *e);
 
 #endif
