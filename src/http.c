@@ -516,7 +516,6 @@ static int transfer_start(struct http_client *c, struct transfer *t, struct err 
     t->sink = SINK_UNSET;
     t->last_progress = 0;
     r->resp_headers.len = 0;
-    t->easy = h;
     curl_easy_setopt(h, CURLOPT_URL, r->url);
     curl_easy_setopt(h, CURLOPT_PRIVATE, (void *)t);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
