@@ -253,6 +253,18 @@ def evaluate(qrels, run, measures, complete=False, level=1, depth=0):
     return qids, per, summary
 
 
+def raw_rows(qids, per, summary, measures, per_query=True):
+    """--raw's "measure<TAB>qid|all<TAB>value" rows (12 decimals) of an
+    evaluate() result: per query (unless per_query is false), num_q, "all"."""
+    if per_query:
+        for q in qids:
+            for n, _ in measures:
+                yield f"{n}\t{q}\t{per[q][n]:.12f}"
+    yield f"num_q\tall\t{len(qids)}"
+    for n, _ in measures:
+        yield f"{n}\tall\t{summary[n]:.12f}"
+
+
 def student_a(t, v):
     """A(t|v) = P(|T| <= t) for Student's t with integer v degrees of
     freedom (Abramowitz & Stegun 26.7.3, 26.7.4)."""
@@ -284,7 +296,7 @@ def t_test_p(d):
     if sd <= 1e-12 * big or big == 0:
         return (0.0, 1.0) if big == 0 else (math.copysign(math.inf, mean), 0.0)
     t = mean / (sd / math.sqrt(n))
-    return t, 1 - student_a(abs(t), n - 1)
+    return t, max(0.0, 1 - student_a(abs(t), n - 1))
 
 
 def bonferroni(ps):
@@ -319,12 +331,7 @@ def main():
     qids, per, summary = evaluate(qrels, run, measures, a.c, a.l, a.M)
     out = sys.stdout
     if a.raw:
-        for q in qids:
-            for n, _ in measures:
-                out.write(f"{n}\t{q}\t{per[q][n]:.12f}\n")
-        out.write(f"num_q\tall\t{len(qids)}\n")
-        for n, _ in measures:
-            out.write(f"{n}\tall\t{summary[n]:.12f}\n")
+        out.writelines(r + "\n" for r in raw_rows(qids, per, summary, measures))
         return
 
     def line(n, q, v):
