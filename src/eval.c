@@ -1,7 +1,8 @@
-/* eval.c — trec_eval 9.0.x measures and the paired randomization test.
- * The per-query arithmetic mirrors trec_eval's m_ndcg_cut.c, m_recip_rank.c,
- * m_map.c, m_recall.c and m_P.c so that every value matches to the last
- * printed digit; eval.h states the semantics. */
+/* eval.c — trec_eval 10.0 measures, the paired randomization test and
+ * t-test, and the multiple-comparison corrections.  The per-query
+ * arithmetic mirrors trec_eval's m_*.c (and form_res_rels.c's relevance
+ * codes) so that every value matches to the last printed digit; eval.h
+ * states the semantics. */
 #include "eval.h"
 
 #include <limits.h>
