@@ -7,6 +7,8 @@ independent scripts/trec_eval_ref.py.
                                                  from the repository root
                                                  after `make`)
 
+0. The crafted edge cases testdata/eval/edge.qrels and edge.run (EDGE_QRELS,
+   EDGE_RUN below).
 1. Two more Cranfield runs from the BM25 fixture of scripts/cranfield-fixture.py
    (testdata/eval/cranfield-bm25.run), reranked by this checkout's ./rerank
    and cut to 20 per query: testdata/eval/cranfield-rerank-bm25.run (the top
@@ -47,6 +49,64 @@ NEW = ["ndcg", "Rprec", "bpref", "success", "num_ret", "num_rel",
        "iprec_at_recall"]
 OPTION_SETS = [[], ["-c"], ["-l", "2"], ["-l", "0"], ["-M", "10"],
                ["-c", "-l", "3", "-M", "20"], ["-M", "3"]]
+EDGE_QRELS = """\
+# Crafted qrels for the trec_eval 10.0 measures (scripts/gen-eval-expected.py).
+# a: graded, more relevant than retrieved (Rprec beyond num_ret), a judged
+#    document the run lacks, one in-pool unjudged (-1) document
+a 0 d1 3
+a 0 d2 0
+a 0 d3 1
+a 0 d4 2
+a 0 d5 -1
+a 0 d6 1
+a 0 d7 0
+a 0 d8 2
+# b: nothing relevant (zero relevant, only judged non-relevant)
+b 0 x1 0
+b 0 x2 0
+# c: judged but missing from the run (-c scores it)
+c 0 m1 1
+c 0 m2 4
+# d: every ranked document is unjudged (an "empty" ranking for bpref)
+d 0 k1 1
+d 0 k2 2
+# e: many non-relevant above few relevant (bpref's min(N, R)), ties
+e 0 B 0
+e 0 a 0
+e 0 b 1
+e 0 d10 0
+e 0 d9 2
+e 0 z 0
+e 0 y 0
+# f: a single relevant document, ranked first
+f 0 only 1
+"""
+EDGE_RUN = """\
+# Crafted run for the trec_eval 10.0 measures (scripts/gen-eval-expected.py): ties broken by docid
+# descending in byte order ("d9" > "d10", "b" > "a" > "B"); the rank column
+# is ignored; scores negative and in exponent notation.
+a Q0 d2 1 10 edge
+a Q0 d1 2 9.5 edge
+a Q0 nope 3 9.5 edge
+a Q0 d5 4 8e0 edge
+a Q0 d3 5 7 edge
+a Q0 d7 6 6.0 edge
+b Q0 x2 1 1 edge
+b Q0 x1 2 1 edge
+b Q0 u1 3 0.5 edge
+d Q0 u1 1 3 edge
+d Q0 u2 2 2 edge
+e Q0 d10 1 -1 edge
+e Q0 d9 2 -1 edge
+e Q0 B 3 -1 edge
+e Q0 a 4 -1 edge
+e Q0 b 5 -1 edge
+e Q0 z 6 -2.5 edge
+e Q0 y 7 -1e-3 edge
+f Q0 only 1 0.1 edge
+f Q0 other 2 0.01 edge
+g Q0 g1 1 1 edge
+"""
 TESTED = ["map", "ndcg", "P_10", "bpref", "Rprec", "gm_map", "num_rel_ret",
           "success_1", "set_F"]
 
@@ -117,6 +177,9 @@ def write_case(name, args):
 
 
 def main():
+    for name, text in (("edge.qrels", EDGE_QRELS), ("edge.run", EDGE_RUN)):
+        with open(os.path.join(data, name), "w", encoding="utf-8") as f:
+            f.write(text)
     rerank_run("cranfield-rerank-bm25.run", ["-m", "bm25", "--depth", "10"],
                "rerank-bm25")
     rerank_run("cranfield-random.run", ["-m", "random", "--seed", "7",
