@@ -498,6 +498,22 @@ static void test_cli(void)
               json_real_value(json_object_get(m, "p_uncorrected")));
     }
     json_decref(doc);
+    /* Equal nonzero differences: t is infinite, p_t 0; JSON has no
+       infinity, so t is null there. */
+    const char *q2 = write_tmp("two.qrels", "x 0 a 1\ny 0 b 1\n");
+    const char *miss = write_tmp("miss.run", "x Q0 z 1 1 r\ny Q0 z 1 1 r\n");
+    const char *hit = write_tmp("hit.run", "x Q0 a 1 1 r\ny Q0 b 1 1 r\n");
+    rc = cli(out, sizeof out, err, sizeof err, "--qrels", q2, "-m", "map",
+             miss, hit, NULL);
+    CHECK(rc == 0 && strstr(out, "\tt\t+inf\tp_t\t0.0000\n") != NULL);
+    rc = cli(out, sizeof out, err, sizeof err, "--qrels", q2, "-m", "map",
+             "--json", miss, hit, NULL);
+    doc = json_loads(out, 0, &je);
+    json_t *mm = json_object_get(json_object_get(json_array_get(
+        json_object_get(doc, "comparisons"), 0), "measures"), "map");
+    CHECK(rc == 0 && json_is_null(json_object_get(mm, "t")));
+    CHECK(json_real_value(json_object_get(mm, "p_t")) == 0.0);
+    json_decref(doc);
     CHECK(cli(out, sizeof out, err, sizeof err, "--qrels", SMALL_QRELS,
               "--correction", "sidak", SMALL_RUN, NULL) == 2);
     CHECK(strstr(err, "--correction sidak: expected holm, bonferroni or none") != NULL);
