@@ -1,9 +1,10 @@
 /* eval.h — trec_eval-exact effectiveness measures over a run and qrels (read
  * by trec.c), and paired significance tests between runs.
  *
- * Semantics follow trec_eval 10.0 (form_res_rels.c and m_*.c), which agrees
- * with 9.0.x on every measure here but iprec_at_recall (10.0 rounds the
- * recall cutoff, 9.0.x truncated it after adding 0.9): each query's
+ * Semantics follow trec_eval 10.0 (form_res_rels.c and m_*.c), which
+ * differs from 9.0.x (and pytrec_eval) only in iprec_at_recall's recall
+ * cutoff (10.0 rounds it, 9.0.x added 0.9 and truncated) and in comparing
+ * scores as doubles (9.0.x: floats, so near-equal scores tied): each query's
  * documents are ranked by score descending, then docid descending (strcmp);
  * -M truncates that ranking; a document is relevant when its qrels value is
  * >= the relevance level (-l, default 1); map and recall divide by every
