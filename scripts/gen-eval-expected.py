@@ -80,6 +80,10 @@ e 0 z 0
 e 0 y 0
 # f: a single relevant document, ranked first
 f 0 only 1
+# h: scores equal as floats but not as doubles (10.0 orders them; 9.0.x
+#    tied them and put p2 first)
+h 0 p1 1
+h 0 p2 0
 """
 EDGE_RUN = """\
 # Crafted run for the trec_eval 10.0 measures (scripts/gen-eval-expected.py): ties broken by docid
@@ -106,6 +110,8 @@ e Q0 y 7 -1e-3 edge
 f Q0 only 1 0.1 edge
 f Q0 other 2 0.01 edge
 g Q0 g1 1 1 edge
+h Q0 p2 1 1.00000001 edge
+h Q0 p1 2 1.00000002 edge
 """
 TESTED = ["map", "ndcg", "P_10", "bpref", "Rprec", "gm_map", "num_rel_ret",
           "success_1", "set_F"]
