@@ -386,9 +386,9 @@ static json_t *compare(const struct eval_cli *c, const char *path_a,
                 "t-test", path_b, path_a, cmp[0].n_queries, c->n_perm,
                 (unsigned long long)c->seed);
         if (corrected)
-            fprintf(c->out, "; p-values %s-corrected over %zu comparisons",
+            fprintf(c->out, "; p-values %s-corrected over %zu comparison%s",
                     c->correction == EVAL_CORRECT_HOLM ? "Holm" : "Bonferroni",
-                    n_cmp);
+                    n_cmp, n_cmp == 1 ? "" : "s");
         fputc('\n', c->out);
     }
     for (size_t k = 0; k < c->ms.n; k++) {
