@@ -49,11 +49,11 @@ static const char usage[] =
     "  --json              one JSON object instead of text\n"
     "  --fail-under M=V    exit 7 when a run's mean for measure M is below V;\n"
     "                      repeatable\n"
-    "  --permutations N    randomization-test permutations (10000)\n"
-    "  --seed N            randomization-test seed (0)\n"
     "  --correction METHOD adjust the p-values of the comparisons with the\n"
     "                      first run, per measure, for multiple testing:\n"
     "                      holm, bonferroni or none (default none)\n"
+    "  --permutations N    randomization-test permutations (10000)\n"
+    "  --seed N            randomization-test seed (0)\n"
     "  -h, --help          this text\n"
     "\n"
     "Text output is trec_eval's: one \"measure<TAB>qid|all<TAB>value\" line per\n"
@@ -86,9 +86,9 @@ struct eval_cli {
     bool per_query, json;
     struct threshold *thresholds;
     size_t n_thresholds, cap_thresholds;
+    enum eval_correction correction;
     size_t n_perm;
     uint64_t seed;
-    enum eval_correction correction;
     FILE *out, *err;
 };
 
@@ -146,9 +146,9 @@ static int parse_args(struct eval_cli *c, int argc, char **argv)
         {"measure", required_argument, NULL, 'm'},
         {"json", no_argument, NULL, OPT_JSON},
         {"fail-under", required_argument, NULL, OPT_FAIL},
+        {"correction", required_argument, NULL, OPT_CORR},
         {"permutations", required_argument, NULL, OPT_PERM},
         {"seed", required_argument, NULL, OPT_SEED},
-        {"correction", required_argument, NULL, OPT_CORR},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -199,6 +199,19 @@ static int parse_args(struct eval_cli *c, int argc, char **argv)
                 return -1;
             }
             break;
+        case OPT_CORR:
+            if (strcmp(optarg, "holm") == 0) {
+                c->correction = EVAL_CORRECT_HOLM;
+            } else if (strcmp(optarg, "bonferroni") == 0) {
+                c->correction = EVAL_CORRECT_BONFERRONI;
+            } else if (strcmp(optarg, "none") == 0) {
+                c->correction = EVAL_CORRECT_NONE;
+            } else {
+                fprintf(c->err, "rerank eval: --correction %s: expected holm, "
+                        "bonferroni or none\n", optarg);
+                return -1;
+            }
+            break;
         case OPT_PERM:
             if (parse_long(optarg, 1, 100000000, &v)) {
                 fprintf(c->err, "rerank eval: --permutations %s: expected an "
@@ -219,19 +232,6 @@ static int parse_args(struct eval_cli *c, int argc, char **argv)
             c->seed = s;
             break;
         }
-        case OPT_CORR:
-            if (strcmp(optarg, "holm") == 0) {
-                c->correction = EVAL_CORRECT_HOLM;
-            } else if (strcmp(optarg, "bonferroni") == 0) {
-                c->correction = EVAL_CORRECT_BONFERRONI;
-            } else if (strcmp(optarg, "none") == 0) {
-                c->correction = EVAL_CORRECT_NONE;
-            } else {
-                fprintf(c->err, "rerank eval: --correction %s: expected holm, "
-                        "bonferroni or none\n", optarg);
-                return -1;
-            }
-            break;
         case 'h':
             fputs(usage, c->out);
             return -2;
