@@ -11,7 +11,7 @@
    column is written in a different order on purpose.  Queries whose qid is
    a multiple of 9 are left out (judged queries without results), and a
    query "1000" that the qrels lack is added.
-2. testdata/eval/cranfield-expected.tsv: scripts/eval-reference.py on that
+2. testdata/eval/cranfield-expected.tsv: scripts/trec_eval_ref.py --raw on that
    run for several option sets, as "OPTIONS<TAB>measure<TAB>qid<TAB>value"
    (OPTIONS "-" for none); per-query rows for the first set only.
 """
@@ -77,10 +77,10 @@ with open(run_path, "w", encoding="utf-8") as out:
 measures = ["ndcg_cut_5", "ndcg_cut_10", "ndcg_cut_20", "recip_rank", "mrr_10",
             "map", "recall_10", "recall_100", "P_5", "P_10", "P_20"]
 option_sets = [[], ["-c"], ["-l", "2"], ["-M", "10"], ["-c", "-l", "3", "-M", "20"]]
-ref = os.path.join(here, "eval-reference.py")
+ref = os.path.join(here, "trec_eval_ref.py")
 with open(os.path.join(out_dir, "cranfield-expected.tsv"), "w") as out:
     for i, opts in enumerate(option_sets):
-        args = [sys.executable, ref, qrels, run_path] + opts
+        args = [sys.executable, ref, "--raw", qrels, run_path] + opts
         for m in measures:
             args += ["-m", m]
         lines = subprocess.run(args, check=True, capture_output=True,

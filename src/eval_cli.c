@@ -25,17 +25,22 @@ static const char usage[] =
     "Usage: rerank eval --qrels QRELS [options] RUN...\n"
     "\n"
     "Evaluates TREC run files (qid Q0 docid rank score tag) against qrels\n"
-    "(qid iter docid rel) with trec_eval 9.0.x semantics: documents ranked by\n"
+    "(qid iter docid rel) with trec_eval 10.0 semantics: documents ranked by\n"
     "score, ties by docid descending; the rank column is ignored.\n"
     "\n"
     "Options:\n"
     "  --qrels FILE        relevance judgements (required)\n"
     "  -m, --measure NAME  measure to report; repeatable.  trec_eval names:\n"
-    "                      ndcg_cut_K, recip_rank, map, recall_K, P_K, and\n"
-    "                      mrr_K (recip_rank within the top K); ndcg_cut.5,10\n"
-    "                      and bare ndcg_cut, recall, P (trec_eval's cutoffs)\n"
-    "                      also work.  Default: ndcg_cut_10 recip_rank mrr_10\n"
-    "                      map recall_100 recall_1000 P_10\n"
+    "                      ndcg_cut_K, ndcg, recip_rank, map, gm_map, Rprec,\n"
+    "                      bpref, recall_K, P_K, success_K, iprec_at_recall_X,\n"
+    "                      num_ret, num_rel, num_rel_ret (summed, not\n"
+    "                      averaged), set_P, set_recall, set_F (set_F.BETA),\n"
+    "                      and mrr_K (recip_rank within the top K);\n"
+    "                      ndcg_cut.5,10 and bare ndcg_cut, recall, P,\n"
+    "                      success, iprec_at_recall (trec_eval's cutoffs)\n"
+    "                      also work; official is trec_eval's default set.\n"
+    "                      Default: ndcg_cut_10 recip_rank mrr_10 map\n"
+    "                      recall_100 recall_1000 P_10\n"
     "  -q                  also print each query's values\n"
     "  -c                  average over every judged query; queries a run\n"
     "                      lacks score 0 (default: they are left out)\n"
@@ -44,16 +49,27 @@ static const char usage[] =
     "  --json              one JSON object instead of text\n"
     "  --fail-under M=V    exit 7 when a run's mean for measure M is below V;\n"
     "                      repeatable\n"
+    "  --correction METHOD adjust the p-values of the comparisons with the\n"
+    "                      first run, per measure, for multiple testing:\n"
+    "                      holm, bonferroni or none (default none)\n"
     "  --permutations N    randomization-test permutations (10000)\n"
     "  --seed N            randomization-test seed (0)\n"
     "  -h, --help          this text\n"
     "\n"
     "Text output is trec_eval's: one \"measure<TAB>qid|all<TAB>value\" line per\n"
-    "value, the measure name padded to 22 columns.  With several runs, each\n"
+    "value, the measure name padded to 22 columns, measures in the order\n"
+    "asked (-m official: trec_eval's order).  With several runs, each\n"
     "block starts with \"# RUN\", and each later run is compared with the first:\n"
-    "the difference of means over the queries both runs have, and the p-value\n"
-    "of a two-sided paired randomization test.  Judged queries without results\n"
+    "the difference of means over the queries both runs have, the p-value of a\n"
+    "two-sided paired randomization test (p), and the t statistic and p-value\n"
+    "of a two-sided paired t-test (t, p_t).  Judged queries without results\n"
     "are reported on stderr.\n"
+    "\n"
+    "Examples:\n"
+    "  rerank eval --qrels qrels -m official run          trec_eval's default\n"
+    "  rerank eval --qrels qrels -q -m ndcg -m Rprec -m bpref -m success run\n"
+    "  rerank eval --qrels qrels -m set_F.0.5 -M 10 run   F(beta 0.5) of top 10\n"
+    "  rerank eval --qrels qrels -m map --correction holm base.run a.run b.run\n"
     "\n"
     "Exit status: 0 success, 1 unreadable or malformed input, 2 usage error,\n"
     "7 a --fail-under threshold not met.\n";
@@ -70,6 +86,7 @@ struct eval_cli {
     bool per_query, json;
     struct threshold *thresholds;
     size_t n_thresholds, cap_thresholds;
+    enum eval_correction correction;
     size_t n_perm;
     uint64_t seed;
     FILE *out, *err;
@@ -123,12 +140,13 @@ static int add_threshold(struct eval_cli *c, const char *arg, struct err *e)
  * -1 after printing a usage error, or -2 after printing --help. */
 static int parse_args(struct eval_cli *c, int argc, char **argv)
 {
-    enum { OPT_QRELS = 256, OPT_JSON, OPT_FAIL, OPT_PERM, OPT_SEED };
+    enum { OPT_QRELS = 256, OPT_JSON, OPT_FAIL, OPT_PERM, OPT_SEED, OPT_CORR };
     static const struct option longopts[] = {
         {"qrels", required_argument, NULL, OPT_QRELS},
         {"measure", required_argument, NULL, 'm'},
         {"json", no_argument, NULL, OPT_JSON},
         {"fail-under", required_argument, NULL, OPT_FAIL},
+        {"correction", required_argument, NULL, OPT_CORR},
         {"permutations", required_argument, NULL, OPT_PERM},
         {"seed", required_argument, NULL, OPT_SEED},
         {"help", no_argument, NULL, 'h'},
@@ -181,6 +199,19 @@ static int parse_args(struct eval_cli *c, int argc, char **argv)
                 return -1;
             }
             break;
+        case OPT_CORR:
+            if (strcmp(optarg, "holm") == 0) {
+                c->correction = EVAL_CORRECT_HOLM;
+            } else if (strcmp(optarg, "bonferroni") == 0) {
+                c->correction = EVAL_CORRECT_BONFERRONI;
+            } else if (strcmp(optarg, "none") == 0) {
+                c->correction = EVAL_CORRECT_NONE;
+            } else {
+                fprintf(c->err, "rerank eval: --correction %s: expected holm, "
+                        "bonferroni or none\n", optarg);
+                return -1;
+            }
+            break;
         case OPT_PERM:
             if (parse_long(optarg, 1, 100000000, &v)) {
                 fprintf(c->err, "rerank eval: --permutations %s: expected an "
@@ -227,10 +258,14 @@ static int parse_args(struct eval_cli *c, int argc, char **argv)
     return optind;
 }
 
-static void print_value(FILE *out, const char *measure, const char *qid,
-                        double v)
+/* One trec_eval line: counts as integers, the rest with 4 decimals. */
+static void print_value(FILE *out, const struct eval_measure *m,
+                        const char *qid, double v)
 {
-    fprintf(out, "%-22s\t%s\t%6.4f\n", measure, qid, v);
+    if (eval_measure_is_count(m))
+        fprintf(out, "%-22s\t%s\t%ld\n", m->name, qid, (long)v);
+    else
+        fprintf(out, "%-22s\t%s\t%6.4f\n", m->name, qid, v);
 }
 
 static void print_text(const struct eval_cli *c, const char *path,
@@ -242,12 +277,13 @@ static void print_text(const struct eval_cli *c, const char *path,
     if (c->per_query)
         for (size_t q = 0; q < r->n_queries; q++)
             for (size_t k = 0; k < c->ms.n; k++)
-                print_value(c->out, c->ms.v[k].name, r->qids[q],
-                            r->values[q * c->ms.n + k]);
+                if (eval_measure_per_query(&c->ms.v[k]))
+                    print_value(c->out, &c->ms.v[k], r->qids[q],
+                                r->values[q * c->ms.n + k]);
     fprintf(c->out, "%-22s\t%s\t%s\n", "runid", "all", run->tag);
     fprintf(c->out, "%-22s\t%s\t%zu\n", "num_q", "all", r->n_queries);
     for (size_t k = 0; k < c->ms.n; k++)
-        print_value(c->out, c->ms.v[k].name, "all", r->means[k]);
+        print_value(c->out, &c->ms.v[k], "all", r->means[k]);
 }
 
 /* A new JSON object {measure: value} for row q (or the means when q < 0). */
@@ -255,10 +291,14 @@ static json_t *json_values(const struct eval_cli *c,
                            const struct eval_result *r, long q)
 {
     json_t *o = json_object();
-    for (size_t k = 0; k < c->ms.n; k++)
+    for (size_t k = 0; k < c->ms.n; k++) {
+        if (q >= 0 && !eval_measure_per_query(&c->ms.v[k]))
+            continue;
+        double v = q < 0 ? r->means[k] : r->values[(size_t)q * c->ms.n + k];
         json_object_set_new(o, c->ms.v[k].name,
-                            json_real(q < 0 ? r->means[k]
-                                            : r->values[(size_t)q * c->ms.n + k]));
+                            eval_measure_is_count(&c->ms.v[k])
+                                ? json_integer((json_int_t)v) : json_real(v));
+    }
     return o;
 }
 
@@ -284,41 +324,92 @@ static json_t *json_run(const struct eval_cli *c, const char *path,
     return o;
 }
 
-/* Compares run b with baseline a for every measure: text lines, or a new
- * JSON object when as_json. */
-static json_t *compare(const struct eval_cli *c, const char *path_a,
-                       const struct eval_result *a, const char *path_b,
-                       const struct eval_result *b, bool as_json)
+static const char *const correction_names[] = {"none", "bonferroni", "holm"};
+
+/* Tests every later run against the first for every measure: a new array
+ * (n_runs - 1, n_measures) row-major, p-values adjusted per measure by
+ * c->correction; raw (the same shape, new) keeps them unadjusted. */
+static struct eval_comparison *compare_all(const struct eval_cli *c,
+                                           const struct eval_result *res,
+                                           size_t n_runs,
+                                           struct eval_comparison **raw)
 {
-    json_t *o = NULL, *measures = NULL;
-    for (size_t k = 0; k < c->ms.n; k++) {
-        struct eval_comparison cmp;
-        eval_compare(a, b, k, c->n_perm, c->seed, &cmp);
-        if (k == 0 && as_json) {
-            o = json_object();
-            json_object_set_new(o, "baseline", json_string(path_a));
-            json_object_set_new(o, "run", json_string(path_b));
-            json_object_set_new(o, "num_q", json_integer((json_int_t)cmp.n_queries));
-            json_object_set_new(o, "permutations", json_integer((json_int_t)c->n_perm));
-            json_object_set_new(o, "seed", json_integer((json_int_t)c->seed));
-            measures = json_object();
-            json_object_set_new(o, "measures", measures);
-        } else if (k == 0) {
-            fprintf(c->out, "\n# %s vs %s: %zu paired queries, two-sided "
-                    "randomization test, %zu permutations, seed %llu\n",
-                    path_b, path_a, cmp.n_queries, c->n_perm,
-                    (unsigned long long)c->seed);
+    size_t n_cmp = n_runs - 1, n_m = c->ms.n;
+    struct eval_comparison *adj = xcalloc(n_cmp * n_m + 1, sizeof *adj);
+    *raw = xcalloc(n_cmp * n_m + 1, sizeof **raw);
+    double *p = xcalloc(n_cmp + 1, sizeof *p), *p_t = xcalloc(n_cmp + 1, sizeof *p_t);
+    for (size_t k = 0; k < n_m; k++) {
+        for (size_t i = 0; i < n_cmp; i++) {
+            struct eval_comparison *x = &(*raw)[i * n_m + k];
+            eval_compare(&res[0], &res[i + 1], k, c->n_perm, c->seed, x);
+            p[i] = x->p;
+            p_t[i] = x->p_t;
         }
+        eval_correct(p, n_cmp, c->correction);
+        eval_correct(p_t, n_cmp, c->correction);
+        for (size_t i = 0; i < n_cmp; i++) {
+            adj[i * n_m + k] = (*raw)[i * n_m + k];
+            adj[i * n_m + k].p = p[i];
+            adj[i * n_m + k].p_t = p_t[i];
+        }
+    }
+    free(p);
+    free(p_t);
+    return adj;
+}
+
+/* Reports run b against baseline a for every measure from cmp and raw
+ * (n_measures each, from compare_all): text lines, or a new JSON object
+ * when as_json. */
+static json_t *compare(const struct eval_cli *c, const char *path_a,
+                       const char *path_b, const struct eval_comparison *cmp,
+                       const struct eval_comparison *raw, size_t n_cmp,
+                       bool as_json)
+{
+    bool corrected = c->correction != EVAL_CORRECT_NONE;
+    json_t *o = NULL, *measures = NULL;
+    if (as_json) {
+        o = json_object();
+        json_object_set_new(o, "baseline", json_string(path_a));
+        json_object_set_new(o, "run", json_string(path_b));
+        json_object_set_new(o, "num_q", json_integer((json_int_t)cmp[0].n_queries));
+        json_object_set_new(o, "permutations", json_integer((json_int_t)c->n_perm));
+        json_object_set_new(o, "seed", json_integer((json_int_t)c->seed));
+        json_object_set_new(o, "correction",
+                            json_string(correction_names[c->correction]));
+        json_object_set_new(o, "comparisons", json_integer((json_int_t)n_cmp));
+        measures = json_object();
+        json_object_set_new(o, "measures", measures);
+    } else {
+        fprintf(c->out, "\n# %s vs %s: %zu paired queries, two-sided "
+                "randomization test, %zu permutations, seed %llu; paired "
+                "t-test", path_b, path_a, cmp[0].n_queries, c->n_perm,
+                (unsigned long long)c->seed);
+        if (corrected)
+            fprintf(c->out, "; p-values %s-corrected over %zu comparison%s",
+                    c->correction == EVAL_CORRECT_HOLM ? "Holm" : "Bonferroni",
+                    n_cmp, n_cmp == 1 ? "" : "s");
+        fputc('\n', c->out);
+    }
+    for (size_t k = 0; k < c->ms.n; k++) {
         if (as_json) {
             json_t *m = json_object();
-            json_object_set_new(m, "baseline", json_real(cmp.mean_a));
-            json_object_set_new(m, "run", json_real(cmp.mean_b));
-            json_object_set_new(m, "diff", json_real(cmp.diff));
-            json_object_set_new(m, "p", json_real(cmp.p));
+            json_object_set_new(m, "baseline", json_real(cmp[k].mean_a));
+            json_object_set_new(m, "run", json_real(cmp[k].mean_b));
+            json_object_set_new(m, "diff", json_real(cmp[k].diff));
+            json_object_set_new(m, "p", json_real(cmp[k].p));
+            /* JSON has no infinity: an infinite t is null. */
+            json_object_set_new(m, "t", isfinite(cmp[k].t) ? json_real(cmp[k].t)
+                                                           : json_null());
+            json_object_set_new(m, "p_t", json_real(cmp[k].p_t));
+            if (corrected) {
+                json_object_set_new(m, "p_uncorrected", json_real(raw[k].p));
+                json_object_set_new(m, "p_t_uncorrected", json_real(raw[k].p_t));
+            }
             json_object_set_new(measures, c->ms.v[k].name, m);
         } else {
-            fprintf(c->out, "%-22s\tdiff\t%+.4f\tp\t%6.4f\n", c->ms.v[k].name,
-                    cmp.diff, cmp.p);
+            fprintf(c->out, "%-22s\tdiff\t%+.4f\tp\t%6.4f\tt\t%+.4f\tp_t\t%6.4f\n",
+                    c->ms.v[k].name, cmp[k].diff, cmp[k].p, cmp[k].t, cmp[k].p_t);
         }
     }
     return o;
@@ -402,11 +493,17 @@ int eval_cli_run(int argc, char **argv, FILE *out, FILE *errf)
             if (!c.json && i + 1 < n_runs)
                 fputc('\n', out);
         }
-        for (size_t i = 1; i < n_runs; i++) {
-            json_t *o = compare(&c, argv[first], &res[0], argv[first + (int)i],
-                                &res[i], c.json);
-            if (o)
-                json_array_append_new(jcmp, o);
+        if (n_runs > 1) {
+            struct eval_comparison *raw, *adj = compare_all(&c, res, n_runs, &raw);
+            for (size_t i = 1; i < n_runs; i++) {
+                json_t *o = compare(&c, argv[first], argv[first + (int)i],
+                                    &adj[(i - 1) * c.ms.n], &raw[(i - 1) * c.ms.n],
+                                    n_runs - 1, c.json);
+                if (o)
+                    json_array_append_new(jcmp, o);
+            }
+            free(adj);
+            free(raw);
         }
         if (doc) {
             json_dumpf(doc, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

@@ -1,5 +1,5 @@
 /* test_eval.c — trec_eval-exact measures, the randomization test and the
- * `rerank eval` command line.
+ * t-test, and the `rerank eval` command line.
  *
  * testdata/eval/small.{run,qrels} is worked out by hand below.  Its ranking
  * (score descending, ties by docid descending; the rank column is wrong on
@@ -14,8 +14,11 @@
  *   q5: in the run but not judged: always ignored
  * By default the queries are q1, q2, q4; with -c also q3 (scoring 0).
  * Also checked against testdata/eval/cranfield-expected.tsv, written by the
- * independent scripts/eval-reference.py (scripts/cranfield-fixture.py), on
- * the shared Cranfield qrels. */
+ * independent scripts/trec_eval_ref.py (scripts/cranfield-fixture.py), on
+ * the shared Cranfield qrels; the measures trec_eval 10.0 added and the
+ * t-test against testdata/eval/trec10-expected.tsv and ttest-expected.tsv
+ * (the same reference, scripts/gen-eval-expected.py) on the crafted
+ * testdata/eval/edge.{qrels,run} and on Cranfield. */
 #include "check.h"
 
 #include <math.h>
@@ -211,7 +214,7 @@ static void test_measure_names(void)
     CHECK_STR(ms.v[2].name, "P_5");
     CHECK_STR(ms.v[10].name, "P_1000");
     CHECK(ms.v[11].kind == EVAL_MRR_CUT && ms.v[11].cutoff == 10);
-    CHECK(eval_measures_add(&ms, "ndcg", &e) == -1);
+    CHECK(eval_measures_add(&ms, "ndcg.1=3", &e) == -1); /* gains: not supported */
     CHECK(eval_measures_add(&ms, "P_0", &e) == -1);
     CHECK(eval_measures_add(&ms, "P_x", &e) == -1);
     CHECK(eval_measures_add(&ms, "map_5", &e) == -1);
@@ -334,7 +337,7 @@ static void test_small_options(void)
     CHECK_NEAR(small_value(&s, "q1", "recip_rank"), 0.5, tol);
     small_free(&s);
 
-    /* Combined: -c -l 2 -M 3 (values from scripts/eval-reference.py, and by
+    /* Combined: -c -l 2 -M 3 (values from scripts/trec_eval_ref.py, and by
        hand: q1 d1 at rank 3 is the only level-2 document left). */
     small_eval(&s, "mrr_2 P_5 recall_2 ndcg_cut_3", (struct eval_opts){2, 3, true});
     CHECK_NEAR(small_value(&s, "q1", "P_5"), 0.2, tol);
@@ -352,6 +355,8 @@ static void test_randomization(void)
     struct eval_result a = {0}, b = {0};
     const char *qids[] = {"1", "2", "3", "4", "5", "6"};
     double va[] = {0.1, 0.2, 0.3, 0.4, 0.5, 0.9}, vb[] = {1.1, 1.2, 1.3, 1.4, 1.5};
+    static const struct eval_measure map = {.kind = EVAL_MAP, .name = "map"};
+    a.measures = b.measures = &map;
     a.n_measures = b.n_measures = 1;
     a.n_queries = 6;          /* "6" has no partner: left out of the pairs */
     b.n_queries = 5;
@@ -458,6 +463,70 @@ static void test_cli(void)
     /* recip_rank: (1 + 1 + 0)/3 - (0.5 + 1/3 + 0)/3 = 0.3889. */
     CHECK(strstr(out, "recip_rank            \tdiff\t+0.3889\tp\t") != NULL);
 
+    /* Three runs, Bonferroni: recip_rank differences of better (0.5, 2/3,
+       0) and worse (0.5, -1/3, 0) against small; t-test p-values from
+       scripts/trec_eval_ref.py (t_test_p, bonferroni): 0.191709623134524
+       and 0.8398718461949128, corrected 0.383419246269048 and 1. */
+    const char *worse = write_tmp("worse.run",
+                                  "q1 Q0 d2 1 9 w\nq2 Q0 c 1 9 w\nq4 Q0 z 1 9 w\n");
+    rc = cli(out, sizeof out, err, sizeof err, "--qrels", SMALL_QRELS, "-m",
+             "recip_rank", "--permutations", "100", "--correction",
+             "bonferroni", SMALL_RUN, better, worse, NULL);
+    CHECK(rc == 0);
+    CHECK(strstr(out, "paired t-test; p-values Bonferroni-corrected over 2 "
+                      "comparisons\n") != NULL);
+    CHECK_MSG(strstr(out, "recip_rank            \tdiff\t+0.3889\tp\t") &&
+              strstr(out, "\tt\t+1.9415\tp_t\t0.3834\n") &&
+              strstr(out, "\tt\t+0.2294\tp_t\t1.0000\n"), "%s", out);
+    rc = cli(out, sizeof out, err, sizeof err, "--qrels", SMALL_QRELS, "-m",
+             "recip_rank", "--permutations", "100", "--correction", "holm",
+             "--json", SMALL_RUN, better, worse, NULL);
+    CHECK(rc == 0);
+    doc = json_loads(out, 0, &je);
+    CHECK(doc != NULL);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *ci = json_array_get(json_object_get(doc, "comparisons"), i);
+        json_t *m = json_object_get(json_object_get(ci, "measures"), "recip_rank");
+        CHECK_STR(json_string_value(json_object_get(ci, "correction")), "holm");
+        CHECK_NEAR(json_real_value(json_object_get(m, "p_t")),
+                   i == 0 ? 0.383419246269048 : 0.8398718461949128, 1e-12);
+        CHECK_NEAR(json_real_value(json_object_get(m, "p_t_uncorrected")),
+                   i == 0 ? 0.191709623134524 : 0.8398718461949128, 1e-12);
+        CHECK_NEAR(json_real_value(json_object_get(m, "t")),
+                   i == 0 ? 1.941450686788302 : 0.22941573387056177, 1e-12);
+        CHECK(json_real_value(json_object_get(m, "p")) >=
+              json_real_value(json_object_get(m, "p_uncorrected")));
+    }
+    json_decref(doc);
+    /* Equal nonzero differences: t is infinite, p_t 0; JSON has no
+       infinity, so t is null there. */
+    const char *q2 = write_tmp("two.qrels", "x 0 a 1\ny 0 b 1\n");
+    const char *miss = write_tmp("miss.run", "x Q0 z 1 1 r\ny Q0 z 1 1 r\n");
+    const char *hit = write_tmp("hit.run", "x Q0 a 1 1 r\ny Q0 b 1 1 r\n");
+    rc = cli(out, sizeof out, err, sizeof err, "--qrels", q2, "-m", "map",
+             miss, hit, NULL);
+    CHECK(rc == 0 && strstr(out, "\tt\t+inf\tp_t\t0.0000\n") != NULL);
+    rc = cli(out, sizeof out, err, sizeof err, "--qrels", q2, "-m", "map",
+             "--json", miss, hit, NULL);
+    doc = json_loads(out, 0, &je);
+    json_t *mm = json_object_get(json_object_get(json_array_get(
+        json_object_get(doc, "comparisons"), 0), "measures"), "map");
+    CHECK(rc == 0 && json_is_null(json_object_get(mm, "t")));
+    CHECK(json_real_value(json_object_get(mm, "p_t")) == 0.0);
+    json_decref(doc);
+    CHECK(cli(out, sizeof out, err, sizeof err, "--qrels", SMALL_QRELS,
+              "--correction", "sidak", SMALL_RUN, NULL) == 2);
+    CHECK(strstr(err, "--correction sidak: expected holm, bonferroni or none") != NULL);
+
+    /* Counts print as integers, summed; gm_map has no per-query line. */
+    rc = cli(out, sizeof out, err, sizeof err, "--qrels", SMALL_QRELS, "-q",
+             "-m", "num_ret", "-m", "gm_map", SMALL_RUN, NULL);
+    CHECK(rc == 0);
+    CHECK(strstr(out, "num_ret               \tq1\t5\n") != NULL);
+    CHECK(strstr(out, "num_ret               \tall\t10\n") != NULL);
+    CHECK(strstr(out, "gm_map                \tq1") == NULL);
+    CHECK(strstr(out, "gm_map                \tall\t") != NULL);
+
     /* --fail-under: map 0.2583 passes 0.25, fails 0.3; map added to -m. */
     rc = cli(out, sizeof out, err, sizeof err, "--qrels", SMALL_QRELS, "-m",
              "P_10", "--fail-under", "map=0.25", SMALL_RUN, NULL);
@@ -497,78 +566,268 @@ static void test_cli(void)
     CHECK(strstr(err, "no query has both results and judgements") != NULL);
 }
 
-/* Every value of testdata/eval/cranfield-expected.tsv (from the Python
- * reference) against the C code on the shared Cranfield qrels. */
-static void test_cranfield(void)
+/* The shared Cranfield qrels, or NULL after reporting test as skipped. */
+static const char *cranfield_qrels(const char *test)
 {
-    char qrels_path[512];
-    snprintf(qrels_path, sizeof qrels_path, "%s/collections/cranfield/qrels",
-             shared_dir());
-    if (access(qrels_path, R_OK) != 0) {
-        SKIP("cranfield: %s not found", qrels_path);
-        return;
-    }
+    static char path[512];
+    snprintf(path, sizeof path, "%s/collections/cranfield/qrels", shared_dir());
+    if (access(path, R_OK) == 0)
+        return path;
+    SKIP("%s: %s not found", test, path);
+    return NULL;
+}
+
+/* eval_opts from the OPTIONS column of the expected files ("-" for none). */
+static struct eval_opts parse_opts(const char *opts)
+{
+    struct eval_opts o = {1, 0, false};
+    o.complete = strstr(opts, "-c") != NULL;
+    const char *l = strstr(opts, "-l "), *m = strstr(opts, "-M ");
+    if (l)
+        o.rel_level = atoi(l + 3);
+    if (m)
+        o.max_docs = atol(m + 3);
+    return o;
+}
+
+/* The value of measure (or num_q) for qid ("all": the summary) in r. */
+static double result_value(const struct eval_result *r,
+                           const struct eval_measures *ms, const char *measure,
+                           const char *qid)
+{
+    if (strcmp(measure, "num_q") == 0)
+        return (double)r->n_queries;
+    long k = eval_measures_find(ms, measure);
+    if (k < 0)
+        return NAN;
+    if (strcmp(qid, "all") == 0)
+        return r->means[k];
+    for (size_t q = 0; q < r->n_queries; q++)
+        if (strcmp(r->qids[q], qid) == 0)
+            return r->values[q * ms->n + (size_t)k];
+    return NAN;
+}
+
+/* Compares every row of the reference's expected file path with eval_run
+ * of run_path against qrels_path for the measures names (n_names): rows
+ * "OPTIONS<TAB>measure<TAB>qid|all<TAB>value", or with data set, rows
+ * "DATA<TAB>..." of that DATA only.  Returns the number compared; failures
+ * are reported. */
+static size_t check_expected(const char *path, const char *data,
+                             const char *run_path, const char *qrels_path,
+                             const char *const *names, size_t n_names)
+{
     struct err e;
     struct trec_run run;
     struct trec_qrels qrels;
-    CHECK(trec_run_read(&run, "testdata/eval/cranfield-bm25.run", &e) == 0);
+    CHECK(trec_run_read(&run, run_path, &e) == 0);
     CHECK(trec_qrels_read(&qrels, qrels_path, &e) == 0);
-    FILE *f = fopen("testdata/eval/cranfield-expected.tsv", "r");
-    CHECK(f != NULL);
-    if (!f)
-        return;
     struct eval_measures ms = {0};
-    const char *names[] = {"ndcg_cut_5", "ndcg_cut_10", "ndcg_cut_20",
-                           "recip_rank", "mrr_10", "map", "recall_10",
-                           "recall_100", "P_5", "P_10", "P_20"};
-    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
-        eval_measures_add(&ms, names[i], &e);
+    for (size_t i = 0; i < n_names; i++)
+        CHECK(eval_measures_add(&ms, names[i], &e) == 0);
+    FILE *f = fopen(path, "r");
+    CHECK_MSG(f != NULL, "%s", path);
     char line[256], cur_opts[64] = "";
     struct eval_result r = {0};
-    size_t compared = 0, bad = 0;
-    while (fgets(line, sizeof line, f)) {
+    size_t compared = 0, bad = 0, skip = data ? strlen(data) + 1 : 0;
+    while (f && fgets(line, sizeof line, f)) {
         char opts[64], measure[32], qid[32];
         double want;
-        if (sscanf(line, "%63[^\t]\t%31[^\t]\t%31[^\t]\t%lf", opts, measure, qid,
-                   &want) != 4)
+        if (data && (strncmp(line, data, skip - 1) != 0 || line[skip - 1] != '\t'))
+            continue;
+        if (sscanf(line + skip, "%63[^\t]\t%31[^\t]\t%31[^\t]\t%lf", opts,
+                   measure, qid, &want) != 4)
             continue;
         if (strcmp(opts, cur_opts) != 0) {
-            struct eval_opts o = {1, 0, false};
-            o.complete = strstr(opts, "-c") != NULL;
-            const char *l = strstr(opts, "-l "), *m = strstr(opts, "-M ");
-            if (l)
-                o.rel_level = atoi(l + 3);
-            if (m)
-                o.max_docs = atol(m + 3);
+            struct eval_opts o = parse_opts(opts);
             eval_result_free(&r);
             eval_run(&run, &qrels, ms.v, ms.n, &o, &r);
             snprintf(cur_opts, sizeof cur_opts, "%s", opts);
         }
-        double got = NAN;
-        if (strcmp(measure, "num_q") == 0) {
-            got = (double)r.n_queries;
-        } else {
-            long k = eval_measures_find(&ms, measure);
-            if (k >= 0 && strcmp(qid, "all") == 0)
-                got = r.means[k];
-            for (size_t q = 0; k >= 0 && q < r.n_queries; q++)
-                if (strcmp(r.qids[q], qid) == 0)
-                    got = r.values[q * ms.n + (size_t)k];
-        }
+        double got = result_value(&r, &ms, measure, qid);
         compared++;
-        if (!(fabs(got - want) <= 1e-9)) {
-            if (bad++ < 10)
-                printf("FAIL cranfield [%s] %s %s: %.12f vs reference %.12f\n",
-                       opts, measure, qid, got, want);
-        }
+        if (!(fabs(got - want) <= 1e-9) && bad++ < 10)
+            printf("FAIL %s %s [%s] %s %s: %.12f vs reference %.12f\n", path,
+                   data ? data : "", opts, measure, qid, got, want);
     }
-    fclose(f);
-    CHECK_MSG(bad == 0, "%zu of %zu Cranfield values differ", bad, compared);
-    CHECK(compared > 2000);
+    if (f)
+        fclose(f);
+    CHECK_MSG(bad == 0, "%s: %zu of %zu values differ from the reference",
+              path, bad, compared);
     eval_result_free(&r);
     eval_measures_free(&ms);
     trec_run_free(&run);
     trec_qrels_free(&qrels);
+    return compared;
+}
+
+/* Every value of testdata/eval/cranfield-expected.tsv (from the Python
+ * reference) against the C code on the shared Cranfield qrels. */
+static void test_cranfield(void)
+{
+    const char *qrels_path = cranfield_qrels("cranfield");
+    if (!qrels_path)
+        return;
+    static const char *const names[] = {"ndcg_cut_5", "ndcg_cut_10",
+                                        "ndcg_cut_20", "recip_rank", "mrr_10",
+                                        "map", "recall_10", "recall_100", "P_5",
+                                        "P_10", "P_20"};
+    CHECK(check_expected("testdata/eval/cranfield-expected.tsv", NULL,
+                         "testdata/eval/cranfield-bm25.run", qrels_path, names,
+                         sizeof names / sizeof *names) > 2000);
+}
+
+/* Every row of testdata/eval/trec10-expected.tsv (the reference's values
+ * for the measures trec_eval 10.0 added: ndcg, Rprec, bpref, success,
+ * num_*, set_*, gm_map, iprec_at_recall) on the crafted edge cases and on
+ * Cranfield (skipped without ../shared). */
+static void test_trec10(void)
+{
+    static const char *const names[] = {
+        "ndcg", "Rprec", "bpref", "success", "num_ret", "num_rel",
+        "num_rel_ret", "set_P", "set_recall", "set_F", "set_F.0.5", "gm_map",
+        "iprec_at_recall",
+    };
+    const size_t n = sizeof names / sizeof *names;
+    const char *expected = "testdata/eval/trec10-expected.tsv";
+    CHECK(check_expected(expected, "edge", "testdata/eval/edge.run",
+                         "testdata/eval/edge.qrels", names, n) > 1000);
+    const char *qrels_path = cranfield_qrels("trec10 cranfield rows");
+    if (qrels_path)
+        CHECK(check_expected(expected, "cranfield",
+                             "testdata/eval/cranfield-bm25.run", qrels_path,
+                             names, n) > 5000);
+}
+
+/* Student's t p-values (from the reference's closed form, A&S 26.7.3-4),
+ * the corrections by hand, and the edge cases of the t-test. */
+static void test_t_test(void)
+{
+    CHECK_NEAR(eval_t_pvalue(2.0, 10), 0.0733880347707403, 1e-12);
+    CHECK_NEAR(eval_t_pvalue(-2.0, 10), 0.0733880347707403, 1e-12);
+    CHECK_NEAR(eval_t_pvalue(2.0, 1), 0.2951672353008665, 1e-12);
+    CHECK_NEAR(eval_t_pvalue(2.5, 2), 0.1296117202215108, 1e-12);
+    CHECK_NEAR(eval_t_pvalue(1.3, 7), 0.2347678353923771, 1e-12);
+    CHECK_NEAR(eval_t_pvalue(0, 5), 1.0, 1e-15);
+
+    /* Holm: sorted 0.01*3, 0.03*2, then max(0.06, 0.04*1). */
+    double p[] = {0.01, 0.04, 0.03};
+    eval_correct(p, 3, EVAL_CORRECT_HOLM);
+    CHECK_NEAR(p[0], 0.03, 1e-15);
+    CHECK_NEAR(p[1], 0.06, 1e-15);
+    CHECK_NEAR(p[2], 0.06, 1e-15);
+    double q[] = {0.01, 0.04, 0.5};
+    eval_correct(q, 3, EVAL_CORRECT_BONFERRONI);
+    CHECK_NEAR(q[0], 0.03, 1e-15);
+    CHECK_NEAR(q[1], 0.12, 1e-15);
+    CHECK(q[2] == 1.0);
+    double one[] = {0.2};
+    eval_correct(one, 1, EVAL_CORRECT_HOLM);
+    CHECK(one[0] == 0.2);
+
+    /* Two queries, differences 1 and 3: mean 2, sd sqrt(2), t = 2 / (sqrt(2)
+       / sqrt(2)) = 2 with 1 degree of freedom. */
+    static const struct eval_measure map = {.kind = EVAL_MAP, .name = "map"};
+    const char *qids[] = {"1", "2", "3"};
+    double va[] = {0, 0, 0}, vb[] = {1, 3, 5}, vc[] = {2, 2, 2};
+    struct eval_result a = {.measures = &map, .n_measures = 1, .n_queries = 2,
+                            .qids = qids, .values = va};
+    struct eval_result b = a;
+    b.values = vb;
+    struct eval_comparison c;
+    eval_compare(&a, &b, 0, 100, 1, &c);
+    CHECK_NEAR(c.t, 2.0, 1e-12);
+    CHECK_NEAR(c.p_t, 0.2951672353008665, 1e-12);
+    b.values = vc;          /* equal differences: t infinite, p 0 */
+    b.n_queries = a.n_queries = 3;
+    eval_compare(&a, &b, 0, 100, 1, &c);
+    CHECK(isinf(c.t) && c.t > 0 && c.p_t == 0);
+    eval_compare(&a, &a, 0, 100, 1, &c);  /* no differences */
+    CHECK(c.t == 0 && c.p_t == 1);
+    a.n_queries = b.n_queries = 1;        /* one pair: no test */
+    eval_compare(&a, &b, 0, 100, 1, &c);
+    CHECK(c.t == 0 && c.p_t == 1);
+}
+
+/* testdata/eval/ttest-expected.tsv (the reference's t-tests and corrections
+ * of two reranked Cranfield runs against the fixture run) against
+ * eval_compare and eval_correct. */
+static void test_t_test_cranfield(void)
+{
+    const char *qrels_path = cranfield_qrels("t-test cranfield");
+    if (!qrels_path)
+        return;
+    static const char *const names[] = {"map", "ndcg", "P_10", "bpref",
+                                        "Rprec", "gm_map", "num_rel_ret",
+                                        "success_1", "set_F"};
+    static const char *const files[] = {"cranfield-bm25.run",
+                                        "cranfield-rerank-bm25.run",
+                                        "cranfield-random.run"};
+    struct err e;
+    struct eval_measures ms = {0};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        CHECK(eval_measures_add(&ms, names[i], &e) == 0);
+    struct trec_qrels qrels;
+    CHECK(trec_qrels_read(&qrels, qrels_path, &e) == 0);
+    struct trec_run runs[3];
+    struct eval_result res[3];
+    struct eval_opts o = {1, 0, false};
+    for (int i = 0; i < 3; i++) {
+        char path[256];
+        snprintf(path, sizeof path, "testdata/eval/%s", files[i]);
+        CHECK(trec_run_read(&runs[i], path, &e) == 0);
+        eval_run(&runs[i], &qrels, ms.v, ms.n, &o, &res[i]);
+    }
+    FILE *f = fopen("testdata/eval/ttest-expected.tsv", "r");
+    CHECK(f != NULL);
+    char line[512];
+    size_t rows = 0;
+    /* Rows come in pairs (the two runs) per measure: one correction family. */
+    double p_t[2], want_holm[2], want_bonf[2];
+    while (f && fgets(line, sizeof line, f)) {
+        char measure[32], file[64];
+        size_t n;
+        double mean_a, mean_b, t, pt, holm, bonf;
+        if (sscanf(line, "%31[^\t]\t%63[^\t]\t%zu\t%lf\t%lf\t%lf\t%lf\t%lf\t%lf",
+                   measure, file, &n, &mean_a, &mean_b, &t, &pt, &holm,
+                   &bonf) != 9)
+            continue;
+        long k = eval_measures_find(&ms, measure);
+        int i = strcmp(file, files[1]) == 0 ? 1 : 2;
+        CHECK_MSG(k >= 0, "measure %s", measure);
+        if (k < 0)
+            continue;
+        struct eval_comparison c;
+        eval_compare(&res[0], &res[i], (size_t)k, 10, 1, &c);
+        CHECK(c.n_queries == n);
+        CHECK_NEAR(c.mean_a, mean_a, 1e-9);
+        CHECK_NEAR(c.mean_b, mean_b, 1e-9);
+        CHECK_MSG(fabs(c.t - t) <= 1e-9 * fmax(1, fabs(t)), "%s %s: t %.12f vs "
+                  "reference %.12f", measure, file, c.t, t);
+        CHECK_MSG(fabs(c.p_t - pt) <= 1e-12 + 1e-7 * pt, "%s %s: p_t %.12e vs "
+                  "reference %.12e", measure, file, c.p_t, pt);
+        p_t[rows % 2] = c.p_t;
+        want_holm[rows % 2] = holm;
+        want_bonf[rows % 2] = bonf;
+        if (rows++ % 2 == 1) {
+            double h[2] = {p_t[0], p_t[1]}, b[2] = {p_t[0], p_t[1]};
+            eval_correct(h, 2, EVAL_CORRECT_HOLM);
+            eval_correct(b, 2, EVAL_CORRECT_BONFERRONI);
+            for (int j = 0; j < 2; j++) {
+                CHECK_NEAR(h[j], want_holm[j], 1e-12 + 1e-7 * want_holm[j]);
+                CHECK_NEAR(b[j], want_bonf[j], 1e-12 + 1e-7 * want_bonf[j]);
+            }
+        }
+    }
+    if (f)
+        fclose(f);
+    CHECK(rows == 2 * ms.n);
+    for (int i = 0; i < 3; i++) {
+        eval_result_free(&res[i]);
+        trec_run_free(&runs[i]);
+    }
+    trec_qrels_free(&qrels);
+    eval_measures_free(&ms);
 }
 
 int main(void)
@@ -585,6 +844,9 @@ int main(void)
     test_randomization();
     test_cli();
     test_cranfield();
+    test_trec10();
+    test_t_test();
+    test_t_test_cranfield();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0)
