@@ -7,20 +7,18 @@
  * else is in its batch. */
 #include "crossenc.h"
 
-#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "bert.h"
+#include "model.h"
 
 enum { BATCH_TOKENS = 8192 };
 
 struct crossenc {
     struct crossenc_options o;
-    struct tokenizer *tok;
-    struct bert_model *model;
+    struct model *model;
     size_t n_labels, label;
     struct ids query, doc;
     /* The pending batch: encodings and which candidate each belongs to. */
@@ -31,25 +29,6 @@ struct crossenc {
     float *logits;       /* (cap_encs, n_labels) */
     size_t cap_logits;
 };
-
-/* model_max_length from tokenizer_config.json; 0 when absent or unset
- * (transformers writes a huge number for "no limit"). */
-static size_t config_model_max_length(const char *dir)
-{
-    struct buf p = {0};
-    buf_printf(&p, "%s/tokenizer_config.json", dir);
-    json_t *root = json_load_file(p.data, 0, NULL);
-    buf_free(&p);
-    json_t *v = json_object_get(root, "model_max_length");
-    size_t n = 0;
-    if (json_is_number(v)) {
-        double d = json_number_value(v);
-        if (d >= 1 && d < 1e9)
-            n = (size_t)d;
-    }
-    json_decref(root);
-    return n;
-}
 
 static float label_score(const struct crossenc *c, const float *logits)
 {
@@ -69,7 +48,7 @@ static float label_score(const struct crossenc *c, const float *logits)
 /* The document tokens one window may hold next to the query. */
 static size_t window_size(const struct crossenc *c, size_t nq)
 {
-    size_t budget = c->o.max_length - tokenizer_pair_specials(c->tok);
+    size_t budget = c->o.max_length - c->model->family->template_tokens(c->model);
     return nq <= budget / 2 ? budget - nq : budget - budget / 2;
 }
 
@@ -91,11 +70,11 @@ static struct encoding *next_slot(struct crossenc *c, size_t owner)
 static size_t encode_candidate(struct crossenc *c, const struct candidate *cand, size_t i)
 {
     c->doc.n = 0;
-    c->tok->tokenize(c->tok, cand->text, cand->text_len, &c->doc);
+    c->model->tok->tokenize(c->model->tok, cand->text, cand->text_len, &c->doc);
     size_t nq = c->query.n, nd = c->doc.n, w = window_size(c, nq);
     if (c->o.long_mode == LONG_FIRST || nd <= w) {
         struct encoding *enc = next_slot(c, i);
-        tokenizer_encode_pair(c->tok, c->query.v, nq, c->doc.v, nd, c->o.max_length, enc);
+        c->model->family->encode(c->model, c->query.v, nq, c->doc.v, nd, c->o.max_length, enc);
         return 1;
     }
     size_t overlap = c->o.stride ? c->o.stride : w / 4;
@@ -105,7 +84,7 @@ static size_t encode_candidate(struct crossenc *c, const struct candidate *cand,
     for (size_t start = 0;; start += step) {
         size_t len = nd - start < w ? nd - start : w;
         struct encoding *enc = next_slot(c, i);
-        tokenizer_encode_pair(c->tok, c->query.v, nq, c->doc.v + start, len,
+        c->model->family->encode(c->model, c->query.v, nq, c->doc.v + start, len,
                               c->o.max_length, enc);
         n++;
         if (start + len >= nd)
@@ -124,7 +103,7 @@ static int flush_batch(struct crossenc *c, struct group *g, struct err *e)
     grow((void **)&c->logits, &c->cap_logits, need, sizeof *c->logits);
     for (size_t k = 0; k < c->n_encs; k++)
         c->enc_ptrs[k] = &c->encs[k];
-    if (bert_forward(c->model, c->enc_ptrs, c->n_encs, c->logits, e) < 0)
+    if (c->model->family->forward(c->model, c->enc_ptrs, c->n_encs, c->logits, e) < 0)
         return -1;
     for (size_t k = 0; k < c->n_encs; k++) {
         double s = label_score(c, c->logits + k * c->n_labels);
@@ -140,7 +119,7 @@ static int flush_batch(struct crossenc *c, struct group *g, struct err *e)
 static void tokenize_query(struct crossenc *c, const struct group *g)
 {
     c->query.n = 0;
-    c->tok->tokenize(c->tok, g->query, strlen(g->query), &c->query);
+    c->model->tok->tokenize(c->model->tok, g->query, strlen(g->query), &c->query);
 }
 
 static int crossenc_score(struct scorer *s, struct group *g, struct err *e)
@@ -193,8 +172,7 @@ static void crossenc_free(struct scorer *s)
     free(c->logits);
     ids_free(&c->query);
     ids_free(&c->doc);
-    tokenizer_free(c->tok);
-    bert_free(c->model);
+    model_free(c->model);
     free(c);
     free(s);
 }
@@ -203,13 +181,10 @@ struct scorer *crossenc_scorer_new(const struct crossenc_options *o, struct err 
 {
     struct crossenc *c = xcalloc(1, sizeof *c);
     c->o = *o;
-    c->model = bert_load(o->model_dir, e);
+    c->model = model_load(o->model_dir, e);
     if (!c->model)
         goto fail;
-    c->tok = tokenizer_load(o->model_dir, e);
-    if (!c->tok)
-        goto fail;
-    c->n_labels = bert_n_labels(c->model);
+    c->n_labels = c->model->n_labels;
     if (o->label >= 0 && (size_t)o->label >= c->n_labels) {
         err_set(e, "--label %ld: the model has %zu label%s (0 to %zu)", o->label,
                 c->n_labels, c->n_labels == 1 ? "" : "s", c->n_labels - 1);
@@ -217,9 +192,10 @@ struct scorer *crossenc_scorer_new(const struct crossenc_options *o, struct err 
     }
     c->label = o->label >= 0 ? (size_t)o->label : c->n_labels - 1;
 
-    size_t limit = bert_max_tokens(c->model), specials = tokenizer_pair_specials(c->tok);
+    size_t limit = c->model->max_tokens;
+    size_t specials = c->model->family->template_tokens(c->model);
     if (!c->o.max_length) {
-        size_t cfg = config_model_max_length(o->model_dir);
+        size_t cfg = c->model->model_max_length;
         c->o.max_length = 512;
         if (cfg && cfg < c->o.max_length)
             c->o.max_length = cfg;
@@ -240,14 +216,13 @@ struct scorer *crossenc_scorer_new(const struct crossenc_options *o, struct err 
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         threads = n > 0 ? (int)n : 1;
     }
-    bert_set_threads(c->model, threads);
+    c->model->family->set_threads(c->model, threads);
 
     struct scorer *s = xcalloc(1, sizeof *s);
     *s = (struct scorer){"cross-encoder", crossenc_score, crossenc_free, c};
     return s;
 fail:
-    tokenizer_free(c->tok);
-    bert_free(c->model);
+    model_free(c->model);
     free(c);
     return NULL;
 }

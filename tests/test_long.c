@@ -8,7 +8,7 @@
 #include <jansson.h>
 #include <sys/resource.h>
 
-#include "bert.h"
+#include "model.h"
 #include "tokenizer.h"
 
 #define DIR "testdata/long-xlmr"
@@ -44,13 +44,13 @@ int main(void)
     CHECK_MSG(same, "the pair differs from the generator's");
 
     struct err e = {{0}};
-    struct bert_model *m = bert_load(DIR, &e);
+    struct model *m = model_load_weights(DIR, &e);
     CHECK_MSG(m != NULL, "%s", e.msg);
     if (m) {
-        CHECK(bert_max_tokens(m) == 8192);
+        CHECK(m->max_tokens == 8192);
         const struct encoding *seqs[] = {&enc};
         float logit = 0;
-        int rc = bert_forward(m, seqs, 1, &logit, &e);
+        int rc = m->family->forward(m, seqs, 1, &logit, &e);
         CHECK_MSG(rc == 0, "%s", e.msg);
         double want = json_real_value(json_array_get(json_object_get(ref, "logits"), 0));
         CHECK_NEAR(logit, want, 1e-4);
@@ -60,7 +60,7 @@ int main(void)
         CHECK_MSG(ru.ru_maxrss < 200 * 1024, "peak RSS %ld KiB", ru.ru_maxrss);
         printf("8192-token pair: logit %.7g (reference %.7g), peak RSS %ld KiB\n",
                logit, want, ru.ru_maxrss);
-        bert_free(m);
+        model_free(m);
     }
     encoding_free(&enc);
     json_decref(ref);
