@@ -278,8 +278,9 @@ static char *cfg_text, *st_blob;
 static size_t cfg_len, st_len;
 
 /* Writes dir/model.safetensors from a header (consumed) and the valid
- * data area. */
-static void put_safetensors(const char *dir, json_t *header)
+ * data area followed by `zeros` zero bytes. */
+static void put_safetensors_zeros(const char *dir, json_t *header,
+                                  size_t zeros)
 {
     uint64_t n_old = 0;
     for (int i = 7; i >= 0; i--)
@@ -287,16 +288,36 @@ static void put_safetensors(const char *dir, json_t *header)
     char *h = json_dumps(header, JSON_COMPACT);
     size_t n = strlen(h), padded = (n + 7) / 8 * 8;
     size_t data_len = st_len - 8 - n_old;
-    char *out = xmalloc(8 + padded + data_len);
+    char *out = xcalloc(1, 8 + padded + data_len + zeros);
     for (int i = 0; i < 8; i++)
         out[i] = (char)(padded >> (8 * i));
     memcpy(out + 8, h, n);
     memset(out + 8 + n, ' ', padded - n);
     memcpy(out + 8 + padded, st_blob + 8 + n_old, data_len);
-    put(dir, "model.safetensors", out, 8 + padded + data_len);
+    put(dir, "model.safetensors", out, 8 + padded + data_len + zeros);
     free(out);
     free(h);
     json_decref(header);
+}
+
+static void put_safetensors(const char *dir, json_t *header)
+{
+    put_safetensors_zeros(dir, header, 0);
+}
+
+/* Points tensor name of header h at n_floats new F32 zeros of the given
+ * shape (d1 == 0: one dimension) past the data area's *end, which grows. */
+static void zero_tensor(json_t *h, const char *name, size_t d0, size_t d1,
+                        size_t *end)
+{
+    size_t bytes = d0 * (d1 ? d1 : 1) * 4;
+    json_t *shape = d1 ? json_pack("[II]", (json_int_t)d0, (json_int_t)d1)
+                       : json_pack("[I]", (json_int_t)d0);
+    json_object_set_new(h, name,
+                        json_pack("{s:s, s:o, s:[II]}", "dtype", "F32", "shape",
+                                  shape, "data_offsets", (json_int_t)*end,
+                                  (json_int_t)(*end + bytes)));
+    *end += bytes;
 }
 
 /* The valid header as a new json_t. */
@@ -538,6 +559,48 @@ static void test_broken(void)
     json_object_set_new(c, "num_attention_heads", json_integer(5));
     put_config(d, c);
     expect_error(d, "not a multiple of num_attention_heads 5", NULL);
+
+    /* Sizes in config.json are proven against the file before they size
+     * any allocation: these allocated hundreds of GB and aborted. */
+    d = fresh_dir("layers-huge");
+    put_safetensors(d, header());
+    c = config();
+    json_object_set_new(c, "num_hidden_layers", json_integer(2147483647));
+    put_config(d, c);
+    expect_error(d, "config.json says num_hidden_layers 2147483647",
+                 "tensor bert.encoder.layer.2147483646.intermediate.dense."
+                 "weight is missing");
+
+    d = fresh_dir("hidden-huge");
+    h = header();
+    {
+        /* Embeddings that match hidden_size 65536 (vocabulary, positions
+         * and types cut to 1 so the file stays small); the rest is 48. */
+        uint64_t n_old = 0;
+        for (int i = 7; i >= 0; i--)
+            n_old = n_old << 8 | (unsigned char)st_blob[i];
+        size_t end = st_len - 8 - n_old, start = end;
+        static const char *const emb[3] = {"word", "position", "token_type"};
+        char name[128];
+        for (int i = 0; i < 3; i++) {
+            snprintf(name, sizeof name, "bert.embeddings.%s_embeddings.weight",
+                     emb[i]);
+            zero_tensor(h, name, 1, 65536, &end);
+        }
+        zero_tensor(h, "bert.embeddings.LayerNorm.weight", 65536, 0, &end);
+        zero_tensor(h, "bert.embeddings.LayerNorm.bias", 65536, 0, &end);
+        put_safetensors_zeros(d, h, end - start);
+    }
+    c = config();
+    json_object_set_new(c, "hidden_size", json_integer(65536));
+    json_object_set_new(c, "num_attention_heads", json_integer(1));
+    json_object_set_new(c, "vocab_size", json_integer(1));
+    json_object_set_new(c, "max_position_embeddings", json_integer(1));
+    json_object_set_new(c, "type_vocab_size", json_integer(1));
+    json_object_set_new(c, "pad_token_id", json_integer(0));
+    put_config(d, c);
+    expect_error(d, "has shape [2, 48], expected [2, 65536] from config.json",
+                 NULL);
 
     d = fresh_dir("config-syntax");
     put_safetensors(d, header());
