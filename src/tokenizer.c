@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bpe.h"
 #include "sentencepiece.h"
 #include "wordpiece.h"
 
@@ -121,6 +122,8 @@ struct tokenizer *tokenizer_load(const char *model_dir, struct err *e)
             t = wordpiece_load(model_dir, tj, e);
         else if (strcmp(type, "Unigram") == 0)
             t = sentencepiece_load(model_dir, e);
+        else if (strcmp(type, "BPE") == 0)
+            t = bpe_load_json(tj, path.data, e);
         else
             err_set(e, "%s: tokenizer model %s is not supported", path.data,
                     type);
