@@ -319,8 +319,8 @@ static void grow_cps(int32_t **p, size_t *cap, size_t need)
 
 /* Greedy longest-match WordPiece of one word w[0..n) (normalized code
  * points, no whitespace, no punctuation inside) appended to out. */
-static void wordpiece_word(const struct wordpiece *wp, const int32_t *w,
-                           size_t n, struct scratch *s, struct ids *out)
+static void wordpiece_pieces(const struct wordpiece *wp, const int32_t *w,
+                             size_t n, struct scratch *s, struct ids *out)
 {
     if (n > wp->max_word_chars) {
         ids_push(out, wp->unk_id);
@@ -363,6 +363,15 @@ static void wordpiece_word(const struct wordpiece *wp, const int32_t *w,
         ids_push(out, id);
         start = end;
     }
+}
+
+/* The pieces of one pre-token, marked as one (ids_mark_word). */
+static void wordpiece_word(const struct wordpiece *wp, const int32_t *w,
+                           size_t n, struct scratch *s, struct ids *out)
+{
+    size_t first = out->n;
+    wordpiece_pieces(wp, w, n, s, out);
+    ids_mark_word(out, first);
 }
 
 /* Lowercases and strips the accents of one whitespace-separated word, as
@@ -540,6 +549,7 @@ static void wordpiece_tokenize(const struct tokenizer *t, const char *text,
         }
         basic_text(wp, text + start, i - start, &s, out);
         ids_push(out, a->id);
+        ids_mark_word(out, out->n - 1);
         i += a->len;
         start = i;
     }
