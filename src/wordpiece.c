@@ -327,7 +327,11 @@ static void basic_word(const struct wordpiece *wp, const int32_t *w, size_t n,
     }
     if (wp->strip_accents) {
         /* NFD without canonical reordering, which only moves non-starters
-         * among themselves: once Mn marks are gone the result is the same. */
+         * among themselves: once Mn marks are gone the result is the same.
+         * A decomposition can yield several non-marks (a Hangul syllable
+         * gives two or three jamo), so the output outruns the input: the
+         * capacity always covers what is written so far plus one code point
+         * for each character not yet read. */
         size_t k = 0;
         grow_cps(&s->word2, &s->word2_cap, n);
         for (size_t i = 0; i < n; i++) {
@@ -342,7 +346,7 @@ static void basic_word(const struct wordpiece *wp, const int32_t *w, size_t n,
                 d[0] = w[i];
                 m = 1;
             }
-            grow_cps(&s->word2, &s->word2_cap, k + (size_t)m);
+            grow_cps(&s->word2, &s->word2_cap, k + (size_t)m + (n - i - 1));
             for (utf8proc_ssize_t j = 0; j < m; j++)
                 if (utf8proc_category(d[j]) != UTF8PROC_CATEGORY_MN)
                     s->word2[k++] = d[j];

@@ -222,6 +222,41 @@ static void test_behaviour(const char *dir)
      * becomes σ, never ς (ids from npm tokenizers 0.23.2). */
     CHECK_IDS(t, "\xce\x9f\xce\xa3", 1169, 29733);      /* ΟΣ → ο ##σ */
     CHECK_IDS(t, "\xce\xbf\xcf\x82", 1169, 19579);      /* ος → ο ##ς */
+    /* Strip accents: a Hangul syllable decomposes into three jamo, none of
+     * them a mark, so the word grows (ids from npm tokenizers 0.23.2). */
+    CHECK_IDS(t, "\xea\xb0\x81\xea\xb0\x81\xea\xb0\x81\xea\xb0\x81"
+                 "aaaaaaaaaaaa", /* 각각각각aaaaaaaaaaaa */
+              1455, 30006, 30020, 29991, 30006, 30020, 29991, 30006, 30020,
+              29991, 30006, 30020, 11057, 11057, 11057, 11057, 11057, 11057);
+    tokenizer_free(t);
+}
+
+/* Words that grow under strip_accents (Hangul syllables into jamo) wrote
+ * past the word buffer: checked on the repository's tiny model, so that a
+ * sanitizer build catches it without ../shared. */
+static void test_decomposition_growth(void)
+{
+    struct err e = {{0}};
+    struct tokenizer *t = tokenizer_load("testdata/tiny-bert", &e);
+    CHECK_MSG(t != NULL, "%s", e.msg);
+    if (!t)
+        return;
+    CHECK_IDS(t, "kakaka \xea\xb0\x81\xea\xb0\x81\xea\xb0\x81\xea\xb0\x81"
+                 "aaaaaaaaaaaa kalolo", 5, 1, 9);
+    /* 1,365 x U+AC01 then 2,731 x A: 4,096 code points in, 6,826 out. */
+    struct buf text = {0};
+    buf_puts(&text, "kakaka ");
+    for (int i = 0; i < 1365; i++)
+        buf_puts(&text, "\xea\xb0\x81");
+    for (int i = 0; i < 2731; i++)
+        buf_putc(&text, 'A');
+    buf_puts(&text, " kalolo");
+    struct ids got = {0};
+    t->tokenize(t, text.data, text.len, &got);
+    const int32_t want[] = {5, 1, 9};
+    CHECK_MSG(ids_eq(&got, want, 3), "4,096-code-point Hangul word");
+    ids_free(&got);
+    buf_free(&text);
     tokenizer_free(t);
 }
 
@@ -445,6 +480,7 @@ int main(void)
 {
     make_dir("tests/out");
     make_dir(OUT);
+    test_decomposition_growth();
     test_truncation();
     test_errors();
 
