@@ -95,7 +95,7 @@ static size_t encode_candidate(struct crossenc *c, const struct candidate *cand,
     size_t nq = c->query.n, nd = c->doc.n, w = window_size(c, nq);
     if (c->o.long_mode == LONG_FIRST || nd <= w) {
         struct encoding *enc = next_slot(c, i);
-        tokenizer_encode_pair(c->tok, c->query.v, nq, c->doc.v, nd, c->o.max_length, enc);
+        tokenizer_encode_ids(c->tok, &c->query, &c->doc, c->o.max_length, enc);
         return 1;
     }
     size_t overlap = c->o.stride ? c->o.stride : w / 4;
