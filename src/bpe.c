@@ -941,12 +941,18 @@ static bool repair_utf8(const char *s, size_t n, struct buf *out)
     return true;
 }
 
+/* Appends the ids of one text.  Marks for Hugging Face's early exit under
+ * truncation (tokenize_with_limit stops after the pre-token that reaches
+ * the limit, checking only after pre-tokens it tokenized itself, never
+ * after an added token): the first id after each word is marked, so that a
+ * text is cut only at the end of a word. */
 static void bpe_tokenize(const struct tokenizer *t, const char *text,
                          size_t len, struct ids *out)
 {
     const struct bpe *b = t->state;
     struct scratch sc = {0};
     struct ids tok1 = {0}, tok2 = {0};
+    bool after_word = false;
     if (repair_utf8(text, len, &sc.clean)) {
         text = sc.clean.data;
         len = sc.clean.len;
@@ -955,6 +961,9 @@ static void bpe_tokenize(const struct tokenizer *t, const char *text,
     for (size_t i = 0; i < sc.seg1.n; i++) {
         if (tok1.v[i] >= 0) {
             ids_push(out, b->added[tok1.v[i]].id);
+            if (after_word)
+                ids_mark_word(out, out->n - 1);
+            after_word = false;
             continue;
         }
         normalize(b->norm, b->n_norm, text + sc.seg1.v[i].start,
@@ -962,15 +971,24 @@ static void bpe_tokenize(const struct tokenizer *t, const char *text,
         find_matches(b, &b->norm_trie, sc.norm.data, sc.norm.len, &sc.seg2,
                      &tok2);
         for (size_t j = 0; j < sc.seg2.n; j++) {
+            size_t first = out->n;
             if (tok2.v[j] >= 0) {
                 ids_push(out, b->added[tok2.v[j]].id);
+                if (after_word)
+                    ids_mark_word(out, first);
+                after_word = false;
                 continue;
             }
             pre_tokenize(b, sc.norm.data + sc.seg2.v[j].start,
                          sc.seg2.v[j].end - sc.seg2.v[j].start, &sc);
-            for (size_t w = 0; w < sc.pa.sp.n; w++)
+            for (size_t w = 0; w < sc.pa.sp.n; w++) {
+                first = out->n;
                 bpe_word(b, sc.pa.text.data + sc.pa.sp.v[w].start,
                          sc.pa.sp.v[w].end - sc.pa.sp.v[w].start, &sc, out);
+                if (after_word)
+                    ids_mark_word(out, first);
+                after_word = true;
+            }
         }
     }
     ids_free(&tok1);
