@@ -136,7 +136,7 @@ function charSymbols(w, prefix, suffix) {
 // is a + b without the continuing prefix, as `tokenizers` builds it.
 function learn(words, vocab, n, prefix) {
   const merges = [];
-  words = words.map((w) => w.slice());
+  words = words.filter((w) => w.every((s) => s in vocab));
   for (let k = 0; k < n; k++) {
     const count = new Map();
     for (const w of words) {
@@ -255,7 +255,9 @@ function buildChar() {
   const words = corpusWords().map((w) => w.normalize('NFD'))
     .filter((w) => /^[\x00-\x7f\u0300-\u036f]+$/u.test(w))
     .map((w) => charSymbols(w, prefix, suffix));
-  for (const w of words) for (const s of w) if (!(s in vocab)) vocab[s] = Object.keys(vocab).length;
+  // (no U+0000 in a token: jansson, which reads tokenizer.json, cannot hold
+  // it in an object key)
+  for (const w of words) for (const s of w) if (!(s in vocab) && !s.includes('\u0000')) vocab[s] = Object.keys(vocab).length;
   const merges = learn(words, vocab, 300, prefix);
   const added = withAdded(vocab, [
     ['[CLS]', { special: true }], ['[SEP]', { special: true }],
