@@ -466,9 +466,9 @@ static void find_matches(const struct bpe *b, const struct trie *t,
             if (!start_space || !stop_space)
                 continue;
         }
-        if (a->lstrip) {
+        if (a->lstrip) { /* back over whitespace, not past the last split */
             size_t z = start;
-            while (z > 0 && is_ws(decode_last(s, z))) {
+            while (z > start_offset && is_ws(decode_last(s, z))) {
                 z--;
                 while (z > 0 && ((unsigned char)s[z] & 0xC0) == 0x80)
                     z--;

@@ -272,6 +272,22 @@ static void check_refusals(void)
         {"model.dropout", "0.1", "dropout"},
         {"model.unk_token", "\"<unk>\"", "unk_token \"<unk>\" is not in"},
         {"model.type", "\"WordPiece\"", "model.type must be BPE"},
+        {"model.vocab", "{\"a\": -1}", "\"a\": bad id"},
+        {"model.vocab", "{\"a\": \"0\"}", "\"a\": bad id"},
+        {"model.vocab", "[]", "model.vocab must be an object"},
+        {"model.merges", "{}", "model.merges must be an array"},
+        {"model.fuse_unk", "1", "model.fuse_unk must be a boolean"},
+        {"added_tokens", "{}", "added_tokens must be an array"},
+        {"added_tokens", "[{\"id\": 1}]", "content must be a string"},
+        {"post_processor", "{\"type\": \"TemplateProcessing\", \"pair\": ["
+                           "{\"SpecialToken\": {\"id\": \"X\", \"type_id\": 0}},"
+                           "{\"Sequence\": {\"id\": \"A\", \"type_id\": 0}},"
+                           "{\"SpecialToken\": {\"id\": \"Y\", \"type_id\": 0}},"
+                           "{\"Sequence\": {\"id\": \"B\", \"type_id\": 1}},"
+                           "{\"SpecialToken\": {\"id\": \"Y\", \"type_id\": 1}}],"
+                           " \"special_tokens\": {}}", "X must have one id"},
+        {"post_processor", "{\"type\": \"BertProcessing\", \"sep\": [\"s\"],"
+                           " \"cls\": [\"c\", 1]}", "cls and sep must be"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         json_t *tj = tiny_json(), *obj = tj;
@@ -301,6 +317,49 @@ static void check_refusals(void)
     struct err e = {{0}};
     CHECK(bpe_load("tests/test_bpe.c", &e) == NULL &&
           strncmp(e.msg, "tests/test_bpe.c:", 17) == 0);
+}
+
+/* Random bytes, with pieces of added tokens and whitespace runs, through
+ * every generated tokenizer: ids stay inside the vocabulary (and, under
+ * `make asan`, memory stays clean). */
+static void check_random_bytes(void)
+{
+    static const char *const names[] = {"gpt2", "llama", "char"};
+    static const char *const bits[] = {"<mask>", "[WORD]", "<|eot|>", "<|l|>",
+                                       "[RS]", "  ", "\t\n", "'s", "\xc3\xa9",
+                                       "\xe6\x97\xa5", "\xf0\x9f\x98\x80"};
+    uint64_t rng = 7;
+    for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
+        char path[256];
+        struct err e = {{0}};
+        snprintf(path, sizeof path, "testdata/bpe/%s/tokenizer.json", names[k]);
+        struct tokenizer *t = bpe_load(path, &e);
+        if (!t)
+            continue; /* reported by check_generated */
+        struct ids ids = {0};
+        size_t bad = 0;
+        for (int i = 0; i < 300; i++) {
+            char s[256];
+            size_t n = 0;
+            while (n < 200) {
+                rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+                unsigned r = (unsigned)(rng >> 33);
+                const char *b = bits[r % (sizeof bits / sizeof *bits)];
+                if (r & 0x10000 && n + strlen(b) < sizeof s) {
+                    memcpy(s + n, b, strlen(b));
+                    n += strlen(b);
+                } else {
+                    s[n++] = (char)(r >> 8);
+                }
+            }
+            tokenize(t, s, n, &ids);
+            for (size_t j = 0; j < ids.n; j++)
+                bad += ids.v[j] < 0 || (size_t)ids.v[j] >= t->vocab_size;
+        }
+        CHECK_MSG(bad == 0, "%s: %zu ids outside the vocabulary", names[k], bad);
+        ids_free(&ids);
+        tokenizer_free(t);
+    }
 }
 
 /* tokenizer_load picks this tokenizer for model.type BPE and reads the
@@ -394,6 +453,7 @@ int main(void)
     check_dispatch();
     check_load_50k();
     check_generated();
+    check_random_bytes();
     check_golden();
     return check_report();
 }

@@ -466,7 +466,7 @@ static void test_errors(void)
     check_load_error(OUT "/badjson", "tokenizer.json", NULL);
     make_dir(OUT "/bpe");
     write_text(OUT "/bpe/tokenizer.json", "{\"model\": {\"type\": \"BPE\"}}");
-    check_load_error(OUT "/bpe", "tokenizer.json", "BPE");
+    check_load_error(OUT "/bpe", "tokenizer.json", "model.vocab");
     make_dir(OUT "/badcfg");
     write_text(OUT "/badcfg/vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\n");
     write_text(OUT "/badcfg/tokenizer_config.json", "{\"do_lower_case\": 1}");
