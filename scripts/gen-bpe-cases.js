@@ -13,9 +13,10 @@
 //       lstrip / rstrip / single_word / normalized, Roberta/Bert/Template
 //       post-processors;
 //   {gpt2,llama,char}-cases.jsonl   single texts and truncated pairs on them;
-//   modernbert-cases.jsonl, qwen3-cases.jsonl
+//   modernbert-cases.jsonl, qwen3-cases.jsonl, mxbai-cases.jsonl
 //       the same hard texts on the golden tokenizers in ../shared (read, never
-//       copied: only texts and ids are written).
+//       copied: only texts and ids are written; the Qwen-style ones have no
+//       pair template, so single texts only).
 // Lines: {"text", "ids"} (one text, no special tokens) or
 //        {"query", "text", "max_length", "input_ids"} (pair, longest_first).
 //
@@ -326,7 +327,8 @@ async function main() {
     const tok = Tokenizer.fromString(text);
     await cases(tok, json.added_tokens.map((a) => a.content), `${name}-cases.jsonl`, 150, [], false);
   }
-  for (const [name, dir] of [['modernbert', 'tiny-modernbert-ce'], ['qwen3', 'tiny-qwen3-reranker']]) {
+  for (const [name, dir] of [['modernbert', 'tiny-modernbert-ce'], ['qwen3', 'tiny-qwen3-reranker'],
+    ['mxbai', 'tiny-mxbai-rerank-v2']]) {
     const file = path.join(SHARED, 'golden', dir, 'tokenizer.json');
     if (!fs.existsSync(file)) {
       console.log(`${file} not found: ${name}-cases.jsonl not written`);

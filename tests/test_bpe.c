@@ -1,9 +1,10 @@
 /* test_bpe.c — the byte-level BPE tokenizer against references:
  *   - the shared golden pairs (tokenize-modernbert.jsonl, ids from Hugging
- *     Face's Rust `tokenizers`) on tiny-modernbert-ce's tokenizer.json;
+ *     Face's Rust `tokenizers`) on tiny-modernbert-ce's tokenizer.json, and
+ *     qwen3-reranker-cases.jsonl's prompts through the model card's recipe;
  *   - testdata/bpe/ (scripts/gen-bpe-cases.js: hard texts through npm
- *     `tokenizers`, the same Rust library): on the golden ModernBERT and
- *     Qwen3 tokenizers (skipped without ../shared) and on tokenizers the
+ *     `tokenizers`, the same Rust library): on the golden ModernBERT, Qwen3
+ *     and mxbai tokenizers (skipped without ../shared) and on tokenizers the
  *     script builds, which exercise the other options (prefix space,
  *     Llama-3 regex, added-token flags, unk, byte fallback, suffixes);
  *   - refusals of what is not implemented, by name;
@@ -82,6 +83,68 @@ static size_t check_cases(const struct tokenizer *t, const char *path,
     return n_cases;
 }
 
+/* Appends the ids of s to out (which keeps what it had). */
+static void append(const struct tokenizer *t, const char *s, struct ids *out)
+{
+    t->tokenize(t, s, strlen(s), out);
+}
+
+/* qwen3-reranker-cases.jsonl's input_ids (made by Hugging Face) through the
+ * Qwen3-Reranker model card's recipe: prefix, the middle cut to fit, suffix,
+ * each tokenized alone. */
+static void check_qwen3_reranker(const struct tokenizer *t)
+{
+    static const char prefix[] =
+        "<|im_start|>system\nJudge whether the Document meets the requirements "
+        "based on the Query and the Instruct provided. Note that the answer can "
+        "only be \"yes\" or \"no\".<|im_end|>\n<|im_start|>user\n";
+    static const char suffix[] =
+        "<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n";
+    char path[1024];
+    snprintf(path, sizeof path, "%s/golden/qwen3-reranker-cases.jsonl",
+             shared_dir());
+    FILE *f = fopen(path, "r");
+    CHECK_MSG(f != NULL, "%s missing", path);
+    if (!f)
+        return;
+    char *line = NULL;
+    size_t cap = 0, n_cases = 0;
+    struct ids got = {0}, mid = {0}, suf = {0};
+    struct buf m = {0};
+    while (getline(&line, &cap, f) > 0) {
+        json_error_t je;
+        json_t *c = json_loads(line, 0, &je);
+        const char *ins = json_string_value(json_object_get(c, "instruction"));
+        m.len = 0;
+        buf_printf(&m, "<Instruct>: %s\n<Query>: %s\n<Document>: %s",
+                   ins ? ins : "Given a web search query, retrieve relevant "
+                               "passages that answer the query",
+                   json_string_value(json_object_get(c, "query")) ?: "",
+                   json_string_value(json_object_get(c, "text")) ?: "");
+        got.n = mid.n = suf.n = 0;
+        append(t, prefix, &got);
+        append(t, suffix, &suf);
+        append(t, m.data, &mid);
+        size_t max = (size_t)json_integer_value(json_object_get(c, "max_length"));
+        size_t room = max > got.n + suf.n ? max - got.n - suf.n : 0;
+        for (size_t i = 0; i < mid.n && i < room; i++)
+            ids_push(&got, mid.v[i]);
+        for (size_t i = 0; i < suf.n; i++)
+            ids_push(&got, suf.v[i]);
+        CHECK_MSG(ids_equal_json(&got, json_object_get(c, "input_ids")),
+                  "qwen3-reranker-cases.jsonl: row %zu differs", n_cases + 1);
+        json_decref(c);
+        n_cases++;
+    }
+    CHECK_MSG(n_cases == 152, "%zu qwen3 reranker rows", n_cases);
+    free(line);
+    fclose(f);
+    ids_free(&got);
+    ids_free(&mid);
+    ids_free(&suf);
+    buf_free(&m);
+}
+
 /* The golden ModernBERT tokenizer: template fields, the 250 golden pairs,
  * then the generated hard cases; and the golden Qwen3 tokenizer. */
 static void check_golden(void)
@@ -111,14 +174,21 @@ static void check_golden(void)
     CHECK_MSG(n >= 100, "only %zu modernbert cases", n);
     tokenizer_free(t);
 
-    snprintf(path, sizeof path, "%s/golden/tiny-qwen3-reranker/tokenizer.json",
-             shared_dir());
-    t = bpe_load(path, &e);
-    CHECK_MSG(t != NULL, "load %s: %s", path, e.msg);
-    if (t) {
+    static const char *const qwen[][2] = {{"tiny-qwen3-reranker", "qwen3"},
+                                           {"tiny-mxbai-rerank-v2", "mxbai"}};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/golden/%s/tokenizer.json",
+                 shared_dir(), qwen[i][0]);
+        snprintf(cases, sizeof cases, "testdata/bpe/%s-cases.jsonl", qwen[i][1]);
+        t = bpe_load(path, &e);
+        CHECK_MSG(t != NULL, "load %s: %s", path, e.msg);
+        if (!t)
+            continue;
         CHECK(t->cls_id == -1 && t->sep_id == -1);
-        n = check_cases(t, "testdata/bpe/qwen3-cases.jsonl", "qwen3");
-        CHECK_MSG(n >= 100, "only %zu qwen3 cases", n);
+        n = check_cases(t, cases, qwen[i][1]);
+        CHECK_MSG(n >= 100, "only %zu %s cases", n, qwen[i][1]);
+        if (i == 0)
+            check_qwen3_reranker(t);
         tokenizer_free(t);
     }
 }
