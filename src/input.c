@@ -37,40 +37,6 @@ struct input {
     bool io_failed;
 };
 
-long utf8_invalid_at(const char *str, size_t n)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t len;
-        unsigned min, cp;
-        if (c >= 0xc2 && c <= 0xdf)
-            len = 2, min = 0x80, cp = c & 0x1f;
-        else if (c >= 0xe0 && c <= 0xef)
-            len = 3, min = 0x800, cp = c & 0x0f;
-        else if (c >= 0xf0 && c <= 0xf4)
-            len = 4, min = 0x10000, cp = c & 0x07;
-        else
-            return (long)i;
-        if (n - i < len)
-            return (long)i;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return (long)i;
-            cp = cp << 6 | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return (long)i;
-        i += len;
-    }
-    return -1;
-}
-
 struct input *input_open(char *const *files, int n_files,
                          const struct input_options *o, struct err *e)
 {
