@@ -12,7 +12,8 @@
  *              of score min_score - 10; ties keep the earliest start;
  *              a run of unknowns is emitted as one.
  *                                                (unigram_model.cc, optimized)
- *   map ids    piece numbers to model ids.
+ *   map ids    piece numbers to model ids; a piece starting with U+2581
+ *              starts a pre-token (Metaspace's split; ids_mark_word).
  * The vocabulary comes from sentencepiece.bpe.model (a ModelProto, read by a
  * small bounds-checked protobuf reader) or from tokenizer.json (jansson);
  * pieces are found by a hash of their bytes (struct piece_index).  Pair
