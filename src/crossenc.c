@@ -140,7 +140,7 @@ static int flush_batch(struct crossenc *c, struct group *g, struct err *e)
 static void tokenize_query(struct crossenc *c, const struct group *g)
 {
     c->query.n = 0;
-    c->tok->tokenize(c->tok, g->query, strlen(g->query), &c->query);
+    c->tok->tokenize(c->tok, g->query, group_query_len(g), &c->query);
 }
 
 static int crossenc_score(struct scorer *s, struct group *g, struct err *e)
