@@ -38,7 +38,7 @@
 
 static uint32_t key_hash(const char *p, size_t n)
 {
-    return (uint32_t)hash_bytes(p, n, 0x2545F4914F6CDD1DULL);
+    return (uint32_t)hash_mix64(hash_bytes(p, n, 0));
 }
 
 static struct vocab_slot *vocab_slot(const struct vocab *v, const char *k,
@@ -831,27 +831,19 @@ static void bpe_word(const struct bpe *b, const char *w, size_t n,
  * replaced by U+FFFD; returns whether anything was replaced. */
 static bool repair_utf8(const char *s, size_t n, struct buf *out)
 {
-    size_t i = 0, cl;
-    while (i < n) {
-        utf8proc_int32_t c;
-        utf8proc_ssize_t k = utf8proc_iterate((const uint8_t *)s + i,
-                                              (utf8proc_ssize_t)(n - i), &c);
-        if (k < 0)
-            break;
-        i += (size_t)k;
-    }
-    if (i == n)
+    long bad = utf8_invalid_at(s, n);
+    if (bad < 0)
         return false;
     out->len = 0;
-    for (i = 0; i < n; i += cl) {
-        utf8proc_int32_t c;
-        utf8proc_ssize_t k = utf8proc_iterate((const uint8_t *)s + i,
-                                              (utf8proc_ssize_t)(n - i), &c);
-        cl = k > 0 ? (size_t)k : 1;
-        if (k > 0)
+    buf_put(out, s, (size_t)bad);
+    for (size_t i = (size_t)bad, cl; i < n; i += cl) {
+        cl = utf8_char_len(s + i, n - i);
+        if (cl) {
             buf_put(out, s + i, cl);
-        else
+        } else {
             buf_put(out, "\xEF\xBF\xBD", 3);
+            cl = 1;
+        }
     }
     return true;
 }
