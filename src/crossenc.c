@@ -138,8 +138,7 @@ static int encode_candidate(struct crossenc *c, size_t i, struct err *e)
     c->model->tok->tokenize(c->model->tok, cand->text, cand->text_len, &c->doc);
     size_t nq = c->query.n, nd = c->doc.n, w = window_size(c, nq);
     if (c->o.long_mode == LONG_FIRST || nd <= w) {
-        f->encode(c->model, c->query.v, nq, c->doc.v, nd, c->o.max_length,
-                  next_slot(c, i));
+        f->encode(c->model, &c->query, &c->doc, c->o.max_length, next_slot(c, i));
         return window_ready(c, 0, e);
     }
     size_t overlap = c->o.stride ? c->o.stride : w / 4;
@@ -148,8 +147,9 @@ static int encode_candidate(struct crossenc *c, size_t i, struct err *e)
     size_t step = w - overlap, n = 0;
     for (size_t start = 0;; start += step) {
         size_t len = nd - start < w ? nd - start : w;
-        f->encode(c->model, c->query.v, nq, c->doc.v + start, len,
-                  c->o.max_length, next_slot(c, i));
+        /* A view of the window: it fits, so nothing in it is cut. */
+        struct ids win = {c->doc.v + start, c->doc.word + start, len, len};
+        f->encode(c->model, &c->query, &win, c->o.max_length, next_slot(c, i));
         if (window_ready(c, n++, e))
             return -1;
         if (start + len >= nd)
@@ -160,7 +160,7 @@ static int encode_candidate(struct crossenc *c, size_t i, struct err *e)
 static void tokenize_query(struct crossenc *c, const struct group *g)
 {
     c->query.n = 0;
-    c->model->tok->tokenize(c->model->tok, g->query, strlen(g->query), &c->query);
+    c->model->tok->tokenize(c->model->tok, g->query, group_query_len(g), &c->query);
 }
 
 static int crossenc_score(struct scorer *s, struct group *g, struct err *e)

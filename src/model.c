@@ -438,9 +438,9 @@ size_t model_pair_template_tokens(const struct model *m)
     return tokenizer_pair_specials(m->tok);
 }
 
-void model_pair_encode(const struct model *m, const int32_t *q, size_t nq,
-                       const int32_t *d, size_t nd, size_t max_length,
+void model_pair_encode(const struct model *m, const struct ids *q,
+                       const struct ids *d, size_t max_length,
                        struct encoding *out)
 {
-    tokenizer_encode_pair(m->tok, q, nq, d, nd, max_length, out);
+    tokenizer_encode_ids(m->tok, q, d, max_length, out);
 }

@@ -165,8 +165,8 @@ struct model_family {
     /* The (query ids, document ids) pair as one sequence into out
      * (replacing its contents), truncated to max_length tokens, which
      * exceeds template_tokens. */
-    void (*encode)(const struct model *m, const int32_t *q, size_t nq,
-                   const int32_t *d, size_t nd, size_t max_length,
+    void (*encode)(const struct model *m, const struct ids *q,
+                   const struct ids *d, size_t max_length,
                    struct encoding *out);
     /* Logits (n_seqs, n_labels) of a packed batch, row by row in input
      * order; a sequence's logits never depend on the rest of the batch.
@@ -197,8 +197,8 @@ static inline void model_free(struct model *m)
  * template themselves ([CLS] q [SEP] d [SEP], <s> q </s></s> d </s>):
  * for families whose input is tokenizer_encode_pair. */
 size_t model_pair_template_tokens(const struct model *m);
-void model_pair_encode(const struct model *m, const int32_t *q, size_t nq,
-                       const int32_t *d, size_t nd, size_t max_length,
+void model_pair_encode(const struct model *m, const struct ids *q,
+                       const struct ids *d, size_t max_length,
                        struct encoding *out);
 
 #endif

@@ -197,7 +197,7 @@ static void test_accessors_and_bad_input(void)
     CHECK(strcmp(m->family->name, "bert") == 0);
 
     int32_t ids[321] = {2, 10, 3}, types[321] = {0};
-    struct encoding enc = {{ids, 3, 3}, {types, 3, 3}};
+    struct encoding enc = {{.v = ids, .n = 3, .cap = 3}, {.v = types, .n = 3, .cap = 3}};
     const struct encoding *one = &enc;
     float logits[2];
     CHECK(m->family->forward(m, &one, 1, logits, &e) == 0);
