@@ -1,7 +1,9 @@
 #!/bin/sh
 # tests/suite_model.sh — the cross-encoder end to end: scores of the real
 # binary against PyTorch's logits for the shared tiny models (BERT in f32,
-# f16 and bf16; XLM-RoBERTa), --tokenize, --long max, and the model card
+# f16 and bf16; XLM-RoBERTa) with --activation none and by default,
+# --tokenize, the default activation of a model downloaded from a fake hub,
+# and the model card
 # example of cross-encoder/ms-marco-MiniLM-L-6-v2 when it is in the Hugging
 # Face cache.  Parts needing ../shared or the cached model are skipped
 # without them.
@@ -44,6 +46,26 @@ if [ -d "$m" ]; then
         || bad "--tokenize: $(cat "$tmp/tok.out" "$tmp/tok.err")"
 fi
 
+# The default activation of a downloaded model follows its
+# config_sentence_transformers.json (sentence-transformers 5's modular
+# layout), so the hub must fetch it: tiny-bert (two labels: identity by
+# default) naming Sigmoid scores the sigmoid of --activation none's logit.
+if command -v python3 > /dev/null; then
+    st="$tmp/st-model"; mkdir -p "$st"; cp "$m"/config.json "$m"/vocab.txt "$m"/model.safetensors "$st/"
+    printf '{"activation_fn": "torch.nn.modules.activation.Sigmoid"}\n' > "$st/config_sentence_transformers.json"
+    python3 scripts/fake-hub-server.py --dir "$st" --port-file "$tmp/hub.port" --log "$tmp/hub.log" \
+        --idle 10 2> "$tmp/hub.err" &
+    hub_pid=$!
+    for i in $(seq 50); do [ -s "$tmp/hub.port" ] && break; sleep 0.1; done
+    pair='{"qid":"1","query":"a b","docid":"x","text":"c d e"}'
+    logit=$(echo "$pair" | rerank --model "$m" --activation none --format tsv | cut -f4)
+    got=$(echo "$pair" | HF_HUB_CACHE="$tmp/hub-cache" HF_ENDPOINT="http://127.0.0.1:$(cat "$tmp/hub.port")" \
+        HF_HUB_OFFLINE= rerank --model acme/st-ce --format tsv 2> "$tmp/hub-run.err" | cut -f4)
+    kill "$hub_pid" 2> /dev/null
+    awk -v l="$logit" -v g="$got" 'BEGIN { d = g - 1 / (1 + exp(-l)); if (d < 0) d = -d; exit !(g != "" && d <= 1e-6) }' \
+        && ok || bad "downloaded sentence-transformers activation: logit $logit, got '$got' $(cat "$tmp/hub-run.err")"
+fi
+
 # The model card of cross-encoder/ms-marco-MiniLM-L-6-v2, when cached.
 printf '%s\n' '{"qid":"1","query":"How many people live in Berlin?","docid":"berlin","text":"Berlin has a population of 3,520,031 registered inhabitants in an area of 891.82 square kilometers."}' \
     '{"qid":"1","query":"How many people live in Berlin?","docid":"ny","text":"New York City is famous for the Metropolitan Museum of Art."}' > "$tmp/card.jsonl"
@@ -58,10 +80,11 @@ else
 fi
 
 # The FlagEmbedding README example of BAAI/bge-reranker-v2-m3, when cached
-# (fp16 reference values, hence the 0.1 tolerance).
+# (fp16 reference values, hence the 0.1 tolerance).  FlagEmbedding prints
+# raw logits; CrossEncoder.predict, our default, would print their sigmoids.
 printf '%s\n' '{"qid":"1","query":"what is panda?","docid":"hi","text":"hi"}' \
     '{"qid":"1","query":"what is panda?","docid":"panda","text":"The giant panda (Ailuropoda melanoleuca), sometimes called a panda bear or simply panda, is a bear species endemic to China."}' > "$tmp/panda.jsonl"
-if HF_HUB_OFFLINE=1 rerank --model BAAI/bge-reranker-v2-m3 --format tsv --no-text \
+if HF_HUB_OFFLINE=1 rerank --model BAAI/bge-reranker-v2-m3 --activation none --format tsv --no-text \
         "$tmp/panda.jsonl" > "$tmp/panda.tsv" 2> "$tmp/panda.err"; then
     awk -F'\t' '$2 == "hi" { h = $4 } $2 == "panda" { p = $4 }
         END { d1 = h + 8.1875; d2 = p - 5.26171875; if (d1 < 0) d1 = -d1; if (d2 < 0) d2 = -d2;
