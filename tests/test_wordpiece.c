@@ -422,6 +422,31 @@ static void test_truncation(void)
     CHECK_MSG(enc.input_ids.n == 10 && enc.input_ids.v[4] == 13 &&
                   enc.input_ids.v[5] == 2 && enc.input_ids.v[8] == 52,
               "early exit: a straddling word is kept whole");
+    /* An added token counts but does not end the early exit: a query of
+     * nine one-id words, [SEP] typed in the text (reaching 10), a two-id
+     * word and two more words stops at 12, not 10, so the 12-id document
+     * of one-id words (stopping at 10) is the shorter and gets 3. */
+    qi.n = di.n = 0;
+    for (int i = 0; i < 9; i++) {
+        ids_push(&qi, 10 + i);
+        ids_mark_word(&qi, qi.n - 1);
+    }
+    ids_push_added(&qi, 2);
+    ids_push(&qi, 20);
+    ids_push(&qi, 21);
+    ids_mark_word(&qi, 10);
+    for (int i = 0; i < 2; i++) {
+        ids_push(&qi, 22 + i);
+        ids_mark_word(&qi, qi.n - 1);
+    }
+    for (int i = 0; i < 12; i++) {
+        ids_push(&di, 50 + i);
+        ids_mark_word(&di, di.n - 1);
+    }
+    tokenizer_encode_ids(&bert, &qi, &di, 10, &enc);
+    CHECK_MSG(enc.input_ids.n == 10 && enc.input_ids.v[4] == 13 &&
+                  enc.input_ids.v[5] == 2 && enc.input_ids.v[8] == 52,
+              "early exit: an added token does not end it");
     ids_free(&qi);
     ids_free(&di);
 
