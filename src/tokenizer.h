@@ -17,7 +17,7 @@
 
 /* Token ids, with where each of Hugging Face's pre-tokens starts, which its
  * early exit under truncation needs (tokenizer_encode_ids).  Tokenizers mark
- * them with ids_mark_word and ids_mark_added.  Resetting n to 0 reuses the
+ * them with ids_mark_word and ids_push_added.  Resetting n to 0 reuses the
  * vector. */
 enum { IDS_INSIDE, IDS_WORD, IDS_ADDED };
 struct ids {
@@ -38,7 +38,8 @@ void ids_free(struct ids *a);
 struct tokenizer {
     const char *kind;          /* "wordpiece", "sentencepiece" */
     /* Appends the ids of `text` (len bytes of valid UTF-8) to out,
-     * marking where each pre-token starts (ids_mark_word). */
+     * marking where each pre-token starts (ids_mark_word, ids_push_added);
+     * a tokenizer that marks nothing gets no early exit. */
     void (*tokenize)(const struct tokenizer *t, const char *text, size_t len,
                      struct ids *out);
     void (*free)(struct tokenizer *t);
