@@ -211,7 +211,7 @@ struct scorer *crossenc_scorer_new(const struct crossenc_options *o, struct err 
         goto fail;
     c->n_labels = bert_n_labels(c->model);
     if (o->label >= 0 && (size_t)o->label >= c->n_labels) {
-        err_set(e, "--label %ld: the model has %zu label%s (0 to %zu)", o->label,
+        err_setk(e, ERR_USAGE, "--label %ld: the model has %zu label%s (0 to %zu)", o->label,
                 c->n_labels, c->n_labels == 1 ? "" : "s", c->n_labels - 1);
         goto fail;
     }

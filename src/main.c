@@ -29,6 +29,30 @@
 
 #define DEFAULT_MODEL "cross-encoder/ms-marco-MiniLM-L-6-v2"
 
+/* The one table from error kinds to exit statuses (documented in --help,
+ * README and rerank(1)).  An error of unspecified kind takes the status of
+ * the step that failed (`unspecified`). */
+static int exit_status(enum err_kind kind, int unspecified)
+{
+    switch (kind) {
+    case ERR_INPUT:
+        return EXIT_INPUT;
+    case ERR_USAGE:
+        return EXIT_USAGE;
+    case ERR_MODEL:
+        return EXIT_MODEL;
+    case ERR_SCORER:
+        return EXIT_SCORER;
+    case ERR_THRESHOLD:
+        return EXIT_THRESHOLD;
+    case ERR_IO:
+        return EXIT_IO;
+    case ERR_UNSPECIFIED:
+    default:
+        return unspecified;
+    }
+}
+
 /* ---- stderr: diagnostics and the progress line ------------------------ */
 
 struct progress {
@@ -117,7 +141,7 @@ struct source {
 /* Opens the source.  Returns 0, or an exit status after printing why. */
 static int source_open(struct source *s, struct options *o)
 {
-    struct err e = {{0}};
+    struct err e = {0};
     memset(s, 0, sizeof *s);
     s->verbose = o->verbose && !o->quiet;
     if (!o->run) {
@@ -125,7 +149,7 @@ static int source_open(struct source *s, struct options *o)
         s->in = input_open(o->files, o->n_files, &o->in, &e);
         if (!s->in) {
             say(e.msg);
-            return EXIT_IO;
+            return exit_status(e.kind, EXIT_IO);
         }
         return 0;
     }
@@ -135,7 +159,7 @@ static int source_open(struct source *s, struct options *o)
         trec_queries_read(&s->queries, o->queries, field, &e) < 0 ||
         !(s->docs = trec_docs_open(o->docs, &e))) {
         say(e.msg);
-        return EXIT_INPUT;
+        return exit_status(e.kind, EXIT_INPUT);
     }
     if (s->verbose && trec_docs_info(s->docs)->built)
         fprintf(stderr, "rerank: indexed %s into %s\n", o->docs,
@@ -197,7 +221,7 @@ static void append_tail(struct source *s, struct group *g)
 
 static struct scorer *llm_make(const struct options *o, int *status)
 {
-    struct err e = {{0}};
+    struct err e = {0};
     struct llm_options lo;
     llm_options_init(&lo);
     lo.mode = strcmp(o->llm, "pointwise") == 0 ? LLM_POINTWISE : LLM_LISTWISE;
@@ -222,7 +246,7 @@ static struct scorer *llm_make(const struct options *o, int *status)
     struct scorer *s = llm_scorer_new(&lo, &e);
     if (!s) {
         say(e.msg);
-        *status = EXIT_USAGE;
+        *status = exit_status(e.kind, EXIT_USAGE);
     }
     return s;
 }
@@ -230,7 +254,7 @@ static struct scorer *llm_make(const struct options *o, int *status)
 /* The scorer the method options choose (--method, --model, --api). */
 static struct scorer *first_stage_make(const struct options *o, int *status)
 {
-    struct err e = {{0}};
+    struct err e = {0};
     switch (o->method) {
     case METHOD_IDENTITY:
         return identity_scorer_new();
@@ -255,7 +279,7 @@ static struct scorer *first_stage_make(const struct options *o, int *status)
         struct scorer *s = api_scorer_new(&ao, &e);
         if (!s) {
             say(e.msg);
-            *status = EXIT_USAGE;
+            *status = exit_status(e.kind, EXIT_USAGE);
         }
         return s;
     }
@@ -263,12 +287,12 @@ static struct scorer *first_stage_make(const struct options *o, int *status)
     default: {
         const char *name = o->model ? o->model : DEFAULT_MODEL;
         bool bar = !o->quiet && isatty(STDERR_FILENO);
-        struct hub_report report = {download_progress, api_notify, &bar};
+        struct hub_report report = {download_progress, o->quiet ? NULL : api_notify, &bar};
         char *dir = hub_resolve(name, &report, &e);
         progress_clear();
         if (!dir) {
             say(e.msg);
-            *status = EXIT_MODEL;
+            *status = exit_status(e.kind, EXIT_MODEL);
             return NULL;
         }
         struct crossenc_options co = {
@@ -284,7 +308,7 @@ static struct scorer *first_stage_make(const struct options *o, int *status)
         struct scorer *s = crossenc_scorer_new(&co, &e);
         if (!s) {
             say(e.msg);
-            *status = EXIT_MODEL;
+            *status = exit_status(e.kind, EXIT_MODEL);
         }
         free(dir);
         return s;
@@ -351,7 +375,7 @@ static void stopped(const struct group *g)
 
 static int run(struct options *o)
 {
-    struct err e = {{0}};
+    struct err e = {0};
     prog = (struct progress){.on = !o->quiet && isatty(STDERR_FILENO)};
     prog.start = prog.last = now_seconds();
 
@@ -379,7 +403,8 @@ static int run(struct options *o)
             say(e.msg);
             if (g.n_cands)
                 stopped(&g);
-            status = src.in && !input_io_failed(src.in) ? EXIT_INPUT : EXIT_IO;
+            status = exit_status(e.kind, src.in && !input_io_failed(src.in) ? EXIT_INPUT
+                                                                            : EXIT_IO);
             break;
         }
         g.ordinal = ++ordinal;
@@ -392,7 +417,7 @@ static int run(struct options *o)
             say(e.msg);
             if (!o->keep_going) {
                 stopped(&g);
-                status = EXIT_SCORER;
+                status = exit_status(e.kind, EXIT_SCORER);
                 break;
             }
             g.error = e.msg;
@@ -406,7 +431,7 @@ static int run(struct options *o)
             say(e.msg);
             if (!w.io_error)
                 stopped(&g);
-            status = w.io_error ? EXIT_IO : EXIT_INPUT;
+            status = exit_status(e.kind, w.io_error ? EXIT_IO : EXIT_INPUT);
             break;
         }
         prog.groups++;
@@ -418,7 +443,7 @@ static int run(struct options *o)
         if (w.broken_pipe)
             goto quiet_exit;
         say(e.msg);
-        status = EXIT_IO;
+        status = exit_status(e.kind, EXIT_IO);
     }
     long skipped = src.in ? input_skipped(src.in) : 0;
     if (status == EXIT_OK && failed)
@@ -446,14 +471,16 @@ int main(int argc, char **argv)
      * killing the process (and network code never dies of SIGPIPE). */
     signal(SIGPIPE, SIG_IGN);
 
-    if (argc > 1 && strcmp(argv[1], "eval") == 0)
-        return eval_main(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "eval") == 0) {
+        int kind = eval_main(argc - 1, argv + 1);
+        return kind ? exit_status((enum err_kind)kind, EXIT_INPUT) : EXIT_OK;
+    }
 
     struct options o;
-    struct err e = {{0}};
+    struct err e = {0};
     if (cli_parse(argc, argv, &o, &e) < 0) {
         fprintf(stderr, "rerank: %s\nTry 'rerank --help' for more information.\n", e.msg);
-        return EXIT_USAGE;
+        return exit_status(ERR_USAGE, EXIT_USAGE);
     }
     if (o.help) {
         fputs(cli_usage, stdout);

@@ -158,7 +158,7 @@ static ssize_t read_line_at(struct trec_docs *d, uint64_t offset, struct err *e)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            return err_set(e, "%s: read error: %s", d->path, strerror(errno));
+            return err_setk(e, ERR_IO, "%s: read error: %s", d->path, strerror(errno));
         }
         char *nl = memchr(d->line + len, '\n', (size_t)n);
         if (nl) {
@@ -257,7 +257,7 @@ static int index_scan(struct trec_docs *d, struct rrx_entry **out, size_t *n,
 {
     FILE *f = fopen(d->path, "rb");
     if (!f)
-        return err_set(e, "%s: %s", d->path, strerror(errno));
+        return err_setk(e, ERR_IO, "%s: %s", d->path, strerror(errno));
     setvbuf(f, NULL, _IOFBF, 1 << 20);
     struct rrx_entry *v = NULL;
     size_t nv = 0, cap = 0;
@@ -479,7 +479,7 @@ struct trec_docs *trec_docs_open(const char *path, struct err *e)
     d->info.path = d->path;
     d->fd = open(path, O_RDONLY);
     if (d->fd < 0) {
-        err_set(e, "%s: %s", path, strerror(errno));
+        err_setk(e, ERR_IO, "%s: %s", path, strerror(errno));
         goto fail;
     }
     if (fstat(d->fd, &d->st) != 0 || !S_ISREG(d->st.st_mode)) {

@@ -8,14 +8,29 @@
 #include <string.h>
 #include <time.h>
 
-int err_set(struct err *e, const char *fmt, ...)
+static void err_vset(struct err *e, enum err_kind kind, const char *fmt, va_list ap)
 {
     if (e) {
-        va_list ap;
-        va_start(ap, fmt);
         vsnprintf(e->msg, sizeof e->msg, fmt, ap);
-        va_end(ap);
+        e->kind = kind;
     }
+}
+
+int err_set(struct err *e, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    err_vset(e, ERR_UNSPECIFIED, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int err_setk(struct err *e, enum err_kind kind, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    err_vset(e, kind, fmt, ap);
+    va_end(ap);
     return -1;
 }
 

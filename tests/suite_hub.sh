@@ -67,6 +67,13 @@ serve binonly "$tmp/binonly"
 echo "$pair" | HF_ENDPOINT="$url" rerank --model acme/binonly > /dev/null 2> "$tmp/bin.err"
 [ $? = 4 ] && grep -q 'only safetensors' "$tmp/bin.err" && ok || bad "no safetensors: $(cat "$tmp/bin.err")"
 
+# --quiet: a download that is dropped and resumed prints nothing at all.
+serve quiet testdata/tiny-bert --drop-once
+got=$(echo "$pair" | HF_HUB_CACHE="$tmp/cache-quiet" HF_ENDPOINT="$url" \
+      rerank --quiet --model acme/tiny-ce --no-text 2> "$tmp/quiet.err")
+[ "$got" = "$want" ] && [ ! -s "$tmp/quiet.err" ] && grep -q 'range=bytes=' "$tmp/quiet.log" && ok \
+    || bad "--quiet download: $got / $(cat "$tmp/quiet.err")"
+
 # Not a directory and not a hub name.
 rerank --model ./no/such/dir < /dev/null 2> "$tmp/bad.err"
 [ $? = 4 ] && grep -q 'no such directory' "$tmp/bad.err" && ok || bad "bad name: $(cat "$tmp/bad.err")"

@@ -299,7 +299,7 @@ static void test_estimate(void)
 static void test_options(void)
 {
     struct llm_options o;
-    struct err e = {{0}};
+    struct err e = {0};
     unsetenv("OPENAI_API_KEY");
     unsetenv("RERANK_LLM_API_KEY");
 

@@ -43,7 +43,7 @@ int main(void)
         same = json_integer_value(json_array_get(want_ids, i)) == enc.input_ids.v[i];
     CHECK_MSG(same, "the pair differs from the generator's");
 
-    struct err e = {{0}};
+    struct err e = {0};
     struct bert_model *m = bert_load(DIR, &e);
     CHECK_MSG(m != NULL, "%s", e.msg);
     if (m) {
