@@ -78,7 +78,8 @@ double now_seconds(void);
 
 /* Shortest decimal text that reads back as the same value: as a float32 when
  * the double holds a float32 exactly (what the neural scorers produce), else
- * as a double.  buf must hold 32 bytes.  Non-finite values print as JSON has
+ * as a double.  Written without an exponent unless that is longer: "100",
+ * "120", "0.0001", but "1e+20" and "1e-05".  buf must hold 32 bytes.  Non-finite values print as JSON has
  * no spelling for them: "NaN", "Infinity", "-Infinity" are never produced;
  * callers must not pass them (writers map them to null). */
 void format_score(char buf[32], double x);

@@ -11,6 +11,22 @@
 #include "scorer.h"
 #include "util.h"
 
+/* Whether s, a format_score text, has an exponent only where the plain
+ * spelling of the same digits would be longer. */
+static bool shortest_plain(const char *s)
+{
+    const char *e = strchr(s, 'e');
+    if (!e)
+        return true;
+    long exp = strtol(e + 1, NULL, 10);
+    size_t digits = 0;
+    for (const char *p = s; p < e; p++)
+        digits += *p >= '0' && *p <= '9';
+    size_t plain = (s[0] == '-') + (exp >= 0 ? (size_t)exp + 1 + (digits > (size_t)exp + 1 ? digits - (size_t)exp : 0)
+                                             : 2 + (size_t)(-exp - 1) + digits);
+    return plain > strlen(s);
+}
+
 static void test_format_score(void)
 {
     char b[32];
@@ -28,6 +44,22 @@ static void test_format_score(void)
     CHECK_STR(b, "0.33333334");
     format_score(b, 1e-5);
     CHECK_STR(b, "1e-05");
+    /* No exponent where the plain form is as short or shorter. */
+    static const struct { double x; const char *want; } plain[] = {
+        {100, "100"}, {120, "120"}, {-120, "-120"}, {1000, "1000"},
+        {10000, "10000"}, {100000, "1e+05"}, {123456, "123456"},
+        {123456789, "123456789"}, {(double)123456789.0f, "123456790"},
+        {(double)16777217.0f, "16777216"}, {1e9, "1e+09"}, {1e20, "1e+20"},
+        {-1e20, "-1e+20"}, {1.5e10, "15000000000"}, {(double)1.5e10f, "1.5e+10"}, {0.0001, "0.0001"},
+        {0.00012, "0.00012"}, {-2e-7, "-2e-07"}, {20, "20"}, {7, "7"},
+        {1e15, "1e+15"}, {123456789012.0, "123456789012"},
+        {1234567890123456.0, "1234567890123456"}, {12345678901234567.0, "12345678901234568"},
+        {1e16 + 2, "10000000000000002"}, {3e300, "3e+300"},
+    };
+    for (size_t i = 0; i < sizeof plain / sizeof *plain; i++) {
+        format_score(b, plain[i].x);
+        CHECK_STR(b, plain[i].want);
+    }
     /* Every float32 of a sweep reads back exactly. */
     int bad = 0;
     for (uint32_t i = 0; i < 2000000; i++) {
@@ -37,9 +69,29 @@ static void test_format_score(void)
         if (!isfinite(f))
             continue;
         format_score(b, (double)f);
-        bad += strtof(b, NULL) != f;
+        bad += strtof(b, NULL) != f || !shortest_plain(b);
     }
-    CHECK_MSG(bad == 0, "%d float32 values did not round-trip", bad);
+    CHECK_MSG(bad == 0, "%d float32 values did not round-trip or kept an exponent", bad);
+    /* Doubles over the whole exponent range, and integers n, n-1, ... as the
+     * identity scorer gives them: read back exactly, exponent only when
+     * shorter. */
+    bad = 0;
+    uint64_t r = 0x9e3779b97f4a7c15ULL;
+    for (int i = 0; i < 1000000; i++) {
+        r = hash_mix64(r);
+        double x;
+        memcpy(&x, &r, 8);
+        if (!isfinite(x))
+            continue;
+        format_score(b, x);
+        bad += strtod(b, NULL) != x || !shortest_plain(b);
+    }
+    for (int i = 1; i <= 300000; i++) {
+        format_score(b, (double)i);
+        long back = strtol(b, NULL, 10);
+        bad += i < 100000 ? back != i : strtod(b, NULL) != (double)i || !shortest_plain(b);
+    }
+    CHECK_MSG(bad == 0, "%d doubles did not round-trip or kept an exponent", bad);
 }
 
 static void test_utf8(void)
