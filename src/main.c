@@ -423,6 +423,14 @@ static int run(struct options *o)
             g.error = e.msg;
             failed++;
         }
+        if (o->dry_run) {
+            /* The report went to stderr; the scores are placeholders, and
+             * a cron job must not take them for a ranking. */
+            prog.groups++;
+            prog.cands += (long)g.n_cands;
+            progress_update();
+            continue;
+        }
         if (src.trec && !o->drop_tail && !o->tokenize)
             append_tail(&src, &g);
         if ((o->tokenize ? writer_flush(&w, &e) : writer_group(&w, &g, &e)) < 0) {
