@@ -155,8 +155,11 @@ static int crossenc_score(struct scorer *s, struct group *g, struct err *e)
         encode_candidate(c, &g->cands[i], i);
         for (size_t k = first; k < c->n_encs; k++)
             c->batch_tokens += c->encs[k].input_ids.n;
-        if (c->batch_tokens >= BATCH_TOKENS && flush_batch(c, g, e) < 0)
-            return -1;
+        if (c->batch_tokens >= BATCH_TOKENS) {
+            if (flush_batch(c, g, e) < 0)
+                return -1;
+            scorer_progress(s, i + 1, g->n_cands);
+        }
     }
     return flush_batch(c, g, e);
 }
@@ -243,7 +246,8 @@ struct scorer *crossenc_scorer_new(const struct crossenc_options *o, struct err 
     bert_set_threads(c->model, threads);
 
     struct scorer *s = xcalloc(1, sizeof *s);
-    *s = (struct scorer){"cross-encoder", crossenc_score, crossenc_free, c};
+    *s = (struct scorer){.name = "cross-encoder", .score = crossenc_score, .free = crossenc_free,
+                         .state = c};
     return s;
 fail:
     tokenizer_free(c->tok);

@@ -24,6 +24,7 @@
 #include "input.h"
 #include "llm.h"
 #include "output.h"
+#include "progress.h"
 #include "scorer.h"
 #include "trec.h"
 
@@ -55,58 +56,42 @@ static int exit_status(enum err_kind kind, int unspecified)
 
 /* ---- stderr: diagnostics and the progress line ------------------------ */
 
-struct progress {
-    bool on;
-    double start, last;
-    long groups, cands;
-    bool shown;
-};
-
 static struct progress prog;
 
 /* Clears the progress line so that a message starts on a clean line. */
-static void progress_clear(void)
+static void clear_line(void)
 {
-    if (prog.shown) {
-        fputs("\r\033[K", stderr);
-        prog.shown = false;
-    }
+    progress_clear(&prog);
 }
 
-static void progress_update(void)
+/* A scorer's report within a group (per batch). */
+static void group_progress(void *ctx, size_t done, size_t total)
 {
-    double t = now_seconds();
-    if (!prog.on || t - prog.last < 0.25 || t - prog.start < 1.0)
-        return;
-    prog.last = t;
-    fprintf(stderr, "\r\033[Krerank: %ld groups, %ld candidates, %.0f candidates/s",
-            prog.groups, prog.cands, prog.cands / (t - prog.start));
-    prog.shown = true;
+    progress_in_group(&prog, done, total, now_seconds());
 }
 
 static void say(const char *msg)
 {
-    progress_clear();
+    clear_line();
     fprintf(stderr, "rerank: %s\n", msg);
 }
 
 static void report_skip(const char *msg, void *ctx)
 {
-    progress_clear();
+    clear_line();
     fprintf(stderr, "rerank: %s (skipped)\n", msg);
 }
 
 /* A model download's progress, on a terminal. */
 static void download_progress(void *ctx, const char *file, long long have, long long total)
 {
-    if (!*(const bool *)ctx)
-        return;
+    char line[512];
     if (total > 0)
-        fprintf(stderr, "\r\033[Krerank: downloading %s  %.1f / %.1f MB  %3.0f%%", file,
-                have / 1e6, total / 1e6, 100.0 * (double)have / (double)total);
+        snprintf(line, sizeof line, "downloading %.300s  %.1f / %.1f MB  %3.0f%%", file,
+                 have / 1e6, total / 1e6, 100.0 * (double)have / (double)total);
     else
-        fprintf(stderr, "\r\033[Krerank: downloading %s  %.1f MB", file, have / 1e6);
-    prog.shown = true;
+        snprintf(line, sizeof line, "downloading %.300s  %.1f MB", file, have / 1e6);
+    progress_show(&prog, line);
 }
 
 static void api_notify(void *ctx, const char *line)
@@ -117,7 +102,7 @@ static void api_notify(void *ctx, const char *line)
 /* --dry-run --verbose: each request body that would have been sent. */
 static void llm_body(void *ctx, const char *label, const char *body)
 {
-    progress_clear();
+    clear_line();
     fprintf(stderr, "rerank: dry run: %s: %s\n", label, body);
 }
 
@@ -286,10 +271,9 @@ static struct scorer *first_stage_make(const struct options *o, int *status)
     case METHOD_CROSS_ENCODER:
     default: {
         const char *name = o->model ? o->model : DEFAULT_MODEL;
-        bool bar = !o->quiet && isatty(STDERR_FILENO);
-        struct hub_report report = {download_progress, o->quiet ? NULL : api_notify, &bar};
+        struct hub_report report = {download_progress, o->quiet ? NULL : api_notify, NULL};
         char *dir = hub_resolve(name, &report, &e);
-        progress_clear();
+        clear_line();
         if (!dir) {
             say(e.msg);
             *status = exit_status(e.kind, EXIT_MODEL);
@@ -337,12 +321,27 @@ static struct scorer *scorer_make(const struct options *o, int *status)
 
 /* ---- the run ------------------------------------------------------------- */
 
-static bool in_shard(const struct options *o, const struct group *g)
+/* Whether the group keyed key (its qid, else its query) is in --shard K/N. */
+static bool in_shard(const struct options *o, const char *key)
 {
-    if (!o->shard_n)
-        return true;
-    const char *key = g->qid ? g->qid : g->query;
-    return hash_bytes(key, strlen(key), 0) % (uint64_t)o->shard_n == (uint64_t)o->shard_k;
+    return !o->shard_n ||
+           hash_bytes(key, strlen(key), 0) % (uint64_t)o->shard_n == (uint64_t)o->shard_k;
+}
+
+/* The queries and candidates a --run will score (those with query text, in
+ * the shard), for the progress display's totals and ETA. */
+static void run_totals(const struct options *o, const struct source *src)
+{
+    long groups = 0;
+    long long cands = 0;
+    for (size_t i = 0; i < src->run.n_topics; i++) {
+        const struct trec_topic_run *t = &src->run.topics[i];
+        if (!trec_queries_find(&src->queries, t->qid) || !in_shard(o, t->qid))
+            continue;
+        groups++;
+        cands += (long long)(t->n_docs < (size_t)o->depth ? t->n_docs : (size_t)o->depth);
+    }
+    progress_set_totals(&prog, groups, cands);
 }
 
 /* A scorer must leave a finite score on every candidate. */
@@ -376,8 +375,9 @@ static void stopped(const struct group *g)
 static int run(struct options *o)
 {
     struct err e = {0};
-    prog = (struct progress){.on = !o->quiet && isatty(STDERR_FILENO)};
-    prog.start = prog.last = now_seconds();
+    const char *term = getenv("TERM");
+    progress_init(&prog, !o->quiet && isatty(STDERR_FILENO) ? stderr : NULL,
+                  !term || strcmp(term, "dumb") == 0, now_seconds());
 
     struct source src;
     int status = source_open(&src, o);
@@ -385,11 +385,14 @@ static int run(struct options *o)
         source_close(&src, true);
         return status;
     }
+    if (src.trec)
+        run_totals(o, &src);
     struct scorer *sc = scorer_make(o, &status);
     if (!sc) {
         source_close(&src, true);
         return status;
     }
+    sc->progress = group_progress;
     struct writer w = {.f = stdout, .format = o->format, .top_k = o->top_k,
                        .no_text = o->no_text, .run_tag = o->run_tag};
     struct group g = {0};
@@ -408,8 +411,9 @@ static int run(struct options *o)
             break;
         }
         g.ordinal = ++ordinal;
-        if (!in_shard(o, &g))
+        if (!in_shard(o, g.qid ? g.qid : g.query))
             continue;
+        progress_group_begin(&prog, now_seconds());
         if (o->tokenize) {
             struct tokenize_ctx t = {&w, &g, strcmp(o->long_mode, "max") == 0};
             crossenc_encode_group(sc, &g, write_encoding, &t, &e);
@@ -426,11 +430,10 @@ static int run(struct options *o)
         if (o->dry_run) {
             /* The report went to stderr; the scores are placeholders, and
              * a cron job must not take them for a ranking. */
-            prog.groups++;
-            prog.cands += (long)g.n_cands;
-            progress_update();
+            progress_group_done(&prog, g.n_cands, now_seconds());
             continue;
         }
+        size_t n_scored = g.n_cands;
         if (src.trec && !o->drop_tail && !o->tokenize)
             append_tail(&src, &g);
         if ((o->tokenize ? writer_flush(&w, &e) : writer_group(&w, &g, &e)) < 0) {
@@ -442,11 +445,9 @@ static int run(struct options *o)
             status = exit_status(e.kind, w.io_error ? EXIT_IO : EXIT_INPUT);
             break;
         }
-        prog.groups++;
-        prog.cands += (long)g.n_cands;
-        progress_update();
+        progress_group_done(&prog, n_scored, now_seconds());
     }
-    progress_clear();
+    progress_finish(&prog, now_seconds());
     if (!w.io_error && writer_finish(&w, &e) < 0) {
         if (w.broken_pipe)
             goto quiet_exit;
@@ -460,7 +461,7 @@ static int run(struct options *o)
         status = EXIT_SKIPPED;
     if (o->verbose && !o->quiet)
         fprintf(stderr, "rerank: %ld groups, %ld candidates, %ld lines skipped, %ld groups failed\n",
-                prog.groups, prog.cands, skipped, failed);
+                prog.groups, (long)prog.cands, skipped, failed);
     goto done;
 quiet_exit:
     /* The reader went away (`rerank ... | head`): end quietly. */

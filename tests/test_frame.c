@@ -8,6 +8,7 @@
 #include "group.h"
 #include "input.h"
 #include "jsontext.h"
+#include "progress.h"
 #include "scorer.h"
 #include "util.h"
 
@@ -92,6 +93,80 @@ static void test_format_score(void)
         bad += i < 100000 ? back != i : strtod(b, NULL) != (double)i || !shortest_plain(b);
     }
     CHECK_MSG(bad == 0, "%d doubles did not round-trip or kept an exponent", bad);
+}
+
+/* The whole of what f received. */
+static void slurp(FILE *f, char *out, size_t n)
+{
+    fflush(f);
+    rewind(f);
+    size_t k = fread(out, 1, n - 1, f);
+    out[k] = 0;
+}
+
+static void test_progress(void)
+{
+    struct progress p;
+    struct buf b = {0};
+    char got[1024];
+    /* Totals known (--run): counts of totals, rate, the group's batches, ETA. */
+    progress_init(&p, NULL, false, 100.0);
+    progress_set_totals(&p, 4, 400);
+    progress_group_begin(&p, 102.0);
+    progress_in_group(&p, 50, 100, 107.0);
+    progress_text(&p, 107.0, &b);
+    CHECK_STR(b.data, "0/4 groups, 50/400 candidates, 10 candidates/s, this group 50/100, ETA 35s");
+    progress_group_done(&p, 100, 112.0);
+    b.len = 0;
+    progress_text(&p, 112.0, &b);
+    CHECK_STR(b.data, "1/4 groups, 100/400 candidates, 10 candidates/s, ETA 30s");
+    progress_group_done(&p, 100, 3837.0);   /* 3725 s for 100 more */
+    progress_in_group(&p, 1, 200, 3837.0);
+    b.len = 0;
+    progress_text(&p, 3837.0, &b);
+    CHECK_STR(b.data, "2/4 groups, 201/400 candidates, 0.1 candidates/s, this group 1/200, ETA 1h01m38s");
+    /* Unknown totals: no ETA. */
+    progress_init(&p, NULL, false, 0.0);
+    progress_group_begin(&p, 0.0);
+    progress_group_done(&p, 1, 2.0);
+    b.len = 0;
+    progress_text(&p, 2.0, &b);
+    CHECK_STR(b.data, "1 group, 1 candidate, 0.5 candidates/s");
+    buf_free(&b);
+
+    /* Drawing: nothing in the first second; then a line; TERM=dumb redraws
+     * and clears with spaces, never an escape sequence. */
+    FILE *f = tmpfile();
+    progress_init(&p, f, true, 0.0);
+    progress_group_begin(&p, 0.0);
+    progress_group_done(&p, 10, 0.5);
+    slurp(f, got, sizeof got);
+    CHECK_STR(got, "");
+    progress_group_done(&p, 10, 1.5);
+    progress_show(&p, "x");
+    progress_clear(&p);
+    slurp(f, got, sizeof got);
+    const char *line = "rerank: 2 groups, 20 candidates, 13 candidates/s";
+    char want[256];
+    snprintf(want, sizeof want, "\r%s\rrerank: x%*s\r%*s\r", line, (int)strlen(line) - 9, "",
+             (int)strlen(line), "");
+    CHECK_STR(got, want);
+    CHECK(strchr(got, 0x1b) == NULL);
+    /* A run under 3 s leaves no summary; a longer one does. */
+    progress_finish(&p, 2.9);
+    slurp(f, got, sizeof got);
+    CHECK(strstr(got, "in ") == NULL);
+    progress_finish(&p, 65.0);
+    slurp(f, got, sizeof got);
+    CHECK(strstr(got, "rerank: 2 groups, 20 candidates in 1m05s (0.3 candidates/s)\n") != NULL);
+    fclose(f);
+    f = tmpfile();
+    progress_init(&p, f, false, 0.0);
+    progress_show(&p, "downloading");
+    progress_clear(&p);
+    slurp(f, got, sizeof got);
+    CHECK_STR(got, "\r\033[Krerank: downloading\r\033[K");
+    fclose(f);
 }
 
 static void test_utf8(void)
@@ -201,6 +276,7 @@ static void test_bm25(void)
 int main(void)
 {
     test_format_score();
+    test_progress();
     test_utf8();
     test_jsontext();
     test_arena();

@@ -914,7 +914,7 @@ static void stub_free(struct scorer *s)
 static struct scorer *stub_new(const char *name)
 {
     struct scorer *s = xcalloc(1, sizeof *s);
-    *s = (struct scorer){name, stub_big, stub_free, NULL};
+    *s = (struct scorer){.name = name, .score = stub_big, .free = stub_free};
     return s;
 }
 
