@@ -539,7 +539,6 @@ static const char *json_id_text(json_t *v, char buf[32])
 static int queries_read_jsonl(struct trec_queries *q, struct lines *r,
                               struct err *e)
 {
-    static const char *const id_keys[] = {"qid", "_id", "id", NULL};
     static const char *const query_keys[] = {"query", "text", NULL};
     int rc;
     while ((rc = lines_next(r, e)) > 0) {
@@ -551,7 +550,7 @@ static int queries_read_jsonl(struct trec_queries *q, struct lines *r,
             return err_set(e, "%s:%ld: %s", q->path, r->lineno, je.text);
         const char *k;
         char buf[32];
-        json_t *id = json_is_object(obj) ? json_first(obj, id_keys, &k) : NULL;
+        json_t *id = json_is_object(obj) ? json_first(obj, query_id_keys, &k) : NULL;
         json_t *text = json_is_object(obj) ? json_first(obj, query_keys, &k) : NULL;
         const char *qid = id ? json_id_text(id, buf) : NULL;
         int st = 0;
