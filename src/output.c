@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "jsontext.h"
+#include "tokenizer.h"
 
 int output_format_parse(const char *s, enum output_format *out)
 {
