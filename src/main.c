@@ -130,7 +130,7 @@ static int source_open(struct source *s, struct options *o)
     memset(s, 0, sizeof *s);
     s->verbose = o->verbose && !o->quiet;
     if (!o->run) {
-        o->in.on_skip = report_skip;
+        o->in.on_skip = o->quiet ? NULL : report_skip;
         s->in = input_open(o->files, o->n_files, &o->in, &e);
         if (!s->in) {
             say(e.msg);
