@@ -311,6 +311,7 @@ static struct scorer *scorer_make(const struct options *o, int *status)
     struct scorer *first = first_stage_make(o, status);
     if (!first)
         return NULL;
+    first->progress = group_progress;   /* the cascade reports none of its own */
     struct scorer *second = llm_make(o, status);
     if (!second) {
         scorer_free(first);
