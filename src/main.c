@@ -4,9 +4,10 @@
  *     ──► scorer (cross-encoder | API | bm25 | identity | random)
  *     ──► tail below --depth ──► writer (sort, top k, print, flush)
  *
- * `rerank eval ...` hands over to eval_main (src/eval_cli.c).  This is the
- * only file that prints diagnostics (all to stderr, prefixed "rerank:") and
- * decides the exit status (enum in cli.h). */
+ * `rerank eval ...` hands over to eval_main (src/eval_cli.c), which returns
+ * an error kind.  This file prints the main command's diagnostics (all to
+ * stderr, prefixed "rerank:") and decides every exit status: exit_status()
+ * maps error kinds (struct err, util.h) to the codes of cli.h. */
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
