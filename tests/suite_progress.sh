@@ -22,18 +22,23 @@ printf '1\tkakaka lokaka\n2\tkamika\n3\tkanuka kalolo\n' > "$tmp/queries.tsv"
 awk 'BEGIN { for (q = 1; q <= 3; q++) for (r = 1; r <= 40; r++) printf "%d Q0 d%d %d %d bm25\n", q, (q - 1) * 40 + r - 1, r, 100 - r }' > "$tmp/run"
 awk -F'\t' '{ printf "{\"qid\":\"2\",\"query\":\"kakaka lokaka\",\"docid\":\"%s\",\"text\":\"%s\"}\n", $1, $2 }' "$tmp/docs.tsv" > "$tmp/group2.jsonl"
 printf '{"qid":"1","query":"kakaka","docid":"a","text":"kakaka"}\n' > "$tmp/group1.jsonl"
+printf '{"qid":"3","query":"kakaka","docid":"a","text":"kakaka"}\n' > "$tmp/group3.jsonl"
 
-# A stream whose second group arrives after 3.2 s: updates within that group
-# ("this group N/120"), then a summary line; escape sequences on xterm.
-python3 tests/pty_stderr.py xterm "(cat $tmp/group1.jsonl; sleep 3.2; cat $tmp/group2.jsonl) | rerank --model $m" > "$tmp/stream.tty"
+# A stream of three groups: the second arrives after 2.6 s (the display is
+# due), and is complete 0.6 s later, when the third starts, so its first batch
+# ends a redraw interval after the last redraw whatever the CPU's speed:
+# updates within that group ("this group N/120"), then, after 3.2 s, a
+# summary line; escape sequences on xterm.
+stream="(cat $tmp/group1.jsonl; sleep 2.6; cat $tmp/group2.jsonl; sleep 0.6; cat $tmp/group3.jsonl)"
+python3 tests/pty_stderr.py xterm "$stream | rerank --model $m" > "$tmp/stream.tty"
 grep -q 'this group [0-9]*/120' "$tmp/stream.tty" && ok || bad "no update within the group: $(cat "$tmp/stream.tty")"
-grep -q 'rerank: 2 groups, 121 candidates in [0-9]*s ([0-9]* candidates/s)\\r\\n' "$tmp/stream.tty" && ok \
+grep -q 'rerank: 3 groups, 122 candidates in [0-9]*s ([0-9.]* candidates/s)\\r\\n' "$tmp/stream.tty" && ok \
     || bad "no summary line: $(cat "$tmp/stream.tty")"
 grep -q '\\x1b\[K' "$tmp/stream.tty" && ok || bad "xterm: no line clearing: $(cat "$tmp/stream.tty")"
 grep -q '^exit 0$' "$tmp/stream.tty" && ok || bad "stream: $(tail -n 1 "$tmp/stream.tty")"
 
 # The same under TERM=dumb: no escape sequence at all.
-python3 tests/pty_stderr.py dumb "(cat $tmp/group1.jsonl; sleep 3.2; cat $tmp/group2.jsonl) | rerank --model $m" > "$tmp/dumb.tty"
+python3 tests/pty_stderr.py dumb "$stream | rerank --model $m" > "$tmp/dumb.tty"
 grep -q 'this group [0-9]*/120' "$tmp/dumb.tty" && grep -q 'candidates in' "$tmp/dumb.tty" && ok \
     || bad "dumb: no progress: $(cat "$tmp/dumb.tty")"
 grep -q '\\x1b' "$tmp/dumb.tty" && bad "TERM=dumb got escape sequences: $(cat "$tmp/dumb.tty")" || ok
