@@ -318,35 +318,34 @@ static int scope_check(const struct options *o, enum scope s, const char *name,
     bool cross_encoder = o->method == METHOD_CROSS_ENCODER && (!o->llm || o->cascade);
     switch (s) {
     case SCOPE_FILES:
-        return o->run ? err_setk(e, ERR_USAGE, "%s applies to FILE input, not to --run "
-                                 "(queries come from --queries)", name) : 0;
+        return o->run ? err_set(e, "%s applies to FILE input, not to --run "
+                                "(queries come from --queries)", name) : 0;
     case SCOPE_RUN:
-        return o->run ? 0 : err_setk(e, ERR_USAGE, "%s applies only to --run", name);
+        return o->run ? 0 : err_set(e, "%s applies only to --run", name);
     case SCOPE_CROSS_ENCODER:
-        return cross_encoder ? 0 : err_setk(e, ERR_USAGE, "%s applies to the cross-encoder, "
-                                            "not to %s", name, other_scorer(o));
+        return cross_encoder ? 0 : err_set(e, "%s applies to the cross-encoder, not to %s",
+                                           name, other_scorer(o));
     case SCOPE_LONG_MAX:
         return strcmp(o->long_mode, "max") == 0 && cross_encoder
-                   ? 0 : err_setk(e, ERR_USAGE, "%s needs --long max", name);
+                   ? 0 : err_set(e, "%s needs --long max", name);
     case SCOPE_BM25:
-        return o->method == METHOD_BM25 ? 0 : err_setk(e, ERR_USAGE, "%s needs -m bm25", name);
+        return o->method == METHOD_BM25 ? 0 : err_set(e, "%s needs -m bm25", name);
     case SCOPE_RANDOM:
-        return o->method == METHOD_RANDOM ? 0 : err_setk(e, ERR_USAGE, "%s needs -m random", name);
+        return o->method == METHOD_RANDOM ? 0 : err_set(e, "%s needs -m random", name);
     case SCOPE_API:
-        return o->api ? 0 : err_setk(e, ERR_USAGE, "%s needs --api NAME", name);
+        return o->api ? 0 : err_set(e, "%s needs --api NAME", name);
     case SCOPE_NETWORK:
-        return o->api || o->llm ? 0 : err_setk(e, ERR_USAGE, "%s needs --api or --llm", name);
+        return o->api || o->llm ? 0 : err_set(e, "%s needs --api or --llm", name);
     case SCOPE_LLM:
-        return o->llm ? 0 : err_setk(e, ERR_USAGE, "%s needs --llm listwise|pointwise", name);
+        return o->llm ? 0 : err_set(e, "%s needs --llm listwise|pointwise", name);
     case SCOPE_LISTWISE:
         return o->llm && strcmp(o->llm, "listwise") == 0
-                   ? 0 : err_setk(e, ERR_USAGE, "%s needs --llm listwise", name);
+                   ? 0 : err_set(e, "%s needs --llm listwise", name);
     case SCOPE_TREC_FORMAT:
-        return o->format == FORMAT_TREC ? 0 : err_setk(e, ERR_USAGE, "%s needs --format trec",
-                                                       name);
+        return o->format == FORMAT_TREC ? 0 : err_set(e, "%s needs --format trec", name);
     case SCOPE_SCORES:
-        return o->tokenize ? err_setk(e, ERR_USAGE, "%s does not apply to --tokenize "
-                                      "(which prints token ids, not scores)", name) : 0;
+        return o->tokenize ? err_set(e, "%s does not apply to --tokenize "
+                                     "(which prints token ids, not scores)", name) : 0;
     }
     return 0;
 }
