@@ -11,7 +11,8 @@ const char cli_usage[] =
 "Usage: rerank [OPTION]... [FILE]...\n"
 "Score candidate documents against their query and print them best first.\n"
 "Reads JSON Lines (or plain text lines with --query) from the FILEs, or from\n"
-"standard input when there is none or FILE is -.\n"
+"standard input when there is none or FILE is -.  An option that does not\n"
+"apply to the chosen input or scorer is an error.\n"
 "\n"
 "Input:\n"
 "  -q, --query TEXT        the query for plain-text lines; also fills in a\n"
@@ -81,7 +82,8 @@ const char cli_usage[] =
 "      --passage-words N   passages cut to N words (default 300)\n"
 "      --cascade N         score with the first scorer (cross-encoder, --model,\n"
 "                          --api or --method), then the LLM on its top N only\n"
-"      --dry-run           send nothing; report requests and token estimates\n"
+"      --dry-run           send nothing and write no ranking; report the\n"
+"                          requests and token estimates on stderr\n"
 "\n"
 "Output:\n"
 "  -k, --top-k N           keep the best N candidates of each group\n"
@@ -90,7 +92,8 @@ const char cli_usage[] =
 "      --run-tag TAG       last column of --format trec (default rerank)\n"
 "\n"
 "Messages:\n"
-"      --quiet             no progress display and no warnings\n"
+"      --quiet             no progress display and no warnings (errors are\n"
+"                          still reported)\n"
 "      --verbose           more detail on stderr\n"
 "      --keep-going        write a group whose scoring failed with an\n"
 "                          \"error\" field and go on\n"
@@ -98,10 +101,12 @@ const char cli_usage[] =
 "      --version           show the version and exit\n"
 "\n"
 "Exit status: 0 success; 1 bad input (every group before it was written);\n"
-"2 usage error; 3 bad lines were skipped (--skip-invalid); 4 the model could\n"
-"not be loaded; 5 scoring a group failed (groups before it were written);\n"
-"6 some groups failed (--keep-going); 7 an eval threshold was missed;\n"
-"8 an input could not be read or the output could not be written.\n"
+"2 usage error (also an option that does not apply); 3 bad lines were\n"
+"skipped (--skip-invalid); 4 the model could not be loaded; 5 scoring a\n"
+"group failed (groups before it were written); 6 some groups failed\n"
+"(--keep-going); 7 an eval threshold was missed; 8 an input file could not\n"
+"be opened or read, or the output could not be written.  rerank eval exits\n"
+"with the same statuses.\n"
 "\n"
 "Evaluation: rerank eval --qrels QRELS RUN... (see rerank eval --help).\n"
 "Full documentation: man rerank\n";
@@ -115,7 +120,7 @@ enum {
     OPT_TIMEOUT, OPT_RETRIES, OPT_CACERT, OPT_RUN, OPT_QUERIES, OPT_DOCS,
     OPT_DEPTH, OPT_DROP_TAIL, OPT_TOPIC_FIELD, OPT_LLM, OPT_LLM_URL,
     OPT_LLM_MODEL, OPT_WINDOW, OPT_STEP, OPT_PASSAGE_WORDS, OPT_CASCADE,
-    OPT_DRY_RUN,
+    OPT_DRY_RUN, OPT_END,
 };
 
 static const struct option long_options[] = {
@@ -233,10 +238,127 @@ static void defaults(struct options *o)
     o->topic_field = "title";
 }
 
-/* Checks the options against each other and settles the method. */
-static int cli_check(struct options *o, struct err *e)
+/* Where an option applies; given anywhere else it is a usage error. */
+enum scope {
+    SCOPE_FILES,          /* FILE input, not --run */
+    SCOPE_RUN,            /* --run */
+    SCOPE_CROSS_ENCODER,  /* the cross-encoder runs (alone or before --cascade) */
+    SCOPE_LONG_MAX,       /* --long max */
+    SCOPE_BM25,           /* -m bm25 */
+    SCOPE_RANDOM,         /* -m random */
+    SCOPE_API,            /* --api */
+    SCOPE_NETWORK,        /* --api or --llm */
+    SCOPE_LLM,            /* --llm */
+    SCOPE_LISTWISE,       /* --llm listwise */
+    SCOPE_TREC_FORMAT,    /* --format trec */
+    SCOPE_SCORES,         /* scores are written (not --tokenize) */
+};
+
+static const struct {
+    int opt;
+    const char *name;
+    enum scope scope;
+} scopes[] = {
+    {'q', "--query", SCOPE_FILES},
+    {OPT_INPUT, "--input", SCOPE_FILES},
+    {OPT_MAX_LINE, "--max-line-bytes", SCOPE_FILES},
+    {OPT_SKIP_INVALID, "--skip-invalid", SCOPE_FILES},
+    {OPT_DEPTH, "--depth", SCOPE_RUN},
+    {OPT_DROP_TAIL, "--drop-tail", SCOPE_RUN},
+    {OPT_TOPIC_FIELD, "--topic-field", SCOPE_RUN},
+    {OPT_BM25_K1, "--bm25-k1", SCOPE_BM25},
+    {OPT_BM25_B, "--bm25-b", SCOPE_BM25},
+    {OPT_SEED, "--seed", SCOPE_RANDOM},
+    {OPT_MAX_LENGTH, "--max-length", SCOPE_CROSS_ENCODER},
+    {OPT_ACTIVATION, "--activation", SCOPE_CROSS_ENCODER},
+    {OPT_LABEL, "--label", SCOPE_CROSS_ENCODER},
+    {'t', "--threads", SCOPE_CROSS_ENCODER},
+    {OPT_LONG, "--long", SCOPE_CROSS_ENCODER},
+    {OPT_STRIDE, "--stride", SCOPE_LONG_MAX},
+    {OPT_TOKENIZE, "--tokenize", SCOPE_CROSS_ENCODER},
+    {OPT_API_BATCH, "--api-batch", SCOPE_API},
+    {OPT_API_CONCURRENCY, "--api-concurrency", SCOPE_NETWORK},
+    {OPT_TIMEOUT, "--timeout", SCOPE_NETWORK},
+    {OPT_RETRIES, "--retries", SCOPE_NETWORK},
+    {OPT_CACERT, "--cacert", SCOPE_NETWORK},
+    {OPT_LLM_URL, "--llm-url", SCOPE_LLM},
+    {OPT_LLM_MODEL, "--llm-model", SCOPE_LLM},
+    {OPT_PASSAGE_WORDS, "--passage-words", SCOPE_LLM},
+    {OPT_CASCADE, "--cascade", SCOPE_LLM},
+    {OPT_DRY_RUN, "--dry-run", SCOPE_LLM},
+    {OPT_WINDOW, "--window", SCOPE_LISTWISE},
+    {OPT_STEP, "--step", SCOPE_LISTWISE},
+    {OPT_RUN_TAG, "--run-tag", SCOPE_TREC_FORMAT},
+    {'k', "--top-k", SCOPE_SCORES},
+    {OPT_FORMAT, "--format", SCOPE_SCORES},
+    {OPT_NO_TEXT, "--no-text", SCOPE_SCORES},
+    {OPT_KEEP_GOING, "--keep-going", SCOPE_SCORES},
+};
+
+/* The scorer that runs when the cross-encoder does not, for messages. */
+static const char *other_scorer(const struct options *o)
 {
-    if (o->in.mode == INPUT_LINES && !o->in.query)
+    if (o->llm && !o->cascade)
+        return "--llm (without --cascade)";
+    switch (o->method) {
+    case METHOD_BM25:
+        return "-m bm25";
+    case METHOD_IDENTITY:
+        return "-m identity";
+    case METHOD_RANDOM:
+        return "-m random";
+    case METHOD_API:
+        return "--api";
+    default:
+        return "this scorer";
+    }
+}
+
+/* Whether scope s holds for the settled options o; otherwise fills e for the
+ * option named name and returns -1. */
+static int scope_check(const struct options *o, enum scope s, const char *name,
+                       struct err *e)
+{
+    bool cross_encoder = o->method == METHOD_CROSS_ENCODER && (!o->llm || o->cascade);
+    switch (s) {
+    case SCOPE_FILES:
+        return o->run ? err_set(e, "%s applies to FILE input, not to --run "
+                                "(queries come from --queries)", name) : 0;
+    case SCOPE_RUN:
+        return o->run ? 0 : err_set(e, "%s applies only to --run", name);
+    case SCOPE_CROSS_ENCODER:
+        return cross_encoder ? 0 : err_set(e, "%s applies to the cross-encoder, not to %s",
+                                           name, other_scorer(o));
+    case SCOPE_LONG_MAX:
+        return strcmp(o->long_mode, "max") == 0 && cross_encoder
+                   ? 0 : err_set(e, "%s needs --long max", name);
+    case SCOPE_BM25:
+        return o->method == METHOD_BM25 ? 0 : err_set(e, "%s needs -m bm25", name);
+    case SCOPE_RANDOM:
+        return o->method == METHOD_RANDOM ? 0 : err_set(e, "%s needs -m random", name);
+    case SCOPE_API:
+        return o->api ? 0 : err_set(e, "%s needs --api NAME", name);
+    case SCOPE_NETWORK:
+        return o->api || o->llm ? 0 : err_set(e, "%s needs --api or --llm", name);
+    case SCOPE_LLM:
+        return o->llm ? 0 : err_set(e, "%s needs --llm listwise|pointwise", name);
+    case SCOPE_LISTWISE:
+        return o->llm && strcmp(o->llm, "listwise") == 0
+                   ? 0 : err_set(e, "%s needs --llm listwise", name);
+    case SCOPE_TREC_FORMAT:
+        return o->format == FORMAT_TREC ? 0 : err_set(e, "%s needs --format trec", name);
+    case SCOPE_SCORES:
+        return o->tokenize ? err_set(e, "%s does not apply to --tokenize "
+                                     "(which prints token ids, not scores)", name) : 0;
+    }
+    return 0;
+}
+
+/* Checks the options against each other and settles the method; given[c]
+ * says whether option c was on the command line. */
+static int cli_check(struct options *o, const bool *given, struct err *e)
+{
+    if (o->in.mode == INPUT_LINES && !o->in.query && !o->run)
         return err_set(e, "--input lines needs --query");
     bool trec = o->run || o->queries || o->docs;
     if (trec && !(o->run && o->queries && o->docs))
@@ -261,22 +383,16 @@ static int cli_check(struct options *o, struct err *e)
                        o->method == METHOD_IDENTITY ? "identity" : "random");
     if (o->method == METHOD_DEFAULT)
         o->method = METHOD_CROSS_ENCODER;
-    if (o->tokenize && o->method != METHOD_CROSS_ENCODER)
-        return err_set(e, "--tokenize needs the cross-encoder (--model)");
-    if (!o->llm) {
-        const char *stray = o->llm_url ? "--llm-url" : o->llm_model ? "--llm-model" :
-                            o->window ? "--window" : o->step ? "--step" :
-                            o->passage_words ? "--passage-words" : o->cascade ? "--cascade" :
-                            o->dry_run ? "--dry-run" : NULL;
-        if (stray)
-            return err_set(e, "%s needs --llm listwise|pointwise", stray);
-        return 0;
-    }
-    if (o->tokenize)
+    if (o->llm && o->tokenize)
         return err_set(e, "--tokenize and --llm do not go together");
-    if (!o->cascade && (o->model || o->api || o->method_given))
+    if (o->llm && !o->cascade && (o->model || o->api || o->method_given))
         return err_set(e, "--llm replaces the scorer; use --cascade N to run it after %s",
                        o->model ? "--model" : o->api ? "--api" : "--method");
+    for (size_t i = 0; i < sizeof scopes / sizeof *scopes; i++)
+        if (given[scopes[i].opt] && scope_check(o, scopes[i].scope, scopes[i].name, e) < 0)
+            return -1;
+    if (!o->llm)
+        return 0;
     if (o->window && !o->step)
         o->step = o->window / 2 ? o->window / 2 : 1;
     if (o->step > (o->window ? o->window : 20))
@@ -293,7 +409,10 @@ int cli_parse(int argc, char **argv, struct options *o, struct err *e)
     int c;
     long v;
     double d;
+    bool given[OPT_END] = {false};
     while ((c = getopt_long(argc, argv, ":q:m:k:t:h", long_options, NULL)) != -1) {
+        if (c > 0 && c < OPT_END)
+            given[c] = true;
         switch (c) {
         case 'q':
             o->in.query = optarg;
@@ -514,5 +633,5 @@ int cli_parse(int argc, char **argv, struct options *o, struct err *e)
     }
     o->files = argv + optind;
     o->n_files = argc - optind;
-    return cli_check(o, e);
+    return cli_check(o, given, e);
 }

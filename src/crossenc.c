@@ -30,6 +30,7 @@ struct crossenc {
     size_t *owner;
     size_t n_encs, cap_encs, batch_tokens;
     struct group *g;     /* the group being encoded */
+    struct scorer *s;    /* this scorer, for its progress callback */
     /* --tokenize: called with each encoding instead of scoring. */
     void (*emit)(size_t cand, size_t window, const struct encoding *enc,
                  void *ctx);
@@ -105,6 +106,9 @@ static int flush_batch(struct crossenc *c, struct err *e)
         if (isnan(cand->score) || s > cand->score)
             cand->score = s;
     }
+    /* Candidates before the last one in the batch have all their windows
+     * scored. */
+    scorer_progress(c->s, c->owner[c->n_encs - 1], c->g->n_cands);
     c->n_encs = 0;
     c->batch_tokens = 0;
     return 0;
@@ -226,7 +230,7 @@ struct scorer *crossenc_scorer_new(const struct crossenc_options *o, struct err 
         goto fail;
     c->n_labels = c->model->n_labels;
     if (o->label >= 0 && (size_t)o->label >= c->n_labels) {
-        err_set(e, "--label %ld: the model has %zu label%s (0 to %zu)", o->label,
+        err_setk(e, ERR_USAGE, "--label %ld: the model has %zu label%s (0 to %zu)", o->label,
                 c->n_labels, c->n_labels == 1 ? "" : "s", c->n_labels - 1);
         goto fail;
     }
@@ -234,7 +238,7 @@ struct scorer *crossenc_scorer_new(const struct crossenc_options *o, struct err 
     c->activation = o->activation == ACTIVATION_AUTO ? c->model->activation
                                                      : o->activation;
     if (c->activation == ACTIVATION_SOFTMAX && c->n_labels == 1) {
-        err_set(e, "--activation softmax: the model has one label (softmax "
+        err_setk(e, ERR_USAGE, "--activation softmax: the model has one label (softmax "
                 "would make every score 1)");
         goto fail;
     }
@@ -249,12 +253,12 @@ struct scorer *crossenc_scorer_new(const struct crossenc_options *o, struct err 
         if (limit < c->o.max_length)
             c->o.max_length = limit;
     } else if (c->o.max_length > limit) {
-        err_set(e, "--max-length %zu is more than the model's %zu positions",
+        err_setk(e, ERR_USAGE, "--max-length %zu is more than the model's %zu positions",
                 c->o.max_length, limit);
         goto fail;
     }
     if (c->o.max_length <= specials + 1) {
-        err_set(e, "--max-length %zu leaves no room for text (the pair template takes %zu tokens)",
+        err_setk(e, ERR_USAGE, "--max-length %zu leaves no room for text (the pair template takes %zu tokens)",
                 c->o.max_length, specials);
         goto fail;
     }
@@ -266,7 +270,9 @@ struct scorer *crossenc_scorer_new(const struct crossenc_options *o, struct err 
     c->model->family->set_threads(c->model, threads);
 
     struct scorer *s = xcalloc(1, sizeof *s);
-    *s = (struct scorer){"cross-encoder", crossenc_score, crossenc_free, c};
+    c->s = s;
+    *s = (struct scorer){.name = "cross-encoder", .score = crossenc_score, .free = crossenc_free,
+                         .state = c};
     return s;
 fail:
     model_free(c->model);

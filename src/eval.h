@@ -163,9 +163,11 @@ void eval_correct(double *p, size_t m, enum eval_correction c);
 
 /* `rerank eval --qrels QRELS [options] RUN...`; argv[0] is the subcommand
  * name.  Prints results to stdout and diagnostics ("rerank: FILE:LINE: ...")
- * to stderr, and returns the exit status: 0, 1 (unreadable or malformed
- * input, write error), 2 (usage), 7 (a --fail-under threshold not met).
- * Never exits. */
+ * to stderr.  Returns 0 on success (also --help, and a reader that closed
+ * the output pipe), else the kind of the failure, which main.c maps to the
+ * exit status: ERR_USAGE, ERR_INPUT (malformed input), ERR_IO (a file not
+ * readable, output not written), ERR_THRESHOLD (a --fail-under threshold not
+ * met).  Never exits. */
 int eval_main(int argc, char **argv);
 /* The same with explicit streams (tests). */
 int eval_cli_run(int argc, char **argv, FILE *out, FILE *errf);

@@ -14,19 +14,13 @@
 
 #include <jansson.h>
 
-enum {
-    EXIT_OK = 0,
-    EXIT_INPUT = 1,   /* unreadable or malformed file, write error */
-    EXIT_USAGE = 2,
-    EXIT_BELOW = 7,   /* a --fail-under threshold was not met */
-};
-
 static const char usage[] =
-    "Usage: rerank eval --qrels QRELS [options] RUN...\n"
+    "Usage: rerank eval --qrels QRELS [OPTION]... RUN...\n"
     "\n"
     "Evaluates TREC run files (qid Q0 docid rank score tag) against qrels\n"
     "(qid iter docid rel) with trec_eval 10.0 semantics: documents ranked by\n"
-    "score, ties by docid descending; the rank column is ignored.\n"
+    "score, ties by docid descending; the rank column is ignored.  A RUN or\n"
+    "QRELS of - is standard input (once).  Options may follow the RUNs.\n"
     "\n"
     "Options:\n"
     "  --qrels FILE        relevance judgements (required)\n"
@@ -54,6 +48,7 @@ static const char usage[] =
     "                      holm, bonferroni or none (default none)\n"
     "  --permutations N    randomization-test permutations (10000)\n"
     "  --seed N            randomization-test seed (0)\n"
+    "  --quiet             no warnings (queries without results or judgements)\n"
     "  -h, --help          this text\n"
     "\n"
     "Text output is trec_eval's: one \"measure<TAB>qid|all<TAB>value\" line per\n"
@@ -63,7 +58,8 @@ static const char usage[] =
     "the difference of means over the queries both runs have, the p-value of a\n"
     "two-sided paired randomization test (p), and the t statistic and p-value\n"
     "of a two-sided paired t-test (t, p_t).  Judged queries without results\n"
-    "are reported on stderr.\n"
+    "are reported on stderr.  A gzip-compressed file is refused: decompress it\n"
+    "(zcat run.gz | rerank eval --qrels QRELS -).\n"
     "\n"
     "Examples:\n"
     "  rerank eval --qrels qrels -m official run          trec_eval's default\n"
@@ -71,8 +67,9 @@ static const char usage[] =
     "  rerank eval --qrels qrels -m set_F.0.5 -M 10 run   F(beta 0.5) of top 10\n"
     "  rerank eval --qrels qrels -m map --correction holm base.run a.run b.run\n"
     "\n"
-    "Exit status: 0 success, 1 unreadable or malformed input, 2 usage error,\n"
-    "7 a --fail-under threshold not met.\n";
+    "Exit status, as for rerank: 0 success; 1 malformed input; 2 usage error;\n"
+    "7 a --fail-under threshold not met; 8 a file could not be read or the\n"
+    "output could not be written.  A closed output pipe ends quietly (0).\n";
 
 struct threshold {
     char name[32];
@@ -89,6 +86,7 @@ struct eval_cli {
     enum eval_correction correction;
     size_t n_perm;
     uint64_t seed;
+    bool quiet;
     FILE *out, *err;
 };
 
@@ -136,11 +134,13 @@ static int add_threshold(struct eval_cli *c, const char *arg, struct err *e)
     return 0;
 }
 
-/* Parses options into c; returns the index of the first run argument, or
- * -1 after printing a usage error, or -2 after printing --help. */
-static int parse_args(struct eval_cli *c, int argc, char **argv)
+/* Parses options into c (options may follow operands).  Returns the index of
+ * the first run argument in the permuted argv, 0 for --help, or -1 with e
+ * holding a usage error. */
+static int parse_args(struct eval_cli *c, int argc, char **argv, struct err *e)
 {
-    enum { OPT_QRELS = 256, OPT_JSON, OPT_FAIL, OPT_PERM, OPT_SEED, OPT_CORR };
+    enum { OPT_QRELS = 256, OPT_JSON, OPT_FAIL, OPT_PERM, OPT_SEED, OPT_CORR,
+           OPT_QUIET };
     static const struct option longopts[] = {
         {"qrels", required_argument, NULL, OPT_QRELS},
         {"measure", required_argument, NULL, 'm'},
@@ -149,24 +149,22 @@ static int parse_args(struct eval_cli *c, int argc, char **argv)
         {"correction", required_argument, NULL, OPT_CORR},
         {"permutations", required_argument, NULL, OPT_PERM},
         {"seed", required_argument, NULL, OPT_SEED},
+        {"quiet", no_argument, NULL, OPT_QUIET},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    struct err e;
     long v;
     optind = 0;  /* full reinitialisation (glibc), so eval_main can rerun */
     opterr = 0;
     int opt;
-    while ((opt = getopt_long(argc, argv, "+m:qcl:M:h", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":m:qcl:M:h", longopts, NULL)) != -1) {
         switch (opt) {
         case OPT_QRELS:
             c->qrels_path = optarg;
             break;
         case 'm':
-            if (eval_measures_add(&c->ms, optarg, &e)) {
-                fprintf(c->err, "rerank eval: %s\n", e.msg);
+            if (eval_measures_add(&c->ms, optarg, e))
                 return -1;
-            }
             break;
         case 'q':
             c->per_query = true;
@@ -175,29 +173,21 @@ static int parse_args(struct eval_cli *c, int argc, char **argv)
             c->opts.complete = true;
             break;
         case 'l':
-            if (parse_long(optarg, -127, 127, &v)) {
-                fprintf(c->err, "rerank eval: -l %s: expected an integer in "
-                        "-127..127\n", optarg);
-                return -1;
-            }
+            if (parse_long(optarg, -127, 127, &v))
+                return err_set(e, "-l %s: expected an integer in -127..127", optarg);
             c->opts.rel_level = (int)v;
             break;
         case 'M':
-            if (parse_long(optarg, 1, LONG_MAX, &v)) {
-                fprintf(c->err, "rerank eval: -M %s: expected a positive "
-                        "integer\n", optarg);
-                return -1;
-            }
+            if (parse_long(optarg, 1, LONG_MAX, &v))
+                return err_set(e, "-M %s: expected a positive integer", optarg);
             c->opts.max_docs = v;
             break;
         case OPT_JSON:
             c->json = true;
             break;
         case OPT_FAIL:
-            if (add_threshold(c, optarg, &e)) {
-                fprintf(c->err, "rerank eval: %s\n", e.msg);
+            if (add_threshold(c, optarg, e))
                 return -1;
-            }
             break;
         case OPT_CORR:
             if (strcmp(optarg, "holm") == 0) {
@@ -207,52 +197,47 @@ static int parse_args(struct eval_cli *c, int argc, char **argv)
             } else if (strcmp(optarg, "none") == 0) {
                 c->correction = EVAL_CORRECT_NONE;
             } else {
-                fprintf(c->err, "rerank eval: --correction %s: expected holm, "
-                        "bonferroni or none\n", optarg);
-                return -1;
+                return err_setk(e, ERR_USAGE, "--correction %s: expected holm, "
+                                "bonferroni or none", optarg);
             }
             break;
         case OPT_PERM:
-            if (parse_long(optarg, 1, 100000000, &v)) {
-                fprintf(c->err, "rerank eval: --permutations %s: expected an "
-                        "integer in 1..100000000\n", optarg);
-                return -1;
-            }
+            if (parse_long(optarg, 1, 100000000, &v))
+                return err_set(e, "--permutations %s: expected an integer in "
+                               "1..100000000", optarg);
             c->n_perm = (size_t)v;
             break;
         case OPT_SEED: {
             char *end;
             errno = 0;
             unsigned long long s = strtoull(optarg, &end, 10);
-            if (end == optarg || *end || errno || optarg[0] == '-') {
-                fprintf(c->err, "rerank eval: --seed %s: expected a "
-                        "non-negative integer\n", optarg);
-                return -1;
-            }
+            if (end == optarg || *end || errno || optarg[0] == '-')
+                return err_set(e, "--seed %s: expected a non-negative integer", optarg);
             c->seed = s;
             break;
         }
+        case OPT_QUIET:
+            c->quiet = true;
+            break;
         case 'h':
-            fputs(usage, c->out);
-            return -2;
+            return 0;
+        case ':':
+            return err_set(e, "option '%s' needs a value", argv[optind - 1]);
         default:
-            if (optopt && strchr("mlM", optopt))
-                fprintf(c->err, "rerank eval: option -%c needs a value\n", optopt);
-            else if (optopt)
-                fprintf(c->err, "rerank eval: unknown option -%c\n", optopt);
-            else
-                fprintf(c->err, "rerank eval: unknown or incomplete option %s\n",
-                        argv[optind - 1]);
-            fputs("Try 'rerank eval --help'.\n", c->err);
-            return -1;
+            if (optopt)
+                return err_set(e, "unknown option '-%c'", optopt);
+            return err_set(e, "unknown option '%s'", argv[optind - 1]);
         }
     }
-    if (!c->qrels_path || optind >= argc) {
-        fprintf(c->err, "rerank eval: %s\nTry 'rerank eval --help'.\n",
-                !c->qrels_path ? "--qrels QRELS is required"
-                               : "no run file given");
-        return -1;
-    }
+    if (!c->qrels_path)
+        return err_set(e, "--qrels QRELS is required");
+    if (optind >= argc)
+        return err_set(e, "no run file given");
+    int stdin_uses = strcmp(c->qrels_path, "-") == 0;
+    for (int i = optind; i < argc; i++)
+        stdin_uses += strcmp(argv[i], "-") == 0;
+    if (stdin_uses > 1)
+        return err_set(e, "standard input (-) can be read only once");
     if (!c->ms.n)
         eval_measures_default(&c->ms);
     return optind;
@@ -419,6 +404,8 @@ static json_t *compare(const struct eval_cli *c, const char *path_a,
 static void warn_coverage(const struct eval_cli *c, const char *path,
                           const struct eval_result *r)
 {
+    if (c->quiet)
+        return;
     if (r->n_unretrieved) {
         fprintf(c->err, "rerank: warning: %s: %zu judged %s no results (%s):",
                 path, r->n_unretrieved,
@@ -433,6 +420,12 @@ static void warn_coverage(const struct eval_cli *c, const char *path,
                 path, r->n_unjudged, r->n_unjudged == 1 ? "query has" : "queries have");
 }
 
+/* How a run or qrels argument is named in output and messages. */
+static const char *display_name(const char *path)
+{
+    return strcmp(path, "-") == 0 ? "<stdin>" : path;
+}
+
 int eval_cli_run(int argc, char **argv, FILE *out, FILE *errf)
 {
     struct eval_cli c = {
@@ -441,41 +434,50 @@ int eval_cli_run(int argc, char **argv, FILE *out, FILE *errf)
         .out = out,
         .err = errf,
     };
-    int first = parse_args(&c, argc, argv);
-    if (first < 0) {
+    struct err e = {0};
+    int first = parse_args(&c, argc, argv, &e);
+    if (first <= 0) {
+        if (first < 0)
+            fprintf(errf, "rerank: %s\nTry 'rerank eval --help' for more information.\n",
+                    e.msg);
+        else
+            fputs(usage, out);
         eval_measures_free(&c.ms);
         free(c.thresholds);
-        return first == -2 ? EXIT_OK : EXIT_USAGE;
+        return first < 0 ? ERR_USAGE : 0;
     }
     size_t n_runs = (size_t)(argc - first);
+    const char **names = xcalloc(n_runs, sizeof *names);
+    for (size_t i = 0; i < n_runs; i++)
+        names[i] = display_name(argv[first + (int)i]);
+    const char *qrels_name = display_name(c.qrels_path);
     struct trec_qrels qrels;
     struct trec_run *runs = xcalloc(n_runs, sizeof *runs);
     struct eval_result *res = xcalloc(n_runs, sizeof *res);
-    struct err e;
-    int status = EXIT_OK;
+    int status = 0;
     if (trec_qrels_read(&qrels, c.qrels_path, &e)) {
         fprintf(errf, "rerank: %s\n", e.msg);
-        status = EXIT_INPUT;
+        status = e.kind ? e.kind : ERR_INPUT;
     } else if (!qrels.n_topics) {
-        fprintf(errf, "rerank: %s: no judgements\n", c.qrels_path);
-        status = EXIT_INPUT;
+        fprintf(errf, "rerank: %s: no judgements\n", qrels_name);
+        status = ERR_INPUT;
     }
-    for (size_t i = 0; i < n_runs && status == EXIT_OK; i++) {
-        const char *path = argv[first + (int)i];
-        if (trec_run_read(&runs[i], path, &e)) {
+    for (size_t i = 0; i < n_runs && !status; i++) {
+        if (trec_run_read(&runs[i], argv[first + (int)i], &e)) {
             fprintf(errf, "rerank: %s\n", e.msg);
-            status = EXIT_INPUT;
+            status = e.kind ? e.kind : ERR_INPUT;
             break;
         }
         eval_run(&runs[i], &qrels, c.ms.v, c.ms.n, &c.opts, &res[i]);
-        warn_coverage(&c, path, &res[i]);
+        warn_coverage(&c, names[i], &res[i]);
         if (!res[i].n_queries) {
             fprintf(errf, "rerank: %s: no query has both results and "
-                    "judgements in %s\n", path, c.qrels_path);
-            status = EXIT_INPUT;
+                    "judgements in %s\n", names[i], qrels_name);
+            status = ERR_INPUT;
         }
     }
-    if (status == EXIT_OK) {
+    if (!status) {
+        errno = 0;  /* a failed write leaves EPIPE or its cause here */
         json_t *doc = NULL, *jruns = NULL, *jcmp = NULL;
         if (c.json) {
             doc = json_object();
@@ -485,18 +487,17 @@ int eval_cli_run(int argc, char **argv, FILE *out, FILE *errf)
             json_object_set_new(doc, "comparisons", jcmp);
         }
         for (size_t i = 0; i < n_runs; i++) {
-            const char *path = argv[first + (int)i];
             if (c.json)
-                json_array_append_new(jruns, json_run(&c, path, &runs[i], &res[i]));
+                json_array_append_new(jruns, json_run(&c, names[i], &runs[i], &res[i]));
             else
-                print_text(&c, path, &runs[i], &res[i], n_runs > 1);
+                print_text(&c, names[i], &runs[i], &res[i], n_runs > 1);
             if (!c.json && i + 1 < n_runs)
                 fputc('\n', out);
         }
         if (n_runs > 1) {
             struct eval_comparison *raw, *adj = compare_all(&c, res, n_runs, &raw);
             for (size_t i = 1; i < n_runs; i++) {
-                json_t *o = compare(&c, argv[first], argv[first + (int)i],
+                json_t *o = compare(&c, names[0], names[i],
                                     &adj[(i - 1) * c.ms.n], &raw[(i - 1) * c.ms.n],
                                     n_runs - 1, c.json);
                 if (o)
@@ -510,19 +511,22 @@ int eval_cli_run(int argc, char **argv, FILE *out, FILE *errf)
             fputc('\n', out);
             json_decref(doc);
         }
-        for (size_t t = 0; t < c.n_thresholds; t++) {
-            long k = eval_measures_find(&c.ms, c.thresholds[t].name);
-            for (size_t i = 0; i < n_runs; i++)
-                if (res[i].means[k] < c.thresholds[t].min) {
-                    fprintf(errf, "rerank: %s: %s %.4f is below %g\n",
-                            argv[first + (int)i], c.thresholds[t].name,
-                            res[i].means[k], c.thresholds[t].min);
-                    status = EXIT_BELOW;
-                }
-        }
-        if (fflush(out) != 0 || ferror(out)) {
-            fprintf(errf, "rerank: write error: %s\n", strerror(errno));
-            status = EXIT_INPUT;
+        bool write_failed = fflush(out) != 0 || ferror(out);
+        if (write_failed && errno == EPIPE) {
+            /* The reader went away (`rerank eval ... | head`): end quietly. */
+        } else if (write_failed) {
+            fprintf(errf, "rerank: write error: %s\n", strerror(errno ? errno : EIO));
+            status = ERR_IO;
+        } else {
+            for (size_t t = 0; t < c.n_thresholds; t++) {
+                long k = eval_measures_find(&c.ms, c.thresholds[t].name);
+                for (size_t i = 0; i < n_runs; i++)
+                    if (res[i].means[k] < c.thresholds[t].min) {
+                        fprintf(errf, "rerank: %s: %s %.4f is below %g\n", names[i],
+                                c.thresholds[t].name, res[i].means[k], c.thresholds[t].min);
+                        status = ERR_THRESHOLD;
+                    }
+            }
         }
     }
     for (size_t i = 0; i < n_runs; i++) {
@@ -531,6 +535,7 @@ int eval_cli_run(int argc, char **argv, FILE *out, FILE *errf)
     }
     free(res);
     free(runs);
+    free(names);
     trec_qrels_free(&qrels);
     eval_measures_free(&c.ms);
     free(c.thresholds);

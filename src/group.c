@@ -4,8 +4,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const docid_keys[] = {"docid", "id", "doc_id", NULL};
+const char *const docid_keys[] = {"docid", "_id", "id", "doc_id", NULL};
 const char *const text_keys[] = {"text", "document", "passage", "contents", NULL};
+const char *const query_id_keys[] = {"qid", "_id", "id", NULL};
+
+void keys_describe(struct buf *b, const char *const *keys)
+{
+    for (size_t i = 0; keys[i]; i++)
+        buf_printf(b, "%s\"%s\"", i == 0 ? "" : keys[i + 1] ? ", " : " or ", keys[i]);
+}
 
 void group_reset(struct group *g)
 {

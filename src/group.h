@@ -41,10 +41,17 @@ struct group {
     struct arena arena;
 };
 
-/* The field names a candidate's id and text may have in JSON input, in order
- * of preference; NULL-terminated. */
+/* The field names a document's id and text may have in JSON input, in order
+ * of preference; NULL-terminated.  One list for candidate lines and --docs
+ * collections alike. */
 extern const char *const docid_keys[];
 extern const char *const text_keys[];
+/* The field names of a query's id in a JSONL queries file (BEIR's
+ * queries.jsonl uses "_id").  Candidate lines take "qid" only: "id" there
+ * names the document. */
+extern const char *const query_id_keys[];
+/* Appends the names of keys for a message: "\"docid\", \"_id\" or \"id\"". */
+void keys_describe(struct buf *b, const char *const *keys);
 
 /* The length of g->query.  A reader that leaves query_len 0 gives a query
  * without NUL characters, whose length strlen finds. */

@@ -179,7 +179,7 @@ struct scorer *bm25_scorer_new(struct bm25_params p)
     struct scorer *s = xcalloc(1, sizeof *s);
     struct bm25 *b = xcalloc(1, sizeof *b);
     b->p = p;
-    *s = (struct scorer){"bm25", bm25_score, bm25_free, b};
+    *s = (struct scorer){.name = "bm25", .score = bm25_score, .free = bm25_free, .state = b};
     return s;
 }
 
@@ -200,7 +200,7 @@ static void simple_free(struct scorer *s)
 struct scorer *identity_scorer_new(void)
 {
     struct scorer *s = xcalloc(1, sizeof *s);
-    *s = (struct scorer){"identity", identity_score, simple_free, NULL};
+    *s = (struct scorer){.name = "identity", .score = identity_score, .free = simple_free};
     return s;
 }
 
@@ -225,6 +225,6 @@ struct scorer *random_scorer_new(unsigned long long seed)
     struct scorer *s = xcalloc(1, sizeof *s);
     uint64_t *st = xmalloc(sizeof *st);
     *st = seed;
-    *s = (struct scorer){"random", random_score, simple_free, st};
+    *s = (struct scorer){.name = "random", .score = random_score, .free = simple_free, .state = st};
     return s;
 }

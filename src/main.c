@@ -4,9 +4,10 @@
  *     ──► scorer (cross-encoder | API | bm25 | identity | random)
  *     ──► tail below --depth ──► writer (sort, top k, print, flush)
  *
- * `rerank eval ...` hands over to eval_main (src/eval_cli.c).  This is the
- * only file that prints diagnostics (all to stderr, prefixed "rerank:") and
- * decides the exit status (enum in cli.h). */
+ * `rerank eval ...` hands over to eval_main (src/eval_cli.c), which returns
+ * an error kind.  This file prints the main command's diagnostics (all to
+ * stderr, prefixed "rerank:") and decides every exit status: exit_status()
+ * maps error kinds (struct err, util.h) to the codes of cli.h. */
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,65 +25,74 @@
 #include "input.h"
 #include "llm.h"
 #include "output.h"
+#include "progress.h"
 #include "scorer.h"
 #include "trec.h"
 
 #define DEFAULT_MODEL "cross-encoder/ms-marco-MiniLM-L-6-v2"
 
-/* ---- stderr: diagnostics and the progress line ------------------------ */
+/* The one table from error kinds to exit statuses (documented in --help,
+ * README and rerank(1)).  An error of unspecified kind takes the status of
+ * the step that failed (`unspecified`). */
+static int exit_status(enum err_kind kind, int unspecified)
+{
+    switch (kind) {
+    case ERR_INPUT:
+        return EXIT_INPUT;
+    case ERR_USAGE:
+        return EXIT_USAGE;
+    case ERR_MODEL:
+        return EXIT_MODEL;
+    case ERR_SCORER:
+        return EXIT_SCORER;
+    case ERR_THRESHOLD:
+        return EXIT_THRESHOLD;
+    case ERR_IO:
+        return EXIT_IO;
+    case ERR_UNSPECIFIED:
+    default:
+        return unspecified;
+    }
+}
 
-struct progress {
-    bool on;
-    double start, last;
-    long groups, cands;
-    bool shown;
-};
+/* ---- stderr: diagnostics and the progress line ------------------------ */
 
 static struct progress prog;
 
 /* Clears the progress line so that a message starts on a clean line. */
-static void progress_clear(void)
+static void clear_line(void)
 {
-    if (prog.shown) {
-        fputs("\r\033[K", stderr);
-        prog.shown = false;
-    }
+    progress_clear(&prog);
 }
 
-static void progress_update(void)
+/* A scorer's report within a group (per batch). */
+static void group_progress(void *ctx, size_t done, size_t total)
 {
-    double t = now_seconds();
-    if (!prog.on || t - prog.last < 0.25 || t - prog.start < 1.0)
-        return;
-    prog.last = t;
-    fprintf(stderr, "\r\033[Krerank: %ld groups, %ld candidates, %.0f candidates/s",
-            prog.groups, prog.cands, prog.cands / (t - prog.start));
-    prog.shown = true;
+    progress_in_group(&prog, done, total, now_seconds());
 }
 
 static void say(const char *msg)
 {
-    progress_clear();
+    clear_line();
     fprintf(stderr, "rerank: %s\n", msg);
 }
 
 static void report_skip(const char *msg, void *ctx)
 {
-    progress_clear();
+    clear_line();
     fprintf(stderr, "rerank: %s (skipped)\n", msg);
 }
 
 /* A model download's progress, on a terminal. */
 static void download_progress(void *ctx, const char *file, long long have, long long total)
 {
-    if (!*(const bool *)ctx)
-        return;
+    char line[512];
     if (total > 0)
-        fprintf(stderr, "\r\033[Krerank: downloading %s  %.1f / %.1f MB  %3.0f%%", file,
-                have / 1e6, total / 1e6, 100.0 * (double)have / (double)total);
+        snprintf(line, sizeof line, "downloading %.300s  %.1f / %.1f MB  %3.0f%%", file,
+                 have / 1e6, total / 1e6, 100.0 * (double)have / (double)total);
     else
-        fprintf(stderr, "\r\033[Krerank: downloading %s  %.1f MB", file, have / 1e6);
-    prog.shown = true;
+        snprintf(line, sizeof line, "downloading %.300s  %.1f MB", file, have / 1e6);
+    progress_show(&prog, line);
 }
 
 static void api_notify(void *ctx, const char *line)
@@ -93,7 +103,7 @@ static void api_notify(void *ctx, const char *line)
 /* --dry-run --verbose: each request body that would have been sent. */
 static void llm_body(void *ctx, const char *label, const char *body)
 {
-    progress_clear();
+    clear_line();
     fprintf(stderr, "rerank: dry run: %s: %s\n", label, body);
 }
 
@@ -117,15 +127,15 @@ struct source {
 /* Opens the source.  Returns 0, or an exit status after printing why. */
 static int source_open(struct source *s, struct options *o)
 {
-    struct err e = {{0}};
+    struct err e = {0};
     memset(s, 0, sizeof *s);
     s->verbose = o->verbose && !o->quiet;
     if (!o->run) {
-        o->in.on_skip = report_skip;
+        o->in.on_skip = o->quiet ? NULL : report_skip;
         s->in = input_open(o->files, o->n_files, &o->in, &e);
         if (!s->in) {
             say(e.msg);
-            return EXIT_IO;
+            return exit_status(e.kind, EXIT_IO);
         }
         return 0;
     }
@@ -135,7 +145,7 @@ static int source_open(struct source *s, struct options *o)
         trec_queries_read(&s->queries, o->queries, field, &e) < 0 ||
         !(s->docs = trec_docs_open(o->docs, &e))) {
         say(e.msg);
-        return EXIT_INPUT;
+        return exit_status(e.kind, EXIT_INPUT);
     }
     if (s->verbose && trec_docs_info(s->docs)->built)
         fprintf(stderr, "rerank: indexed %s into %s\n", o->docs,
@@ -197,7 +207,7 @@ static void append_tail(struct source *s, struct group *g)
 
 static struct scorer *llm_make(const struct options *o, int *status)
 {
-    struct err e = {{0}};
+    struct err e = {0};
     struct llm_options lo;
     llm_options_init(&lo);
     lo.mode = strcmp(o->llm, "pointwise") == 0 ? LLM_POINTWISE : LLM_LISTWISE;
@@ -222,7 +232,7 @@ static struct scorer *llm_make(const struct options *o, int *status)
     struct scorer *s = llm_scorer_new(&lo, &e);
     if (!s) {
         say(e.msg);
-        *status = EXIT_USAGE;
+        *status = exit_status(e.kind, EXIT_USAGE);
     }
     return s;
 }
@@ -230,7 +240,7 @@ static struct scorer *llm_make(const struct options *o, int *status)
 /* The scorer the method options choose (--method, --model, --api). */
 static struct scorer *first_stage_make(const struct options *o, int *status)
 {
-    struct err e = {{0}};
+    struct err e = {0};
     switch (o->method) {
     case METHOD_IDENTITY:
         return identity_scorer_new();
@@ -255,22 +265,20 @@ static struct scorer *first_stage_make(const struct options *o, int *status)
         struct scorer *s = api_scorer_new(&ao, &e);
         if (!s) {
             say(e.msg);
-            *status = EXIT_USAGE;
+            *status = exit_status(e.kind, EXIT_USAGE);
         }
         return s;
     }
     case METHOD_CROSS_ENCODER:
     default: {
         const char *name = o->model ? o->model : DEFAULT_MODEL;
-        /* The download bar redraws its line: a terminal that can do it. */
-        const char *term = getenv("TERM");
-        bool bar = !o->quiet && isatty(STDERR_FILENO) && !(term && strcmp(term, "dumb") == 0);
-        struct hub_report report = {download_progress, o->quiet ? NULL : api_notify, &bar};
+        struct hub_report report = {o->quiet ? NULL : download_progress,
+                                    o->quiet ? NULL : api_notify, NULL};
         char *dir = hub_resolve(name, &report, &e);
-        progress_clear();
+        clear_line();
         if (!dir) {
             say(e.msg);
-            *status = EXIT_MODEL;
+            *status = exit_status(e.kind, EXIT_MODEL);
             return NULL;
         }
         struct crossenc_options co = {
@@ -285,7 +293,7 @@ static struct scorer *first_stage_make(const struct options *o, int *status)
         struct scorer *s = crossenc_scorer_new(&co, &e);
         if (!s) {
             say(e.msg);
-            *status = EXIT_MODEL;
+            *status = exit_status(e.kind, EXIT_MODEL);
         }
         free(dir);
         return s;
@@ -304,6 +312,7 @@ static struct scorer *scorer_make(const struct options *o, int *status)
     struct scorer *first = first_stage_make(o, status);
     if (!first)
         return NULL;
+    first->progress = group_progress;   /* the cascade reports none of its own */
     struct scorer *second = llm_make(o, status);
     if (!second) {
         scorer_free(first);
@@ -314,12 +323,27 @@ static struct scorer *scorer_make(const struct options *o, int *status)
 
 /* ---- the run ------------------------------------------------------------- */
 
-static bool in_shard(const struct options *o, const struct group *g)
+/* Whether the group keyed key (its qid, else its query) is in --shard K/N. */
+static bool in_shard(const struct options *o, const char *key)
 {
-    if (!o->shard_n)
-        return true;
-    const char *key = g->qid ? g->qid : g->query;
-    return hash_bytes(key, strlen(key), 0) % (uint64_t)o->shard_n == (uint64_t)o->shard_k;
+    return !o->shard_n ||
+           hash_bytes(key, strlen(key), 0) % (uint64_t)o->shard_n == (uint64_t)o->shard_k;
+}
+
+/* The queries and candidates a --run will score (those with query text, in
+ * the shard), for the progress display's totals and ETA. */
+static void run_totals(const struct options *o, const struct source *src)
+{
+    long groups = 0;
+    long long cands = 0;
+    for (size_t i = 0; i < src->run.n_topics; i++) {
+        const struct trec_topic_run *t = &src->run.topics[i];
+        if (!trec_queries_find(&src->queries, t->qid) || !in_shard(o, t->qid))
+            continue;
+        groups++;
+        cands += (long long)(t->n_docs < (size_t)o->depth ? t->n_docs : (size_t)o->depth);
+    }
+    progress_set_totals(&prog, groups, cands);
 }
 
 /* A scorer must leave a finite score on every candidate. */
@@ -352,9 +376,10 @@ static void stopped(const struct group *g)
 
 static int run(struct options *o)
 {
-    struct err e = {{0}};
-    prog = (struct progress){.on = !o->quiet && isatty(STDERR_FILENO)};
-    prog.start = prog.last = now_seconds();
+    struct err e = {0};
+    const char *term = getenv("TERM");
+    progress_init(&prog, !o->quiet && isatty(STDERR_FILENO) ? stderr : NULL,
+                  !term || strcmp(term, "dumb") == 0, now_seconds());
 
     struct source src;
     int status = source_open(&src, o);
@@ -362,11 +387,14 @@ static int run(struct options *o)
         source_close(&src, true);
         return status;
     }
+    if (src.trec)
+        run_totals(o, &src);
     struct scorer *sc = scorer_make(o, &status);
     if (!sc) {
         source_close(&src, true);
         return status;
     }
+    sc->progress = group_progress;
     struct writer w = {.f = stdout, .format = o->format, .top_k = o->top_k,
                        .no_text = o->no_text, .run_tag = o->run_tag};
     struct group g = {0};
@@ -380,12 +408,14 @@ static int run(struct options *o)
             say(e.msg);
             if (g.n_cands)
                 stopped(&g);
-            status = src.in && !input_io_failed(src.in) ? EXIT_INPUT : EXIT_IO;
+            status = exit_status(e.kind, src.in && !input_io_failed(src.in) ? EXIT_INPUT
+                                                                            : EXIT_IO);
             break;
         }
         g.ordinal = ++ordinal;
-        if (!in_shard(o, &g))
+        if (!in_shard(o, g.qid ? g.qid : g.query))
             continue;
+        progress_group_begin(&prog, now_seconds());
         if (o->tokenize) {
             struct tokenize_ctx t = {&w, &g, strcmp(o->long_mode, "max") == 0};
             crossenc_encode_group(sc, &g, write_encoding, &t, &e);
@@ -393,12 +423,19 @@ static int run(struct options *o)
             say(e.msg);
             if (!o->keep_going) {
                 stopped(&g);
-                status = EXIT_SCORER;
+                status = exit_status(e.kind, EXIT_SCORER);
                 break;
             }
             g.error = e.msg;
             failed++;
         }
+        if (o->dry_run) {
+            /* The report went to stderr; the scores are placeholders, and
+             * a cron job must not take them for a ranking. */
+            progress_group_done(&prog, g.n_cands, now_seconds());
+            continue;
+        }
+        size_t n_scored = g.n_cands;
         if (src.trec && !o->drop_tail && !o->tokenize)
             append_tail(&src, &g);
         if ((o->tokenize ? writer_flush(&w, &e) : writer_group(&w, &g, &e)) < 0) {
@@ -407,19 +444,17 @@ static int run(struct options *o)
             say(e.msg);
             if (!w.io_error)
                 stopped(&g);
-            status = w.io_error ? EXIT_IO : EXIT_INPUT;
+            status = exit_status(e.kind, w.io_error ? EXIT_IO : EXIT_INPUT);
             break;
         }
-        prog.groups++;
-        prog.cands += (long)g.n_cands;
-        progress_update();
+        progress_group_done(&prog, n_scored, now_seconds());
     }
-    progress_clear();
+    progress_finish(&prog, now_seconds());
     if (!w.io_error && writer_finish(&w, &e) < 0) {
         if (w.broken_pipe)
             goto quiet_exit;
         say(e.msg);
-        status = EXIT_IO;
+        status = exit_status(e.kind, EXIT_IO);
     }
     long skipped = src.in ? input_skipped(src.in) : 0;
     if (status == EXIT_OK && failed)
@@ -428,7 +463,7 @@ static int run(struct options *o)
         status = EXIT_SKIPPED;
     if (o->verbose && !o->quiet)
         fprintf(stderr, "rerank: %ld groups, %ld candidates, %ld lines skipped, %ld groups failed\n",
-                prog.groups, prog.cands, skipped, failed);
+                prog.groups, (long)prog.cands, skipped, failed);
     goto done;
 quiet_exit:
     /* The reader went away (`rerank ... | head`): end quietly. */
@@ -447,14 +482,16 @@ int main(int argc, char **argv)
      * killing the process (and network code never dies of SIGPIPE). */
     signal(SIGPIPE, SIG_IGN);
 
-    if (argc > 1 && strcmp(argv[1], "eval") == 0)
-        return eval_main(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "eval") == 0) {
+        int kind = eval_main(argc - 1, argv + 1);
+        return kind ? exit_status((enum err_kind)kind, EXIT_INPUT) : EXIT_OK;
+    }
 
     struct options o;
-    struct err e = {{0}};
+    struct err e = {0};
     if (cli_parse(argc, argv, &o, &e) < 0) {
         fprintf(stderr, "rerank: %s\nTry 'rerank --help' for more information.\n", e.msg);
-        return EXIT_USAGE;
+        return exit_status(ERR_USAGE, EXIT_USAGE);
     }
     if (o.help) {
         fputs(cli_usage, stdout);

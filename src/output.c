@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "jsontext.h"
+#include "tokenizer.h"
 
 int output_format_parse(const char *s, enum output_format *out)
 {
@@ -191,11 +192,13 @@ static int write_trec(struct writer *w, const struct group *g,
         q = qid;
     }
     if (has_space(q))
-        return err_set(e, "%s:%ld: qid \"%s\" contains white space, which TREC output cannot carry",
-                       g->source, g->first_line, q);
+        return err_setk(e, ERR_INPUT,
+                        "%s:%ld: qid \"%s\" contains white space, which TREC output cannot carry",
+                        g->source, g->first_line, q);
     if (has_space(c->docid))
-        return err_set(e, "%s:%ld: docid \"%s\" contains white space, which TREC output cannot carry",
-                       c->source, c->line, c->docid);
+        return err_setk(e, ERR_INPUT,
+                        "%s:%ld: docid \"%s\" contains white space, which TREC output cannot carry",
+                        c->source, c->line, c->docid);
     char num[32];
     format_score(num, c->score);
     buf_printf(&w->out, "%s Q0 %s %ld %s %s\n", q, c->docid, rank, num, w->run_tag);
@@ -215,7 +218,7 @@ fail:
     w->out.len = 0;
     w->io_error = true;
     w->broken_pipe = errno == EPIPE;
-    return err_set(e, "write error: %s", strerror(errno ? errno : EIO));
+    return err_setk(e, ERR_IO, "write error: %s", strerror(errno ? errno : EIO));
 }
 
 int writer_group(struct writer *w, const struct group *g, struct err *e)
@@ -297,7 +300,7 @@ int writer_finish(struct writer *w, struct err *e)
         w->f = NULL;
         w->io_error = true;
         w->broken_pipe = errno == EPIPE;
-        return err_set(e, "write error: %s", strerror(errno ? errno : EIO));
+        return err_setk(e, ERR_IO, "write error: %s", strerror(errno ? errno : EIO));
     }
     w->f = NULL;
     return 0;

@@ -12,8 +12,9 @@
 #include <stdio.h>
 
 #include "group.h"
-#include "tokenizer.h"
 #include "util.h"
+
+struct encoding;   /* tokenizer.h: only --tokenize lines pass one through */
 
 enum output_format { FORMAT_JSONL, FORMAT_TSV, FORMAT_TREC };
 

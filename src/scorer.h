@@ -17,7 +17,18 @@ struct scorer {
     int (*score)(struct scorer *s, struct group *g, struct err *e);
     void (*free)(struct scorer *s);
     void *state;
+    /* Optional, set by the caller: a scorer that works in batches may report
+     * progress(ctx, candidates done, of total) within a group. */
+    void (*progress)(void *ctx, size_t done, size_t total);
+    void *progress_ctx;
 };
+
+/* Reports progress within a group when the caller asked for it. */
+static inline void scorer_progress(const struct scorer *s, size_t done, size_t total)
+{
+    if (s->progress)
+        s->progress(s->progress_ctx, done, total);
+}
 
 /* Lexical baselines (lexical.c). */
 struct bm25_params {

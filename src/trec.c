@@ -86,13 +86,19 @@ struct lines {
     long lineno;
 };
 
+/* path "-" is standard input, named "<stdin>" in messages (r->path). */
 static int lines_open(struct lines *r, const char *path, struct err *e)
 {
     memset(r, 0, sizeof *r);
     r->path = path;
+    if (strcmp(path, "-") == 0) {
+        r->path = "<stdin>";
+        r->f = stdin;
+        return 0;
+    }
     r->f = fopen(path, "rb");
     if (!r->f)
-        return err_set(e, "%s: %s", path, strerror(errno));
+        return err_setk(e, ERR_IO, "%s: %s", path, strerror(errno));
     return 0;
 }
 
@@ -104,10 +110,14 @@ static int lines_next(struct lines *r, struct err *e)
     ssize_t n = getline(&r->line, &r->cap, r->f);
     if (n < 0) {
         if (ferror(r->f))
-            return err_set(e, "%s: read error: %s", r->path, strerror(errno));
+            return err_setk(e, ERR_IO, "%s: read error: %s", r->path, strerror(errno));
         return 0;
     }
     r->lineno++;
+    if (r->lineno == 1 && n >= 2 && (unsigned char)r->line[0] == 0x1f &&
+        (unsigned char)r->line[1] == 0x8b)
+        return err_setk(e, ERR_INPUT, "%s: gzip-compressed data; decompress it first "
+                        "(zcat FILE.gz | rerank ... -)", r->path);
     size_t len = (size_t)n;
     if (len && r->line[len - 1] == '\n')
         len--;
@@ -124,7 +134,7 @@ static int lines_next(struct lines *r, struct err *e)
 
 static void lines_close(struct lines *r)
 {
-    if (r->f)
+    if (r->f && r->f != stdin)
         fclose(r->f);
     free(r->line);
     memset(r, 0, sizeof *r);
@@ -204,6 +214,7 @@ int trec_run_read(struct trec_run *run, const char *path, struct err *e)
     struct lines r;
     if (lines_open(&r, path, e))
         return -1;
+    path = r.path;
     run->map = xcalloc(1, sizeof *run->map);
     const char *last_tag = NULL;
     size_t cur = SIZE_MAX;
@@ -309,6 +320,7 @@ int trec_qrels_read(struct trec_qrels *q, const char *path, struct err *e)
     struct lines r;
     if (lines_open(&r, path, e))
         return -1;
+    path = r.path;
     struct trec_strmap map = {0};
     struct judged_line **tmp = NULL;   /* per topic, while reading */
     size_t *n_tmp = NULL, cap_tmp = 0, cap_n = 0;
@@ -492,7 +504,6 @@ static const char *json_id_text(json_t *v, char buf[32])
 static int queries_read_jsonl(struct trec_queries *q, struct lines *r,
                               struct err *e)
 {
-    static const char *const id_keys[] = {"qid", "_id", "id", NULL};
     static const char *const query_keys[] = {"query", "text", NULL};
     int rc;
     while ((rc = lines_next(r, e)) > 0) {
@@ -504,7 +515,7 @@ static int queries_read_jsonl(struct trec_queries *q, struct lines *r,
             return err_set(e, "%s:%ld: %s", q->path, r->lineno, je.text);
         const char *k;
         char buf[32];
-        json_t *id = json_is_object(obj) ? json_first(obj, id_keys, &k) : NULL;
+        json_t *id = json_is_object(obj) ? json_first(obj, query_id_keys, &k) : NULL;
         json_t *text = json_is_object(obj) ? json_first(obj, query_keys, &k) : NULL;
         const char *qid = id ? json_id_text(id, buf) : NULL;
         int st = 0;
@@ -666,7 +677,7 @@ int trec_queries_read(struct trec_queries *q, const char *path,
     q->map = xcalloc(1, sizeof *q->map);
     FILE *f = fopen(path, "rb");
     if (!f)
-        return err_set(e, "%s: %s", path, strerror(errno));
+        return err_setk(e, ERR_IO, "%s: %s", path, strerror(errno));
     int c;
     while ((c = getc(f)) == ' ' || c == '\t' || c == '\n' || c == '\r')
         ;

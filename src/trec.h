@@ -43,7 +43,9 @@ struct trec_run {
     struct arena arena;     /* all strings */
 };
 
-/* Reads a run file.  The rank column is ignored; `#` lines and blank lines
+/* Reads a run file ("-": standard input, named "<stdin>" in messages; a
+ * gzip-compressed file is refused with a message saying so).  The rank
+ * column is ignored; `#` lines and blank lines
  * are skipped; a docid twice for one query is an error.  Returns 0, or -1
  * with e = "PATH:LINE: why".  The caller frees with trec_run_free (also after
  * a failure). */
@@ -73,8 +75,8 @@ struct trec_qrels {
     struct arena arena;
 };
 
-/* Reads a qrels file (`#` and blank lines skipped; a docid judged twice for
- * one query is an error, as in trec_eval).  Returns 0 or -1 with e set;
+/* Reads a qrels file ("-" and gzip as for runs; `#` and blank lines
+ * skipped; a docid judged twice for one query is an error, as in trec_eval).  Returns 0 or -1 with e set;
  * free with trec_qrels_free either way. */
 int trec_qrels_read(struct trec_qrels *q, const char *path, struct err *e);
 void trec_qrels_free(struct trec_qrels *q);

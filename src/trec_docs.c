@@ -58,9 +58,6 @@ struct trec_docs {
     struct trec_docs_info info;
 };
 
-static const char *const collection_id_keys[] = {"docid", "_id", "id", NULL};
-static const char *const collection_text_keys[] = {"text", "contents", NULL};
-
 static uint64_t docid_hash(const char *s, size_t n)
 {
     return hash_bytes(s, n, 0);
@@ -80,7 +77,7 @@ static json_t *json_first(json_t *obj, const char *const *keys)
  * bytes), or NULL when it has none. */
 static const char *json_docid(json_t *obj, char buf[32])
 {
-    json_t *v = json_first(obj, collection_id_keys);
+    json_t *v = json_first(obj, docid_keys);
     if (json_is_string(v))
         return json_string_value(v);
     if (json_is_integer(v)) {
@@ -117,17 +114,18 @@ static int parse_doc_line(enum trec_docs_format fmt, const char *line,
         return err_set(e, "%s", je.text);
     int rc = 0;
     const char *docid = json_is_object(o) ? json_docid(o, idbuf) : NULL;
-    json_t *text = json_is_object(o) ? json_first(o, collection_text_keys) : NULL;
+    json_t *text = json_is_object(o) ? json_first(o, text_keys) : NULL;
     json_t *title = json_is_object(o) ? json_object_get(o, "title") : NULL;
     if (!json_is_object(o))
         rc = err_set(e, "expected a JSON object");
-    else if (!docid || !*docid)
-        rc = err_set(e, "missing docid (\"docid\", \"_id\" or \"id\", a "
-                     "non-empty string or integer)");
-    else if (!json_is_string(text))
-        rc = err_set(e, "missing document text (\"text\" or \"contents\", a "
-                     "string)");
-    else if (title && !json_is_string(title) && !json_is_null(title))
+    else if (!docid || !*docid || !json_is_string(text)) {
+        bool no_id = !docid || !*docid;
+        struct buf keys = {0};
+        keys_describe(&keys, no_id ? docid_keys : text_keys);
+        rc = no_id ? err_set(e, "missing docid (%s, a non-empty string or integer)", keys.data)
+                   : err_set(e, "missing document text (%s, a string)", keys.data);
+        buf_free(&keys);
+    } else if (title && !json_is_string(title) && !json_is_null(title))
         rc = err_set(e, "\"title\" must be a string");
     if (rc) {
         json_decref(o);
@@ -158,7 +156,7 @@ static ssize_t read_line_at(struct trec_docs *d, uint64_t offset, struct err *e)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            return err_set(e, "%s: read error: %s", d->path, strerror(errno));
+            return err_setk(e, ERR_IO, "%s: read error: %s", d->path, strerror(errno));
         }
         char *nl = memchr(d->line + len, '\n', (size_t)n);
         if (nl) {
@@ -257,7 +255,7 @@ static int index_scan(struct trec_docs *d, struct rrx_entry **out, size_t *n,
 {
     FILE *f = fopen(d->path, "rb");
     if (!f)
-        return err_set(e, "%s: %s", d->path, strerror(errno));
+        return err_setk(e, ERR_IO, "%s: %s", d->path, strerror(errno));
     setvbuf(f, NULL, _IOFBF, 1 << 20);
     struct rrx_entry *v = NULL;
     size_t nv = 0, cap = 0;
@@ -479,7 +477,7 @@ struct trec_docs *trec_docs_open(const char *path, struct err *e)
     d->info.path = d->path;
     d->fd = open(path, O_RDONLY);
     if (d->fd < 0) {
-        err_set(e, "%s: %s", path, strerror(errno));
+        err_setk(e, ERR_IO, "%s: %s", path, strerror(errno));
         goto fail;
     }
     if (fstat(d->fd, &d->st) != 0 || !S_ISREG(d->st.st_mode)) {
@@ -547,7 +545,7 @@ static void doc_text(const char *line, size_t len, json_t *obj,
         *out_len = n;
         return;
     }
-    json_t *t = json_first(obj, collection_text_keys), *title = json_object_get(obj, "title");
+    json_t *t = json_first(obj, text_keys), *title = json_object_get(obj, "title");
     size_t nt = json_string_length(t);
     size_t nh = json_is_string(title) ? json_string_length(title) : 0;
     size_t total = nh ? nh + 1 + nt : nt;

@@ -8,14 +8,29 @@
 #include <string.h>
 #include <time.h>
 
-int err_set(struct err *e, const char *fmt, ...)
+static void err_vset(struct err *e, enum err_kind kind, const char *fmt, va_list ap)
 {
     if (e) {
-        va_list ap;
-        va_start(ap, fmt);
         vsnprintf(e->msg, sizeof e->msg, fmt, ap);
-        va_end(ap);
+        e->kind = kind;
     }
+}
+
+int err_set(struct err *e, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    err_vset(e, ERR_UNSPECIFIED, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int err_setk(struct err *e, enum err_kind kind, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    err_vset(e, kind, fmt, ap);
+    va_end(ap);
     return -1;
 }
 
@@ -180,6 +195,39 @@ double now_seconds(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* Rewrites buf, %g text in exponent form ("-1.2e+02"), as the same digits
+ * without the exponent ("-120") when that is no longer.  %g uses exponents
+ * for small numbers only below 1e-4, where the plain form is always longer. */
+static void plain_if_no_longer(char buf[32])
+{
+    const char *e = strchr(buf, 'e');
+    if (!e || e[1] == '-')
+        return;
+    long exp = strtol(e + 1, NULL, 10);
+    size_t len = strlen(buf);
+    if (exp < 0 || (size_t)exp + 1 > len)   /* exp + 1 digits at least */
+        return;
+    char digits[32], out[64];
+    size_t n = 0, k = 0;
+    for (const char *p = buf; p < e; p++)
+        if (*p >= '0' && *p <= '9')
+            digits[n++] = *p;
+    if (buf[0] == '-')
+        out[k++] = '-';
+    size_t int_digits = (size_t)exp + 1;    /* value = d.ddd x 10^exp */
+    for (size_t i = 0; i < int_digits; i++)
+        out[k++] = i < n ? digits[i] : '0';
+    if (n > int_digits) {
+        out[k++] = '.';
+        for (size_t i = int_digits; i < n; i++)
+            out[k++] = digits[i];
+    }
+    if (k <= len) {
+        memcpy(buf, out, k);
+        buf[k] = 0;
+    }
+}
+
 void format_score(char buf[32], double x)
 {
     float f = (float)x;
@@ -187,15 +235,16 @@ void format_score(char buf[32], double x)
         for (int p = 1; p <= 9; p++) {
             snprintf(buf, 32, "%.*g", p, x);
             if (strtof(buf, NULL) == f)
-                return;
+                break;
         }
     } else {
         for (int p = 15; p <= 17; p++) {
             snprintf(buf, 32, "%.*g", p, x);
             if (strtod(buf, NULL) == x)
-                return;
+                break;
         }
     }
+    plain_if_no_longer(buf);
 }
 
 void buf_put(struct buf *b, const void *p, size_t n)

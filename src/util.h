@@ -14,15 +14,33 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct err {
-    char msg[1024];
+/* What kind of failure an error is; main.c maps kinds to exit statuses (its
+ * one table).  ERR_UNSPECIFIED, err_set's, leaves the choice to the caller's
+ * context (a failure while loading the model is a model error). */
+enum err_kind {
+    ERR_UNSPECIFIED,
+    ERR_INPUT,      /* malformed input data */
+    ERR_USAGE,      /* an option, option value or combination that cannot work */
+    ERR_MODEL,      /* a model or tokenizer that cannot be loaded */
+    ERR_SCORER,     /* scoring failed (server, network) */
+    ERR_THRESHOLD,  /* rerank eval: a --fail-under threshold was missed */
+    ERR_IO,         /* a file that cannot be opened or read, output not written */
 };
 
-/* Formats into e->msg (when e is not NULL) and returns -1, so that
- * `return err_set(e, "bad %s", x);` reads as one step. */
+/* Zero-initialise with `struct err e = {0};`. */
+struct err {
+    char msg[1024];
+    enum err_kind kind;
+};
+
+/* Formats into e->msg (when e is not NULL), sets the kind to ERR_UNSPECIFIED
+ * and returns -1, so that `return err_set(e, "bad %s", x);` reads as one step. */
 int err_set(struct err *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* Prefixes e->msg with "prefix: ", keeping the old message; returns -1. */
+/* err_set with a kind. */
+int err_setk(struct err *e, enum err_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Prefixes e->msg with "prefix: ", keeping the old message and kind; returns -1. */
 int err_prefix(struct err *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -60,7 +78,8 @@ double now_seconds(void);
 
 /* Shortest decimal text that reads back as the same value: as a float32 when
  * the double holds a float32 exactly (what the neural scorers produce), else
- * as a double.  buf must hold 32 bytes.  Non-finite values print as JSON has
+ * as a double.  Written without an exponent unless that is longer: "100",
+ * "120", "0.0001", but "1e+20" and "1e-05".  buf must hold 32 bytes.  Non-finite values print as JSON has
  * no spelling for them: "NaN", "Infinity", "-Infinity" are never produced;
  * callers must not pass them (writers map them to null). */
 void format_score(char buf[32], double x);

@@ -116,7 +116,7 @@ static json_t *fake_server_stats(const char *base, const char *tag)
     struct http_options ho;
     http_options_init(&ho);
     ho.timeout = 5;
-    struct err e = {{0}};
+    struct err e = {0};
     struct http_client *c = http_client_new(&ho, &e);
     char url[256];
     snprintf(url, sizeof url, "%s/_stats?tag=%s", base, tag);

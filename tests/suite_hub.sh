@@ -154,6 +154,13 @@ for name in acme/-x acme/x- acme/a--b acme/a..b 'acme/a b' acme/.x; do
     [ $? = 4 ] && grep -q 'not a hub name' "$tmp/id.err" && ok || bad "repo id '$name': $(cat "$tmp/id.err")"
 done
 
+# --quiet: a download that is dropped and resumed prints nothing at all.
+serve quiet testdata/tiny-bert --drop-once
+got=$(echo "$pair" | HF_HUB_CACHE="$tmp/cache-quiet" HF_ENDPOINT="$url" \
+      rerank --quiet --model acme/tiny-ce --no-text 2> "$tmp/quiet.err")
+[ "$got" = "$want" ] && [ ! -s "$tmp/quiet.err" ] && grep -q 'range=bytes=' "$tmp/quiet.log" && ok \
+    || bad "--quiet download: $got / $(cat "$tmp/quiet.err")"
+
 # Not a directory and not a hub name.
 rerank --model ./no/such/dir < /dev/null 2> "$tmp/bad.err"
 [ $? = 4 ] && grep -q 'no such directory' "$tmp/bad.err" && ok || bad "bad name: $(cat "$tmp/bad.err")"

@@ -62,14 +62,15 @@ rest_got=$(tail -n +6 "$tmp/cas.tsv" | cut -f2 | tr '\n' ' ')
 [ $rc = 0 ] && [ "$top5" = "$got5" ] && [ "$rest_want" = "$rest_got" ] && ok \
     || bad "cascade: exit $rc, top '$got5' vs '$top5', rest differs: $(cat "$tmp/cas.err")"
 
-# A dry run sends nothing and needs no key.
+# A dry run sends nothing, needs no key, and writes nothing to stdout (no
+# placeholder ranking a cron job could take for a real one).
 env -u RERANK_LLM_API_KEY rerank --llm listwise --dry-run --llm-model fake-llm --llm-url "$base/v1/chat/completions?tag=dry" \
     "$tmp/in.jsonl" > "$tmp/dry.out" 2> "$tmp/dry.err"
 rc=$?
 n_req=$(python3 -c 'import json, sys, urllib.request
 print(json.load(urllib.request.urlopen(sys.argv[1] + "/_stats?tag=dry"))["requests"])' "$base")
-[ $rc = 0 ] && [ "$n_req" = 0 ] && grep -q 'dry run:.*2 requests' "$tmp/dry.err" && ok \
-    || bad "dry run: exit $rc, $n_req requests: $(cat "$tmp/dry.err")"
+[ $rc = 0 ] && [ "$n_req" = 0 ] && grep -q 'dry run:.*2 requests' "$tmp/dry.err" && [ ! -s "$tmp/dry.out" ] && ok \
+    || bad "dry run: exit $rc, $n_req requests, $(wc -l < "$tmp/dry.out") stdout lines: $(cat "$tmp/dry.err")"
 
 # OpenAI's endpoint without a key: a clear error before any request.
 env -u RERANK_LLM_API_KEY rerank --llm listwise "$tmp/in.jsonl" > /dev/null 2> "$tmp/nokey.err"

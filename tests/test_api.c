@@ -337,7 +337,7 @@ static void test_redact(void)
 static void test_options(void)
 {
     struct api_options o;
-    struct err e = {{0}};
+    struct err e = {0};
     static const char *vars[] = {"RERANK_API_KEY", "COHERE_API_KEY", "JINA_API_KEY",
                                  "VOYAGE_API_KEY", "MXBAI_API_KEY", "TOGETHER_API_KEY",
                                  "PINECONE_API_KEY"};

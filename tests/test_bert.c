@@ -84,7 +84,7 @@ static void check_model(const char *dir, const char *jsonl, const char *key,
         CHECK_MSG(0, "cannot read %s", jsonl);
         return;
     }
-    struct err e = {{0}};
+    struct err e = {0};
     struct model *m = model_load_weights(dir, &e);
     CHECK_MSG(m != NULL, "%s: %s", dir, e.msg);
     if (!m) {
@@ -187,7 +187,7 @@ static void test_golden(void)
 
 static void test_accessors_and_bad_input(void)
 {
-    struct err e = {{0}};
+    struct err e = {0};
     struct model *m = model_load_weights("testdata/tiny-bert", &e);
     CHECK_MSG(m != NULL, "%s", e.msg);
     if (!m)
@@ -345,7 +345,7 @@ static void put_config(const char *dir, json_t *cfg)
 /* model_load_weights(dir) must fail with every `want` substring in the message. */
 static void expect_error(const char *dir, const char *want1, const char *want2)
 {
-    struct err e = {{0}};
+    struct err e = {0};
     struct model *m = model_load_weights(dir, &e);
     CHECK_MSG(m == NULL, "%s loaded", dir);
     model_free(m);
@@ -676,7 +676,7 @@ static int activation_of(const char *name, const char *cfg_edit,
 
 static void test_default_activation(void)
 {
-    struct err e = {{0}};
+    struct err e = {0};
     static const char one[] = "{\"id2label\": {\"0\": \"LABEL_0\"}";
     char cfg[512];
     static const struct {

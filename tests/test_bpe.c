@@ -150,7 +150,7 @@ static void check_qwen3_reranker(const struct tokenizer *t)
 static void check_golden(void)
 {
     char path[1024], cases[1024];
-    struct err e = {{0}};
+    struct err e = {0};
     snprintf(path, sizeof path, "%s/golden/tiny-modernbert-ce/tokenizer.json",
              shared_dir());
     struct stat st;
@@ -199,7 +199,7 @@ static void check_generated(void)
     static const char *const names[] = {"gpt2", "llama", "char"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         char path[256], cases[256];
-        struct err e = {{0}};
+        struct err e = {0};
         snprintf(path, sizeof path, "testdata/bpe/%s/tokenizer.json", names[i]);
         snprintf(cases, sizeof cases, "testdata/bpe/%s-cases.jsonl", names[i]);
         struct tokenizer *t = bpe_load(path, &e);
@@ -255,7 +255,7 @@ static const char *ids_of(const struct tokenizer *t, const char *s, size_t n)
  * a bc; "abab" merges a b twice. Worked by hand from the merge list. */
 static void check_tiny(void)
 {
-    struct err e = {{0}};
+    struct err e = {0};
     struct tokenizer *t = load_json(tiny_json(), &e);
     CHECK_MSG(t != NULL, "tiny: %s", e.msg);
     if (!t)
@@ -286,7 +286,7 @@ static void check_tiny(void)
  * itself, wherever they fall. */
 static void check_invalid_utf8(void)
 {
-    struct err e = {{0}};
+    struct err e = {0};
     struct tokenizer *t = bpe_load("testdata/bpe/gpt2/tokenizer.json", &e);
     CHECK_MSG(t != NULL, "gpt2: %s", e.msg);
     if (!t)
@@ -372,7 +372,7 @@ static void check_refusals(void)
         json_object_set_new(obj, key, v);
         if (strcmp(key, "normalizer") != 0)
             json_object_set_new(tj, "normalizer", json_pack("{s:s}", "type", "NFC"));
-        struct err e = {{0}};
+        struct err e = {0};
         struct tokenizer *t = load_json(tj, &e);
         if (!cases[i].message) { /* accepted: the later entry wins */
             CHECK_MSG(t != NULL, "refusal %zu: %s", i, e.msg);
@@ -384,7 +384,7 @@ static void check_refusals(void)
         }
         tokenizer_free(t);
     }
-    struct err e = {{0}};
+    struct err e = {0};
     CHECK(bpe_load("tests/test_bpe.c", &e) == NULL &&
           strncmp(e.msg, "tests/test_bpe.c:", 17) == 0);
 }
@@ -401,7 +401,7 @@ static void check_random_bytes(void)
     uint64_t rng = 7;
     for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
         char path[256];
-        struct err e = {{0}};
+        struct err e = {0};
         snprintf(path, sizeof path, "testdata/bpe/%s/tokenizer.json", names[k]);
         struct tokenizer *t = bpe_load(path, &e);
         if (!t)
@@ -436,7 +436,7 @@ static void check_random_bytes(void)
  * RoBERTa post-processor as <s> A </s></s> B </s>. */
 static void check_dispatch(void)
 {
-    struct err e = {{0}};
+    struct err e = {0};
     struct tokenizer *t = tokenizer_load("testdata/bpe/gpt2", &e);
     CHECK_MSG(t != NULL, "tokenizer_load gpt2: %s", e.msg);
     if (!t)
@@ -493,7 +493,7 @@ static void check_load_50k(void)
     const char *path = "tests/out/bpe-50k.json";
     CHECK(tj && json_dump_file(tj, path, JSON_COMPACT) == 0);
     json_decref(tj);
-    struct err e = {{0}};
+    struct err e = {0};
     double t0 = now_seconds();
     struct tokenizer *t = bpe_load(path, &e);
     double ms = (now_seconds() - t0) * 1e3;

@@ -534,36 +534,58 @@ static void test_cli(void)
     CHECK(strstr(out, "\nmap ") != NULL);
     rc = cli(out, sizeof out, err, sizeof err, "--qrels", SMALL_QRELS,
              "--fail-under", "map=0.3", SMALL_RUN, NULL);
-    CHECK(rc == 7);
+    CHECK(rc == ERR_THRESHOLD);
     CHECK(strstr(err, "rerank: " SMALL_RUN ": map 0.2583 is below 0.3\n") != NULL);
 
-    /* Usage errors: 2. */
-    CHECK(cli(out, sizeof out, err, sizeof err, SMALL_RUN, NULL) == 2);
-    CHECK(strstr(err, "--qrels QRELS is required") != NULL);
-    CHECK(cli(out, sizeof out, err, sizeof err, "--qrels", SMALL_QRELS, NULL) == 2);
+    /* Usage errors, one prefix. */
+    CHECK(cli(out, sizeof out, err, sizeof err, SMALL_RUN, NULL) == ERR_USAGE);
+    CHECK_STR(err, "rerank: --qrels QRELS is required\n"
+                   "Try 'rerank eval --help' for more information.\n");
+    CHECK(cli(out, sizeof out, err, sizeof err, "--qrels", SMALL_QRELS, NULL) == ERR_USAGE);
     CHECK(cli(out, sizeof out, err, sizeof err, "--qrels", SMALL_QRELS, "-m",
-              "bogus", SMALL_RUN, NULL) == 2);
+              "bogus", SMALL_RUN, NULL) == ERR_USAGE);
+    CHECK(strncmp(err, "rerank: ", 8) == 0);
     CHECK(cli(out, sizeof out, err, sizeof err, "--qrels", SMALL_QRELS, "-M",
-              "0", SMALL_RUN, NULL) == 2);
+              "0", SMALL_RUN, NULL) == ERR_USAGE);
+    CHECK(strncmp(err, "rerank: -M 0", 12) == 0);
     CHECK(cli(out, sizeof out, err, sizeof err, "--qrels", SMALL_QRELS, "--nope",
-              SMALL_RUN, NULL) == 2);
-    CHECK(strstr(err, "--nope") != NULL);
+              SMALL_RUN, NULL) == ERR_USAGE);
+    CHECK(strstr(err, "rerank: unknown option '--nope'") != NULL);
     CHECK(cli(out, sizeof out, err, sizeof err, "--qrels", SMALL_QRELS,
-              "--fail-under", "map", SMALL_RUN, NULL) == 2);
+              "--fail-under", "map", SMALL_RUN, NULL) == ERR_USAGE);
+    CHECK(cli(out, sizeof out, err, sizeof err, "--qrels", "-", "-", NULL) == ERR_USAGE);
+    CHECK(strstr(err, "standard input (-) can be read only once") != NULL);
     CHECK(cli(out, sizeof out, err, sizeof err, "--help", NULL) == 0);
     CHECK(strstr(out, "Usage: rerank eval") != NULL);
 
-    /* Bad files: 1, with the place. */
+    /* Options after the runs; --quiet drops the warnings. */
+    rc = cli(out, sizeof out, err, sizeof err, SMALL_RUN, "-m", "map", "--qrels",
+             SMALL_QRELS, "--quiet", NULL);
+    CHECK(rc == 0);
+    CHECK(strstr(out, "map                   \tall\t0.2583\n") != NULL);
+    CHECK_STR(err, "");
+
+    /* Malformed files: ERR_INPUT, with the place. */
     const char *bad = write_tmp("cli-bad.run", "q1 Q0 d1 1 1 t\nq1 Q0 d2 x 1\n");
     CHECK(cli(out, sizeof out, err, sizeof err, "--qrels", SMALL_QRELS, bad,
-              NULL) == 1);
+              NULL) == ERR_INPUT);
     char want[600];
     snprintf(want, sizeof want, "rerank: %s:2: expected 6 fields", bad);
     CHECK_MSG(strstr(err, want) != NULL, "stderr: %s", err);
     const char *unjudged = write_tmp("unjudged.run", "zz Q0 d1 1 1 t\n");
     CHECK(cli(out, sizeof out, err, sizeof err, "--qrels", SMALL_QRELS, unjudged,
-              NULL) == 1);
+              NULL) == ERR_INPUT);
     CHECK(strstr(err, "no query has both results and judgements") != NULL);
+    const char *gz = write_tmp("run.gz", "\x1f\x8b\x08\x00rest\n");
+    CHECK(cli(out, sizeof out, err, sizeof err, "--qrels", SMALL_QRELS, gz,
+              NULL) == ERR_INPUT);
+    CHECK(strstr(err, "gzip-compressed") != NULL);
+    /* Unreadable files: ERR_IO, whether run or qrels. */
+    CHECK(cli(out, sizeof out, err, sizeof err, "--qrels", SMALL_QRELS,
+              "no/such.run", NULL) == ERR_IO);
+    CHECK_STR(err, "rerank: no/such.run: No such file or directory\n");
+    CHECK(cli(out, sizeof out, err, sizeof err, "--qrels", "no/such.qrels",
+              SMALL_RUN, NULL) == ERR_IO);
 }
 
 /* The shared Cranfield qrels, or NULL after reporting test as skipped. */

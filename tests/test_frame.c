@@ -8,8 +8,25 @@
 #include "group.h"
 #include "input.h"
 #include "jsontext.h"
+#include "progress.h"
 #include "scorer.h"
 #include "util.h"
+
+/* Whether s, a format_score text, has an exponent only where the plain
+ * spelling of the same digits would be longer. */
+static bool shortest_plain(const char *s)
+{
+    const char *e = strchr(s, 'e');
+    if (!e)
+        return true;
+    long exp = strtol(e + 1, NULL, 10);
+    size_t digits = 0;
+    for (const char *p = s; p < e; p++)
+        digits += *p >= '0' && *p <= '9';
+    size_t plain = (s[0] == '-') + (exp >= 0 ? (size_t)exp + 1 + (digits > (size_t)exp + 1 ? digits - (size_t)exp : 0)
+                                             : 2 + (size_t)(-exp - 1) + digits);
+    return plain > strlen(s);
+}
 
 static void test_format_score(void)
 {
@@ -28,6 +45,22 @@ static void test_format_score(void)
     CHECK_STR(b, "0.33333334");
     format_score(b, 1e-5);
     CHECK_STR(b, "1e-05");
+    /* No exponent where the plain form is as short or shorter. */
+    static const struct { double x; const char *want; } plain[] = {
+        {100, "100"}, {120, "120"}, {-120, "-120"}, {1000, "1000"},
+        {10000, "10000"}, {100000, "1e+05"}, {123456, "123456"},
+        {123456789, "123456789"}, {(double)123456789.0f, "123456790"},
+        {(double)16777217.0f, "16777216"}, {1e9, "1e+09"}, {1e20, "1e+20"},
+        {-1e20, "-1e+20"}, {1.5e10, "15000000000"}, {(double)1.5e10f, "1.5e+10"}, {0.0001, "0.0001"},
+        {0.00012, "0.00012"}, {-2e-7, "-2e-07"}, {20, "20"}, {7, "7"},
+        {1e15, "1e+15"}, {123456789012.0, "123456789012"},
+        {1234567890123456.0, "1234567890123456"}, {12345678901234567.0, "12345678901234568"},
+        {1e16 + 2, "10000000000000002"}, {3e300, "3e+300"},
+    };
+    for (size_t i = 0; i < sizeof plain / sizeof *plain; i++) {
+        format_score(b, plain[i].x);
+        CHECK_STR(b, plain[i].want);
+    }
     /* Every float32 of a sweep reads back exactly. */
     int bad = 0;
     for (uint32_t i = 0; i < 2000000; i++) {
@@ -37,9 +70,103 @@ static void test_format_score(void)
         if (!isfinite(f))
             continue;
         format_score(b, (double)f);
-        bad += strtof(b, NULL) != f;
+        bad += strtof(b, NULL) != f || !shortest_plain(b);
     }
-    CHECK_MSG(bad == 0, "%d float32 values did not round-trip", bad);
+    CHECK_MSG(bad == 0, "%d float32 values did not round-trip or kept an exponent", bad);
+    /* Doubles over the whole exponent range, and integers n, n-1, ... as the
+     * identity scorer gives them: read back exactly, exponent only when
+     * shorter. */
+    bad = 0;
+    uint64_t r = 0x9e3779b97f4a7c15ULL;
+    for (int i = 0; i < 1000000; i++) {
+        r = hash_mix64(r);
+        double x;
+        memcpy(&x, &r, 8);
+        if (!isfinite(x))
+            continue;
+        format_score(b, x);
+        bad += strtod(b, NULL) != x || !shortest_plain(b);
+    }
+    for (int i = 1; i <= 300000; i++) {
+        format_score(b, (double)i);
+        long back = strtol(b, NULL, 10);
+        bad += i < 100000 ? back != i : strtod(b, NULL) != (double)i || !shortest_plain(b);
+    }
+    CHECK_MSG(bad == 0, "%d doubles did not round-trip or kept an exponent", bad);
+}
+
+/* The whole of what f received. */
+static void slurp(FILE *f, char *out, size_t n)
+{
+    fflush(f);
+    rewind(f);
+    size_t k = fread(out, 1, n - 1, f);
+    out[k] = 0;
+}
+
+static void test_progress(void)
+{
+    struct progress p;
+    struct buf b = {0};
+    char got[1024];
+    /* Totals known (--run): counts of totals, rate, the group's batches, ETA. */
+    progress_init(&p, NULL, false, 100.0);
+    progress_set_totals(&p, 4, 400);
+    progress_group_begin(&p, 102.0);
+    progress_in_group(&p, 50, 100, 107.0);
+    progress_text(&p, 107.0, &b);
+    CHECK_STR(b.data, "0/4 groups, 50/400 candidates, 10 candidates/s, this group 50/100, ETA 35s");
+    progress_group_done(&p, 100, 112.0);
+    b.len = 0;
+    progress_text(&p, 112.0, &b);
+    CHECK_STR(b.data, "1/4 groups, 100/400 candidates, 10 candidates/s, ETA 30s");
+    progress_group_done(&p, 100, 3837.0);   /* 3725 s for 100 more */
+    progress_in_group(&p, 1, 200, 3837.0);
+    b.len = 0;
+    progress_text(&p, 3837.0, &b);
+    CHECK_STR(b.data, "2/4 groups, 201/400 candidates, 0.1 candidates/s, this group 1/200, ETA 1h01m38s");
+    /* Unknown totals: no ETA. */
+    progress_init(&p, NULL, false, 0.0);
+    progress_group_begin(&p, 0.0);
+    progress_group_done(&p, 1, 2.0);
+    b.len = 0;
+    progress_text(&p, 2.0, &b);
+    CHECK_STR(b.data, "1 group, 1 candidate, 0.5 candidates/s");
+    buf_free(&b);
+
+    /* Drawing: nothing in the first second; then a line; TERM=dumb redraws
+     * and clears with spaces, never an escape sequence. */
+    FILE *f = tmpfile();
+    progress_init(&p, f, true, 0.0);
+    progress_group_begin(&p, 0.0);
+    progress_group_done(&p, 10, 0.5);
+    slurp(f, got, sizeof got);
+    CHECK_STR(got, "");
+    progress_group_done(&p, 10, 1.5);
+    progress_show(&p, "x");
+    progress_clear(&p);
+    slurp(f, got, sizeof got);
+    const char *line = "rerank: 2 groups, 20 candidates, 13 candidates/s";
+    char want[256];
+    snprintf(want, sizeof want, "\r%s\rrerank: x%*s\r%*s\r", line, (int)strlen(line) - 9, "",
+             (int)strlen(line), "");
+    CHECK_STR(got, want);
+    CHECK(strchr(got, 0x1b) == NULL);
+    /* A run under 3 s leaves no summary; a longer one does. */
+    progress_finish(&p, 2.9);
+    slurp(f, got, sizeof got);
+    CHECK(strstr(got, "in ") == NULL);
+    progress_finish(&p, 65.0);
+    slurp(f, got, sizeof got);
+    CHECK(strstr(got, "rerank: 2 groups, 20 candidates in 1m05s (0.3 candidates/s)\n") != NULL);
+    fclose(f);
+    f = tmpfile();
+    progress_init(&p, f, false, 0.0);
+    progress_show(&p, "downloading");
+    progress_clear(&p);
+    slurp(f, got, sizeof got);
+    CHECK_STR(got, "\r\033[Krerank: downloading\r\033[K");
+    fclose(f);
 }
 
 static void test_utf8(void)
@@ -149,6 +276,7 @@ static void test_bm25(void)
 int main(void)
 {
     test_format_score();
+    test_progress();
     test_utf8();
     test_jsontext();
     test_arena();

@@ -301,7 +301,7 @@ static void test_estimate(void)
 static void test_options(void)
 {
     struct llm_options o;
-    struct err e = {{0}};
+    struct err e = {0};
     unsetenv("OPENAI_API_KEY");
     unsetenv("RERANK_LLM_API_KEY");
 
@@ -930,7 +930,7 @@ static void stub_free(struct scorer *s)
 static struct scorer *stub_new(const char *name)
 {
     struct scorer *s = xcalloc(1, sizeof *s);
-    *s = (struct scorer){name, stub_big, stub_free, NULL};
+    *s = (struct scorer){.name = name, .score = stub_big, .free = stub_free};
     return s;
 }
 

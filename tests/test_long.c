@@ -67,7 +67,7 @@ static int score_long(struct scorer *s, size_t n_words, double *score)
     cand->docid = "d";
     cand->text = text;
     cand->text_len = len;
-    struct err e = {{0}};
+    struct err e = {0};
     int rc = s->score(s, &g, &e);
     CHECK_MSG(rc == 0, "%s", e.msg);
     *score = g.cands[0].score;
@@ -94,7 +94,7 @@ static void window_score(size_t cand, size_t window,
                          const struct encoding *enc, void *ctx)
 {
     struct best_window *bw = ctx;
-    struct err e = {{0}};
+    struct err e = {0};
     float logits[2];
     const struct encoding *one = enc;
     if (bw->m->family->forward(bw->m, &one, 1, logits, &e)) {
@@ -112,7 +112,7 @@ static void test_long_max_memory(void)
     struct crossenc_options o = {
         .model_dir = "testdata/tiny-bert", .max_length = 16, .label = -1,
         .activation = ACTIVATION_NONE, .threads = 1, .long_mode = LONG_MAX};
-    struct err e = {{0}};
+    struct err e = {0};
     struct scorer *s = crossenc_scorer_new(&o, &e);
     CHECK_MSG(s != NULL, "%s", e.msg);
     if (!s)
@@ -175,7 +175,7 @@ int main(void)
         same = json_integer_value(json_array_get(want_ids, i)) == enc.input_ids.v[i];
     CHECK_MSG(same, "the pair differs from the generator's");
 
-    struct err e = {{0}};
+    struct err e = {0};
     struct model *m = model_load_weights(DIR, &e);
     CHECK_MSG(m != NULL, "%s", e.msg);
     if (m) {

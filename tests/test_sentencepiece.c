@@ -179,7 +179,7 @@ static void check_model_files(void)
     char golden_dir[512];
     snprintf(golden_dir, sizeof golden_dir, "%s/golden/tiny-xlmr-ce", shared_dir());
     for (int i = 0; i < 2; i++) {
-        struct err e = {{0}};
+        struct err e = {0};
         char name[64];
         snprintf(name, sizeof name, "spm-testdata-%d", i);
         const char *dir = model_dir_with(name, "testdata/spm", files[i]);
@@ -314,7 +314,7 @@ static void check_large_vocabulary(void)
 {
     enum { N = 250000 };
     size_t n_src;
-    struct err e = {{0}};
+    struct err e = {0};
     char *src = read_file("testdata/spm/sentencepiece.bpe.model", &n_src, &e);
     size_t norm_len = 0;
     const char *norm = src ? pb_find_normalizer(src, n_src, &norm_len) : NULL;
@@ -385,7 +385,7 @@ static struct tokenizer *load_bytes(const char *file, const void *p, size_t n,
 
 static void check_malformed(void)
 {
-    struct err e = {{0}};
+    struct err e = {0};
     CHECK(sentencepiece_load("tests/out/no-such-model", &e) == NULL);
     CHECK(strstr(e.msg, "no sentencepiece.bpe.model or tokenizer.json") != NULL);
 

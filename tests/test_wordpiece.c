@@ -117,7 +117,7 @@ static bool golden_case(const struct tokenizer *t, const json_t *c, size_t line,
 
 static void test_golden(const char *form, const char *dir, json_t *cases)
 {
-    struct err e = {{0}};
+    struct err e = {0};
     double t0 = now_seconds();
     struct tokenizer *t = tokenizer_load(dir, &e);
     double t1 = now_seconds();
@@ -194,7 +194,7 @@ static bool ids_eq(const struct ids *a, const int32_t *want, size_t n)
 /* Behaviour the golden file does not pin down, on the real vocabulary. */
 static void test_behaviour(const char *dir)
 {
-    struct err e = {{0}};
+    struct err e = {0};
     struct tokenizer *t = tokenizer_load(dir, &e);
     CHECK_MSG(t != NULL, "%s", e.msg);
     if (!t)
@@ -238,7 +238,7 @@ static void test_behaviour(const char *dir)
  * sanitizer build catches it without ../shared. */
 static void test_decomposition_growth(void)
 {
-    struct err e = {{0}};
+    struct err e = {0};
     struct tokenizer *t = tokenizer_load("testdata/tiny-bert", &e);
     CHECK_MSG(t != NULL, "%s", e.msg);
     if (!t)
@@ -266,7 +266,7 @@ static void test_decomposition_growth(void)
 static bool ids_of(const char *dir, const char *text, size_t n,
                    const int32_t *want, size_t n_want)
 {
-    struct err e = {{0}};
+    struct err e = {0};
     struct tokenizer *t = tokenizer_load(dir, &e);
     CHECK_MSG(t != NULL, "%s", e.msg);
     if (!t)
@@ -296,7 +296,7 @@ static void test_nul_escape(void)
     fclose(f);
     char *files[] = {(char *)path};
     struct input_options o = {.mode = INPUT_JSONL, .max_line = 1 << 20};
-    struct err e = {{0}};
+    struct err e = {0};
     struct input *in = input_open(files, 1, &o, &e);
     struct group g = {0};
     CHECK_MSG(in && input_next_group(in, &g, &e) == 1, "%s", e.msg);
@@ -459,7 +459,7 @@ static void test_early_exit(void)
 static void check_load_error(const char *dir, const char *needle1,
                              const char *needle2)
 {
-    struct err e = {{0}};
+    struct err e = {0};
     struct tokenizer *t = tokenizer_load(dir, &e);
     CHECK_MSG(t == NULL, "%s: loaded but should fail", dir);
     tokenizer_free(t);
@@ -496,7 +496,7 @@ static void test_errors(void)
     make_dir(OUT "/tiny");
     write_text(OUT "/tiny/vocab.txt",
                "[PAD]\r\n[UNK]\r\n[CLS]\r\n[SEP]\r\nhello\r\n##s\r\n!\r\n");
-    struct err e = {{0}};
+    struct err e = {0};
     struct tokenizer *t = tokenizer_load(OUT "/tiny", &e);
     CHECK_MSG(t != NULL, "tiny: %s", e.msg);
     if (t) {
@@ -583,7 +583,7 @@ int main(void)
          * by name while this build has no SentencePiece tokenizer. */
         char xlmr[512];
         snprintf(xlmr, sizeof xlmr, "%s/golden/tiny-xlmr-ce", shared_dir());
-        struct err e = {{0}};
+        struct err e = {0};
         struct tokenizer *t = tokenizer_load(xlmr, &e);
         CHECK_MSG(t ? strcmp(t->kind, "sentencepiece") == 0
                     : strstr(e.msg, "SentencePiece") != NULL,
