@@ -166,6 +166,12 @@ static void check_golden(void)
     CHECK(t->cls_id == 2285 && t->sep_id == 2286 && t->n_sep_middle == 1 &&
           t->second_type_one && t->unk_id == -1);
     CHECK_MSG(t->vocab_size == 2304, "vocab_size %zu", t->vocab_size);
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/golden/tiny-modernbert-ce", shared_dir());
+    struct tokenizer *via_dir = tokenizer_load(dir, &e);
+    CHECK_MSG(via_dir && strcmp(via_dir->kind, "bpe") == 0,
+              "tokenizer_load %s: %s", dir, via_dir ? via_dir->kind : e.msg);
+    tokenizer_free(via_dir);
     snprintf(cases, sizeof cases, "%s/golden/tokenize-modernbert.jsonl",
              shared_dir());
     size_t n = check_cases(t, cases, "tokenize-modernbert.jsonl");
