@@ -6,7 +6,7 @@
  *   1. added tokens with normalized=false are cut out of the raw text
  *      (leftmost-longest, honouring single_word / lstrip / rstrip);
  *   2. each remaining piece is normalized (NFC, NFD, NFKC, NFKD, Lowercase,
- *      Strip, Prepend, or a Sequence of them) and the added tokens with
+ *      Strip, Prepend, Replace of a literal string, or a Sequence of them) and the added tokens with
  *      normalized=true (their normalized form) are cut out of it;
  *   3. the pre-tokenizer splits each remaining piece into words: ByteLevel
  *      (optional prefix space, the GPT-2 regex when use_regex, then each
@@ -189,8 +189,10 @@ void bpe_free(struct tokenizer *t)
         free(b->added);
         free(b->raw_trie.nodes);
         free(b->norm_trie.nodes);
-        for (size_t i = 0; i < b->n_norm; i++)
+        for (size_t i = 0; i < b->n_norm; i++) {
             free(b->norm[i].text);
+            free(b->norm[i].content);
+        }
         free(b->norm);
         free(b->prefix);
         free(b->suffix);
@@ -428,6 +430,17 @@ void bpe_normalize(const struct norm_step *steps, size_t n_steps,
                 buf_puts(tmp, st->text);
             buf_put(tmp, s, len);
             break;
+        case NORM_REPLACE: { /* every occurrence, left to right */
+            size_t pn = strlen(st->text);
+            for (const char *p = s, *end = s + len, *hit;; p = hit + pn) {
+                hit = memmem(p, (size_t)(end - p), st->text, pn);
+                buf_put(tmp, p, hit ? (size_t)(hit - p) : (size_t)(end - p));
+                if (!hit)
+                    break;
+                buf_puts(tmp, st->content);
+            }
+            break;
+        }
         }
         struct buf swap = *out;
         *out = *tmp;

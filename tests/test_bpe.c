@@ -202,7 +202,7 @@ static void check_golden(void)
 /* The tokenizers scripts/gen-bpe-cases.js builds, on their cases. */
 static void check_generated(void)
 {
-    static const char *const names[] = {"gpt2", "llama", "char"};
+    static const char *const names[] = {"gpt2", "llama", "char", "spm"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         char path[256], cases[256];
         struct err e = {{0}};
@@ -320,8 +320,10 @@ static void check_refusals(void)
     static const struct {
         const char *key, *value, *message;
     } cases[] = {
-        {"normalizer", "{\"type\": \"Replace\", \"pattern\": {\"String\": \"a\"},"
-                       " \"content\": \"b\"}", "normalizer Replace is not supported"},
+        {"normalizer", "{\"type\": \"Replace\", \"pattern\": {\"Regex\": \"a+\"},"
+                       " \"content\": \"b\"}", "only a non-empty String pattern"},
+        {"normalizer", "{\"type\": \"BertNormalizer\"}",
+         "normalizer BertNormalizer is not supported"},
         {"normalizer", "{\"type\": \"Sequence\", \"normalizers\": [{\"type\":"
                        " \"NFC\"}, {\"type\": \"StripAccents\"}]}",
          "normalizer StripAccents is not supported"},
@@ -400,7 +402,7 @@ static void check_refusals(void)
  * `make asan`, memory stays clean). */
 static void check_random_bytes(void)
 {
-    static const char *const names[] = {"gpt2", "llama", "char"};
+    static const char *const names[] = {"gpt2", "llama", "char", "spm"};
     static const char *const bits[] = {"<mask>", "[WORD]", "<|eot|>", "<|l|>",
                                        "[RS]", "  ", "\t\n", "'s", "\xc3\xa9",
                                        "\xe6\x97\xa5", "\xf0\x9f\x98\x80"};
