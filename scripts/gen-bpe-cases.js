@@ -350,15 +350,15 @@ async function cases(tok, added, file, nRandom, pairs, long) {
   for (const a of pairs ? added.slice(0, 3) : []) {
     for (const ml of [7, 10]) {
       for (let i = 0; i <= ml + 1; i++) {
-        const q = ' the'.repeat(i) + a + ' the'.repeat(30);
-        pairs.push([q, ' flow'.repeat(40), ml], [' flow'.repeat(40), q, ml]);
+        const q = ' the'.repeat(i) + a + ' the'.repeat(12);
+        pairs.push([q, ' flow'.repeat(16), ml], [' flow'.repeat(16), q, ml]);
         // a word after the added token that may have no ids (drop)
-        const z = ' the'.repeat(i) + a + 'ZZ the' + ' the'.repeat(30);
-        pairs.push([z, ' flow'.repeat(40), ml]);
+        const z = ' the'.repeat(i) + a + 'ZZ the' + ' the'.repeat(12);
+        pairs.push([z, ' flow'.repeat(16), ml]);
       }
     }
   }
-  for (let i = 0; i < (pairs ? 6 : 0); i++) pairs.push([longText(randint(5, 200)), longText(randint(300, 900)), pick([64, 128, 512, 513])]);
+  for (let i = 0; i < (pairs ? 3 : 0); i++) pairs.push([longText(randint(5, 100)), longText(randint(200, 500)), pick([64, 128, 512, 513])]);
   if (long) { // an 8,192-token window, both texts past it
     pairs.push([longText(1500), longText(9000), 8192]);
   }
