@@ -25,6 +25,12 @@
  * Oniguruma's \s (the White_Space property) come from utf8proc.  Another
  * regex is refused by name.
  *
+ * Known limits: character data is utf8proc's Unicode version, so a
+ * character assigned after it may class differently than in `tokenizers`;
+ * single_word's word characters approximate Rust regex's \w (Alphabetic is
+ * taken as the letters, Nl and the circled letters); a vocabulary key
+ * holding U+0000 cannot be read (jansson refuses it in object keys).
+ *
  * Reading tokenizer.json is bpe_json.c's; the pair template and its
  * truncation are tokenizer.c's. */
 #include "bpe_impl.h"
