@@ -3,16 +3,17 @@
 //
 // Expected ids come from npm `tokenizers` (Hugging Face's Rust tokenizers
 // library with Node bindings), never from rerank.  Writes into testdata/bpe/:
-//   gpt2/tokenizer.json, llama/tokenizer.json, char/tokenizer.json
-//       three small BPE tokenizers this script builds (its own little merge
+//   {gpt2,llama,char,spm,drop}/tokenizer.json
+//       five small BPE tokenizers this script builds (its own little merge
 //       learner over an inline multilingual corpus), each exercising options
 //       the golden tokenizers do not: ByteLevel add_prefix_space, NFKC +
 //       Lowercase, Strip/Prepend/NFD normalizers, the Llama-3 regex, merges as
 //       pairs and as strings, ignore_merges, unk with fuse_unk, byte_fallback,
 //       continuing_subword_prefix / end_of_word_suffix, added tokens with
 //       lstrip / rstrip / single_word / normalized, Roberta/Bert/Template
-//       post-processors;
-//   {gpt2,llama,char}-cases.jsonl   single texts and truncated pairs on them;
+//       post-processors, the Llama-2 layout (Prepend + Replace, no
+//       pre-tokenizer), characters dropped for want of an unk token;
+//   {gpt2,llama,char,spm,drop}-cases.jsonl   single texts and truncated pairs;
 //   modernbert-cases.jsonl, qwen3-cases.jsonl, mxbai-cases.jsonl
 //       the same hard texts on the golden tokenizers in ../shared (read, never
 //       copied: only texts and ids are written; the Qwen-style ones have no
@@ -278,6 +279,57 @@ function buildChar() {
   };
 }
 
+// spm: the layout of Llama-2 / Mistral conversions from SentencePiece — no
+// pre-tokenizer (a text is one word), Prepend("▁") + Replace(" ", "▁"),
+// character symbols, byte fallback over all 256 <0xXX> tokens, <unk> fused,
+// a template with one separator and type 0 throughout.
+function buildSpm() {
+  const vocab = { '<unk>': 0, '<s>': 1, '</s>': 2 };
+  for (let b = 0; b < 256; b++) vocab['<0x' + b.toString(16).toUpperCase().padStart(2, '0') + '>'] = Object.keys(vocab).length;
+  const norm = (t) => '\u2581' + t.replace(/ /g, '\u2581');
+  const words = CORPUS.map((t) => Array.from(norm(t)));
+  for (const w of words) for (const c of w) if (!(c in vocab)) vocab[c] = Object.keys(vocab).length;
+  const merges = learn(words, vocab, 400, '');
+  const added = withAdded(vocab, [['<unk>', { special: true }], ['<s>', { special: true }],
+    ['</s>', { special: true }]]);
+  const st = (id) => ({ SpecialToken: { id, type_id: 0 } });
+  return {
+    version: '1.0', truncation: null, padding: null, added_tokens: added,
+    normalizer: { type: 'Sequence', normalizers: [{ type: 'Prepend', prepend: '\u2581' },
+      { type: 'Replace', pattern: { String: ' ' }, content: '\u2581' }] },
+    pre_tokenizer: null,
+    post_processor: { type: 'TemplateProcessing', single: [st('<s>'), { Sequence: { id: 'A', type_id: 0 } }],
+      pair: [st('<s>'), { Sequence: { id: 'A', type_id: 0 } }, st('</s>'), { Sequence: { id: 'B', type_id: 0 } }, st('</s>')],
+      special_tokens: { '<s>': { id: '<s>', ids: [1], tokens: ['<s>'] }, '</s>': { id: '</s>', ids: [2], tokens: ['</s>'] } } },
+    decoder: null,
+    model: { type: 'BPE', dropout: null, unk_token: '<unk>', continuing_subword_prefix: null,
+      end_of_word_suffix: null, fuse_unk: true, byte_fallback: true, ignore_merges: false,
+      vocab, merges: merges.map(([a, b]) => a + ' ' + b) },
+  };
+}
+
+// drop: no unk token and no byte fallback, so characters outside the
+// vocabulary (capitals, digits, most of Unicode) are dropped and a word can
+// have no ids at all; Unicode characters as symbols, the GPT-2 regex.
+function buildDrop() {
+  const vocab = { '[CLS]': 0, '[SEP]': 1 };
+  for (const c of ' abcdefghijklmnopqrstuvwxyz.,\'') vocab[c] = Object.keys(vocab).length;
+  const words = corpusWords().map((w) => Array.from(w)).filter((w) => w.every((c) => c in vocab));
+  const merges = learn(words, vocab, 150, '');
+  const added = withAdded(vocab, [['[CLS]', { special: true }], ['[SEP]', { special: true }],
+    ['<A>', { special: true }], ['<b>', { normalized: true }]]);
+  const gpt2 = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+  return {
+    version: '1.0', truncation: null, padding: null, added_tokens: added, normalizer: null,
+    pre_tokenizer: { type: 'Split', pattern: { Regex: gpt2 }, behavior: 'Isolated', invert: false },
+    post_processor: { type: 'BertProcessing', sep: ['[SEP]', 1], cls: ['[CLS]', 0] },
+    decoder: null,
+    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null,
+      end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, ignore_merges: false,
+      vocab, merges },
+  };
+}
+
 // ---- cases --------------------------------------------------------------------
 // Single texts, then (unless the tokenizer has no pair template: Qwen's)
 // truncated pairs; `long` adds an 8,192-token pair.
@@ -298,12 +350,15 @@ async function cases(tok, added, file, nRandom, pairs, long) {
   for (const a of pairs ? added.slice(0, 3) : []) {
     for (const ml of [7, 10]) {
       for (let i = 0; i <= ml + 1; i++) {
-        const q = ' the'.repeat(i) + a + ' the'.repeat(30);
-        pairs.push([q, ' flow'.repeat(40), ml], [' flow'.repeat(40), q, ml]);
+        const q = ' the'.repeat(i) + a + ' the'.repeat(12);
+        pairs.push([q, ' flow'.repeat(16), ml], [' flow'.repeat(16), q, ml]);
+        // a word after the added token that may have no ids (drop)
+        const z = ' the'.repeat(i) + a + 'ZZ the' + ' the'.repeat(12);
+        pairs.push([z, ' flow'.repeat(16), ml]);
       }
     }
   }
-  for (let i = 0; i < (pairs ? 6 : 0); i++) pairs.push([longText(randint(5, 200)), longText(randint(300, 900)), pick([64, 128, 512, 513])]);
+  for (let i = 0; i < (pairs ? 3 : 0); i++) pairs.push([longText(randint(5, 100)), longText(randint(200, 500)), pick([64, 128, 512, 513])]);
   if (long) { // an 8,192-token window, both texts past it
     pairs.push([longText(1500), longText(9000), 8192]);
   }
@@ -318,7 +373,8 @@ async function cases(tok, added, file, nRandom, pairs, long) {
 
 async function main() {
   fs.mkdirSync(OUT, { recursive: true });
-  for (const [name, build] of [['gpt2', buildGpt2], ['llama', buildLlama], ['char', buildChar]]) {
+  for (const [name, build] of [['gpt2', buildGpt2], ['llama', buildLlama], ['char', buildChar],
+    ['spm', buildSpm], ['drop', buildDrop]]) {
     const json = build();
     const dir = path.join(OUT, name);
     fs.mkdirSync(dir, { recursive: true });

@@ -2,7 +2,8 @@
  * with longest_first truncation, and the choice of tokenizer for a model
  * directory.
  *
- * Tokenizing a text is each family's own (wordpiece.c, sentencepiece.c);
+ * Tokenizing a text is each family's own (wordpiece.c, sentencepiece.c,
+ * bpe.c);
  * this file only lays the two id sequences into the cross-encoder's input,
  * cutting them exactly as Hugging Face's `tokenizers` does. */
 #include "tokenizer.h"

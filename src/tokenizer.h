@@ -36,7 +36,7 @@ void ids_push_added(struct ids *a, int32_t id);
 void ids_free(struct ids *a);
 
 struct tokenizer {
-    const char *kind;          /* "wordpiece", "sentencepiece" */
+    const char *kind;          /* "wordpiece", "sentencepiece", "bpe" */
     /* Appends the ids of `text` (len bytes of valid UTF-8) to out,
      * marking where each pre-token starts (ids_mark_word, ids_push_added);
      * a tokenizer that marks nothing gets no early exit. */
@@ -79,7 +79,8 @@ void tokenizer_encode_ids(const struct tokenizer *t, const struct ids *q,
 
 /* Loads the tokenizer of a Hugging Face model directory: WordPiece from
  * vocab.txt or tokenizer.json, SentencePiece from sentencepiece.bpe.model or
- * tokenizer.json, as the files present and config say.  NULL + e on error. */
+ * tokenizer.json, BPE (bpe.h) from tokenizer.json, as the files present and
+ * config say.  NULL + e on error. */
 struct tokenizer *tokenizer_load(const char *model_dir, struct err *e);
 
 static inline void tokenizer_free(struct tokenizer *t)

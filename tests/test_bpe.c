@@ -166,6 +166,12 @@ static void check_golden(void)
     CHECK(t->cls_id == 2285 && t->sep_id == 2286 && t->n_sep_middle == 1 &&
           t->second_type_one && t->unk_id == -1);
     CHECK_MSG(t->vocab_size == 2304, "vocab_size %zu", t->vocab_size);
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/golden/tiny-modernbert-ce", shared_dir());
+    struct tokenizer *via_dir = tokenizer_load(dir, &e);
+    CHECK_MSG(via_dir && strcmp(via_dir->kind, "bpe") == 0,
+              "tokenizer_load %s: %s", dir, via_dir ? via_dir->kind : e.msg);
+    tokenizer_free(via_dir);
     snprintf(cases, sizeof cases, "%s/golden/tokenize-modernbert.jsonl",
              shared_dir());
     size_t n = check_cases(t, cases, "tokenize-modernbert.jsonl");
@@ -196,7 +202,7 @@ static void check_golden(void)
 /* The tokenizers scripts/gen-bpe-cases.js builds, on their cases. */
 static void check_generated(void)
 {
-    static const char *const names[] = {"gpt2", "llama", "char"};
+    static const char *const names[] = {"gpt2", "llama", "char", "spm", "drop"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         char path[256], cases[256];
         struct err e = {0};
@@ -314,8 +320,10 @@ static void check_refusals(void)
     static const struct {
         const char *key, *value, *message;
     } cases[] = {
-        {"normalizer", "{\"type\": \"Replace\", \"pattern\": {\"String\": \"a\"},"
-                       " \"content\": \"b\"}", "normalizer Replace is not supported"},
+        {"normalizer", "{\"type\": \"Replace\", \"pattern\": {\"Regex\": \"a+\"},"
+                       " \"content\": \"b\"}", "only a non-empty String pattern"},
+        {"normalizer", "{\"type\": \"BertNormalizer\"}",
+         "normalizer BertNormalizer is not supported"},
         {"normalizer", "{\"type\": \"Sequence\", \"normalizers\": [{\"type\":"
                        " \"NFC\"}, {\"type\": \"StripAccents\"}]}",
          "normalizer StripAccents is not supported"},
@@ -394,7 +402,7 @@ static void check_refusals(void)
  * `make asan`, memory stays clean). */
 static void check_random_bytes(void)
 {
-    static const char *const names[] = {"gpt2", "llama", "char"};
+    static const char *const names[] = {"gpt2", "llama", "char", "spm", "drop"};
     static const char *const bits[] = {"<mask>", "[WORD]", "<|eot|>", "<|l|>",
                                        "[RS]", "  ", "\t\n", "'s", "\xc3\xa9",
                                        "\xe6\x97\xa5", "\xf0\x9f\x98\x80"};
