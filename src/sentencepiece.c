@@ -341,6 +341,9 @@ static const char *charsmap_transform(const struct spm *m,
  * as Rust's unicode-segmentation finds it (UAX #29, via utf8proc). */
 static size_t grapheme_len(const unsigned char *s, size_t n)
 {
+    /* Between two ASCII characters there is a break, except inside CR LF. */
+    if (s[0] < 0x80 && (n == 1 || (s[1] < 0x80 && !(s[0] == '\r' && s[1] == '\n'))))
+        return 1;
     utf8proc_int32_t prev, c;
     utf8proc_int32_t state = 0;
     utf8proc_ssize_t k = utf8proc_iterate(s, (utf8proc_ssize_t)n, &prev);
@@ -366,6 +369,8 @@ static void spm_normalize(const struct spm *m, const unsigned char *s,
         const char *r = glen < 6 ? charsmap_transform(m, s + g, glen) : NULL;
         if (r) {
             buf_puts(out, r);
+        } else if (glen == utf8_char_len((const char *)s + g, n - g)) {
+            buf_put(out, s + g, glen); /* one character, looked up already */
         } else {
             for (size_t i = g, cl; i < g + glen; i += cl) {
                 cl = utf8_char_len((const char *)s + i, g + glen - i);
