@@ -396,36 +396,6 @@ static void spm_normalize(const struct spm *m, const unsigned char *s,
 
 /* ---- added tokens ---------------------------------------------------------- */
 
-/* Rust's char::is_whitespace: the White_Space property. */
-static bool is_ws(int32_t c)
-{
-    if (c < 0x80)
-        return c == ' ' || (c >= 0x09 && c <= 0x0D);
-    return c == 0x85 || c == 0xA0 || c == 0x1680 ||
-           (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 ||
-           c == 0x202F || c == 0x205F || c == 0x3000;
-}
-
-/* Rust regex's \w, as single_word tests it: letters, marks, numbers Nd
- * and Nl, connector punctuation, joiners. */
-static bool is_word_char(int32_t c)
-{
-    if (c < 0x80)
-        return (c | 0x20) >= 'a' && (c | 0x20) <= 'z' ? true
-               : (c >= '0' && c <= '9') || c == '_';
-    switch (utf8proc_category(c)) {
-    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL:
-    case UTF8PROC_CATEGORY_LT: case UTF8PROC_CATEGORY_LM:
-    case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_MN:
-    case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ME:
-    case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL:
-    case UTF8PROC_CATEGORY_PC:
-        return true;
-    default:
-        return c == 0x200C || c == 0x200D;
-    }
-}
-
 /* The character at s[i] (valid UTF-8), its length in *len. */
 static int32_t char_at(const unsigned char *s, size_t n, size_t i, size_t *len)
 {
@@ -497,15 +467,15 @@ static void split_added(const struct spm *m, bool normalized,
         i = stop; /* the automaton resumes after the match in any case */
         if (a->single_word &&
             ((start > 0 &&
-              is_word_char(char_at(s, n, char_before(s, start), &cl))) ||
-             (stop < n && is_word_char(char_at(s, n, stop, &cl)))))
+              rust_is_word_char(char_at(s, n, char_before(s, start), &cl))) ||
+             (stop < n && rust_is_word_char(char_at(s, n, stop, &cl)))))
             continue;
         if (a->lstrip)
             while (start > from &&
-                   is_ws(char_at(s, n, char_before(s, start), &cl)))
+                   rust_is_whitespace(char_at(s, n, char_before(s, start), &cl)))
                 start = char_before(s, start);
         if (a->rstrip)
-            while (stop < n && is_ws(char_at(s, n, stop, &cl)))
+            while (stop < n && rust_is_whitespace(char_at(s, n, stop, &cl)))
                 stop += cl;
         if (from < start)
             spans_push(out, from, start, -1);
