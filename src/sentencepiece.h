@@ -12,9 +12,10 @@
  * (a Unigram model with a Precompiled normalizer and a Metaspace
  * pre-tokenizer).  Ids follow the model's vocabulary: for a .model, the
  * one transformers' XLMRobertaConverter builds (<s>=0 <pad>=1 </s>=2
- * <unk>=3, piece i -> i+1, <mask> last), with the pipeline of the published
- * XLM-R tokenizer.json.  Returns NULL and fills e on error; release with
- * tokenizer_free(). */
+ * <unk>=3, piece i -> i+1, <mask> last).  The pipeline (added tokens,
+ * normalizer, pre-tokenizer) is tokenizer.json's when there is one, as
+ * Hugging Face loads it, else the converter's.  Returns NULL and fills e
+ * on error; release with tokenizer_free(). */
 struct tokenizer *sentencepiece_load(const char *model_dir, struct err *e);
 
 #endif
