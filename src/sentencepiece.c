@@ -399,7 +399,8 @@ static void norm_apply(const struct norm_step *st, struct buf *out,
         while (st->right && z > a &&
                rust_is_whitespace(char_at(s, z, char_before(s, z), &cl)))
             z = char_before(s, z);
-        buf_put(tmp, s + a, z - a);
+        if (z > a)
+            buf_put(tmp, s + a, z - a);
     } else {
         for (size_t i = 0; i < z; i++) {
             if (s[i] != ' ') {
