@@ -1211,11 +1211,16 @@ static int spm_read_json(struct spm *m, const json_t *root, struct err *e)
 /* Skips the JSON string at t[i] ('"'); returns the index after it, or n. */
 static size_t skip_string(const char *t, size_t n, size_t i)
 {
-    for (i++; i < n; i++) {
-        if (t[i] == '\\')
-            i++;
-        else if (t[i] == '"')
-            return i + 1;
+    for (i++; i < n;) {
+        const char *q = memchr(t + i, '"', n - i);
+        if (!q)
+            return n;
+        size_t j = (size_t)(q - t), bs = 0;
+        while (j - bs > i && t[j - bs - 1] == '\\')
+            bs++;
+        if (bs % 2 == 0) /* not escaped */
+            return j + 1;
+        i = j + 1;
     }
     return n;
 }
