@@ -9,7 +9,8 @@
  *   - malformed and mutated model files (must fail cleanly or tokenize
  *     without touching memory they do not own);
  *   - a synthetic 250,000-piece model: load time, and ids of its pieces.
- * Each path is forced by copying one file into its own tests/out directory. */
+ * Each path is forced by copying one file, or both, into its own tests/out
+ * directory. */
 #include "check.h"
 #include "sentencepiece.h"
 #include "tokenizer.h"
