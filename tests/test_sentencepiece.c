@@ -5,7 +5,8 @@
  *     scripts/gen-spm-tests.py trains with spm_train, and
  *     testdata/xlmr-fast/tiny-xlmr-ce.jsonl on tiny-xlmr-ce, with ids from
  *     Hugging Face's fast tokenizer (scripts/gen-xlmr-fast-cases.js), through
- *     sentencepiece.bpe.model and tokenizer.json alike;
+ *     tokenizer.json alone and beside the .model; the *-converter.jsonl
+ *     files through a lone .model (the pipeline transformers builds);
  *   - malformed and mutated model files (must fail cleanly or tokenize
  *     without touching memory they do not own);
  *   - a synthetic 250,000-piece model: load time, and ids of its pieces.
