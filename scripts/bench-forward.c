@@ -1,4 +1,4 @@
-/* bench-forward.c — times bert_forward on random ~80-token pairs.
+/* bench-forward.c — times a model family's forward on random ~80-token pairs.
  *
  * Build and run from the repository root (after `make`):
  *   cc -O2 -std=c11 -D_GNU_SOURCE -Isrc scripts/bench-forward.c \
@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "bert.h"
+#include "model.h"
 
 int main(int argc, char **argv)
 {
@@ -24,12 +24,12 @@ int main(int argc, char **argv)
     int threads = argc > 3 ? atoi(argv[3]) : 2;
     int repeats = argc > 4 ? atoi(argv[4]) : 5;
     struct err e;
-    struct bert_model *m = bert_load(argv[1], &e);
+    struct model *m = model_load_weights(argv[1], &e);
     if (!m) {
         fprintf(stderr, "bench-forward: %s\n", e.msg);
         return 1;
     }
-    bert_set_threads(m, threads);
+    m->family->set_threads(m, threads);
     struct encoding *enc = calloc(n, sizeof *enc);
     const struct encoding **seqs = calloc(n, sizeof *seqs);
     unsigned long long rng = 7;
@@ -50,15 +50,15 @@ int main(int argc, char **argv)
         tokens += len;
         attn_len2 += (double)len * len;
     }
-    float *logits = calloc(n * bert_n_labels(m), sizeof *logits);
-    if (bert_forward(m, seqs, n, logits, &e)) { /* warm-up, sizes buffers */
+    float *logits = calloc(n * m->n_labels, sizeof *logits);
+    if (m->family->forward(m, seqs, n, logits, &e)) { /* warm-up, sizes buffers */
         fprintf(stderr, "bench-forward: %s\n", e.msg);
         return 1;
     }
     double best = 1e30;
     for (int r = 0; r < repeats; r++) {
         double t0 = now_seconds();
-        bert_forward(m, seqs, n, logits, &e);
+        m->family->forward(m, seqs, n, logits, &e);
         double t = now_seconds() - t0;
         best = t < best ? t : best;
     }
@@ -76,6 +76,6 @@ int main(int argc, char **argv)
         free(enc[i].type_ids.v);
     }
     free(enc), free(seqs), free(logits);
-    bert_free(m);
+    model_free(m);
     return 0;
 }

@@ -1,11 +1,19 @@
-/* bert.c — loading and running BERT / XLM-RoBERTa cross-encoders.
+/* bert.c — the BERT and XLM-RoBERTa families: loading and running their
+ * cross-encoders (BertForSequenceClassification, XLMRobertaForSequence
+ * Classification) behind the model seam (model.h).
  *
- * Loading reads config.json, maps model.safetensors (safetensors.c
- * validates the file), checks every tensor's dtype and shape against the
- * config, and builds the weight table: F32 tensors point into the mapping,
- * F16/BF16 ones are converted once, and each layer's query/key/value weights
- * are stacked into one (3*hidden, hidden) matrix so that one GEMM makes all
- * three projections.
+ * The two share one encoder; what differs is data (struct variant): tensor
+ * name prefix, head tensor names and the position offset.  Both heads read
+ * the first token: BERT's pooler dense + tanh then classifier, RoBERTa's
+ * classifier.dense + tanh then classifier.out_proj.  Their input is the
+ * tokenizer's pair template (model_pair_encode).
+ *
+ * Loading reads config.json (through struct model_dir), proves every size
+ * it gives against model.safetensors before anything those sizes drive is
+ * allocated, and builds the weight table: F32 tensors point into the
+ * mapping, F16/BF16 ones are converted once, and each layer's query/key/
+ * value weights are stacked into one (3*hidden, hidden) matrix so that one
+ * GEMM makes all three projections.
  *
  * The forward pass mirrors transformers' BertModel: a batch of sequences is
  * packed into one (n_tokens, hidden) matrix without padding; dense layers
@@ -15,10 +23,7 @@
  * whatever the sequence length.  Both kinds of task spread over a thread
  * pool, and nothing in a sequence's computation depends on its neighbours
  * in the batch or on the thread count. */
-#include "bert.h"
-
 #include <cblas.h>
-#include <errno.h>
 #include <jansson.h>
 #include <limits.h>
 #include <math.h>
@@ -29,8 +34,8 @@
 #include <unistd.h>
 
 #include "kernels.h"
+#include "model.h"
 #include "pool.h"
-#include "safetensors.h"
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "safetensors data is little-endian; F32 weights are used in place"
@@ -52,9 +57,8 @@
  * our own thread pool; OpenBLAS runs single-threaded in each. */
 #define SPAN_ROWS 256
 
-/* What differs between the supported families, as data. */
-struct family {
-    enum bert_family id;
+/* What differs between the two families, as data. */
+struct variant {
     const char *model_type;   /* config.json "model_type" */
     const char *architecture; /* config.json "architectures"[0] */
     const char *prefix;       /* encoder tensor name prefix */
@@ -64,13 +68,12 @@ struct family {
     long default_pad;         /* pad_token_id when config.json has none */
 };
 
-static const struct family families[] = {
-    {BERT_FAMILY_BERT, "bert", "BertForSequenceClassification", "bert.",
-     "bert.pooler.dense", "classifier", false, 0},
-    {BERT_FAMILY_XLM_ROBERTA, "xlm-roberta",
-     "XLMRobertaForSequenceClassification", "roberta.", "classifier.dense",
-     "classifier.out_proj", true, 1},
-};
+static const struct variant bert_variant = {
+    "bert", "BertForSequenceClassification", "bert.", "bert.pooler.dense",
+    "classifier", false, 0};
+static const struct variant xlmr_variant = {
+    "xlm-roberta", "XLMRobertaForSequenceClassification", "roberta.",
+    "classifier.dense", "classifier.out_proj", true, 1};
 
 struct bert_layer {
     const float *qkv_w;       /* (3*hidden, hidden): query; key; value */
@@ -93,7 +96,8 @@ struct span {
 };
 
 struct bert_model {
-    const struct family *family;
+    struct model base;        /* first: the seam's view of the model */
+    const struct variant *v;
     size_t n_vocab, n_pos, n_types, hidden, n_layer, n_head, inter, n_labels;
     float eps;
     int32_t pad_id;
@@ -109,9 +113,7 @@ struct bert_model {
     const float *cls_w;       /* (n_labels, hidden) classifier(.out_proj) */
     const float *cls_b;       /* (n_labels) */
 
-    struct safetensors st;    /* F32 weights point into its mapping */
-    float **owned;            /* converted and fused weights */
-    size_t n_owned, cap_owned;
+    struct weights w;         /* F32 weights point into its mapping */
 
     struct pool *pool;        /* workers for row chunks and attention */
     float *head_tmp;          /* (hidden) pooled state of one sequence */
@@ -131,221 +133,152 @@ struct bert_model {
 
 /* ---- config.json ---------------------------------------------------- */
 
-/* config[key] as a positive integer into *out.  0, or -1 with e. */
-static int config_dim(const json_t *config, const char *path, const char *key,
-                      size_t *out, struct err *e)
+/* A config naming another architecture for this model_type is refused
+ * (absent in some hand-made configs: then the tensor names decide).
+ * 0, or -1 with e. */
+static int config_architecture(const struct bert_model *m,
+                               const struct model_dir *d, struct err *e)
 {
-    const json_t *v = json_object_get(config, key);
-    if (!json_is_integer(v) || json_integer_value(v) <= 0 ||
-        json_integer_value(v) > INT_MAX)
-        return err_set(e, "%s: \"%s\" missing or not a positive integer", path,
-                       key);
-    *out = (size_t)json_integer_value(v);
-    return 0;
-}
-
-/* Picks the family from model_type and architectures.  0, or -1 with e
- * saying what was found and what is supported. */
-static int config_family(struct bert_model *m, const json_t *config,
-                         const char *path, struct err *e)
-{
-    const char *type = json_string_value(json_object_get(config, "model_type"));
-    if (!type)
-        return err_set(e, "%s: no \"model_type\"; supported: bert, xlm-roberta",
-                       path);
-    for (size_t i = 0; i < sizeof families / sizeof *families; i++)
-        if (strcmp(type, families[i].model_type) == 0)
-            m->family = &families[i];
-    if (!m->family)
-        return err_set(e, "%s: model_type \"%.100s\" is not supported; "
-                       "supported: bert, xlm-roberta", path, type);
-    /* Absent in some hand-made configs: then the tensor names decide. */
-    const json_t *archs = json_object_get(config, "architectures");
+    const json_t *archs = json_object_get(d->config, "architectures");
     if (!archs)
         return 0;
     const char *arch = json_string_value(json_array_get(archs, 0));
     if (json_array_size(archs) != 1 || !arch ||
-        strcmp(arch, m->family->architecture) != 0)
-        return err_set(e, "%s: architectures %s is not supported for "
-                       "model_type %s; need [\"%s\"] (a cross-encoder)",
-                       path, arch ? arch : "(not one string)", type,
-                       m->family->architecture);
+        strcmp(arch, m->v->architecture) != 0)
+        return err_set(e, "%s/config.json: architectures %s is not supported "
+                       "for model_type %s; need [\"%s\"] (a cross-encoder)",
+                       d->path, arch ? arch : "(not one string)",
+                       m->v->model_type, m->v->architecture);
     return 0;
 }
 
-/* Reads the dimensions and hyper-parameters.  0, or -1 with e. */
-static int config_parse(struct bert_model *m, const json_t *config,
-                        const char *path, struct err *e)
+/* Reads the dimensions and hyper-parameters.  Nothing is allocated from
+ * them here: load_weights proves them against the file first.
+ * 0, or -1 with e. */
+static int config_parse(struct bert_model *m, const struct model_dir *d,
+                        struct err *e)
 {
-    if (!json_is_object(config))
-        return err_set(e, "%s: not a JSON object", path);
-    if (config_family(m, config, path, e))
+    if (config_architecture(m, d, e))
         return -1;
-    if (config_dim(config, path, "hidden_size", &m->hidden, e) ||
-        config_dim(config, path, "num_hidden_layers", &m->n_layer, e) ||
-        config_dim(config, path, "num_attention_heads", &m->n_head, e) ||
-        config_dim(config, path, "intermediate_size", &m->inter, e) ||
-        config_dim(config, path, "max_position_embeddings", &m->n_pos, e) ||
-        config_dim(config, path, "type_vocab_size", &m->n_types, e) ||
-        config_dim(config, path, "vocab_size", &m->n_vocab, e))
+    if (model_dir_dim(d, "hidden_size", &m->hidden, e) ||
+        model_dir_dim(d, "num_hidden_layers", &m->n_layer, e) ||
+        model_dir_dim(d, "num_attention_heads", &m->n_head, e) ||
+        model_dir_dim(d, "intermediate_size", &m->inter, e) ||
+        model_dir_dim(d, "max_position_embeddings", &m->n_pos, e) ||
+        model_dir_dim(d, "type_vocab_size", &m->n_types, e) ||
+        model_dir_dim(d, "vocab_size", &m->n_vocab, e) ||
+        model_dir_n_labels(d, &m->n_labels, e))
         return -1;
     if (m->hidden % m->n_head)
-        return err_set(e, "%s: hidden_size %zu is not a multiple of "
-                       "num_attention_heads %zu", path, m->hidden, m->n_head);
+        return err_set(e, "%s/config.json: hidden_size %zu is not a multiple "
+                       "of num_attention_heads %zu", d->path, m->hidden,
+                       m->n_head);
 
+    const json_t *config = d->config;
     const char *act = json_string_value(json_object_get(config, "hidden_act"));
     if (!act || strcmp(act, "gelu") != 0)
-        return err_set(e, "%s: hidden_act \"%.40s\" is not supported (only "
-                       "\"gelu\")", path, act ? act : "(missing)");
+        return err_set(e, "%s/config.json: hidden_act \"%.40s\" is not "
+                       "supported (only \"gelu\")", d->path,
+                       act ? act : "(missing)");
     const char *pet = json_string_value(
         json_object_get(config, "position_embedding_type"));
     if (pet && strcmp(pet, "absolute") != 0)
-        return err_set(e, "%s: position_embedding_type \"%.40s\" is not "
-                       "supported (only \"absolute\")", path, pet);
+        return err_set(e, "%s/config.json: position_embedding_type \"%.40s\" "
+                       "is not supported (only \"absolute\")", d->path, pet);
 
     const json_t *eps = json_object_get(config, "layer_norm_eps");
     if (!json_is_number(eps) || !(json_number_value(eps) > 0) ||
         !(json_number_value(eps) < 1))
-        return err_set(e, "%s: \"layer_norm_eps\" missing or not in (0, 1)",
-                       path);
+        return err_set(e, "%s/config.json: \"layer_norm_eps\" missing or not "
+                       "in (0, 1)", d->path);
     m->eps = (float)json_number_value(eps);
 
     const json_t *pad = json_object_get(config, "pad_token_id");
-    long pad_id = m->family->default_pad;
+    long pad_id = m->v->default_pad;
     if (pad) {
         if (!json_is_integer(pad) || json_integer_value(pad) < 0 ||
             (size_t)json_integer_value(pad) >= m->n_vocab)
-            return err_set(e, "%s: \"pad_token_id\" is not a token id", path);
+            return err_set(e, "%s/config.json: \"pad_token_id\" is not a "
+                           "token id", d->path);
         pad_id = (long)json_integer_value(pad);
     }
     m->pad_id = (int32_t)pad_id;
-    if (m->family->positions_after_pad && (size_t)pad_id + 1 >= m->n_pos)
-        return err_set(e, "%s: max_position_embeddings %zu leaves no room "
-                       "after pad_token_id %ld", path, m->n_pos, pad_id);
-
-    /* transformers derives num_labels from id2label (default 2). */
-    const json_t *id2label = json_object_get(config, "id2label");
-    if (id2label) {
-        if (!json_is_object(id2label) || json_object_size(id2label) == 0)
-            return err_set(e, "%s: \"id2label\" is not a non-empty object",
-                           path);
-        m->n_labels = json_object_size(id2label);
-    } else if (json_object_get(config, "num_labels")) {
-        if (config_dim(config, path, "num_labels", &m->n_labels, e))
-            return -1;
-    } else {
-        m->n_labels = 2;
-    }
+    if (m->v->positions_after_pad && (size_t)pad_id + 1 >= m->n_pos)
+        return err_set(e, "%s/config.json: max_position_embeddings %zu leaves "
+                       "no room after pad_token_id %ld", d->path, m->n_pos,
+                       pad_id);
     return 0;
 }
 
 /* ---- weights -------------------------------------------------------- */
 
-static float *own(struct bert_model *m, size_t n_floats)
+/* Proves every config size against the file before any of them sizes an
+ * allocation: the embeddings (vocab, positions, types, hidden), the last
+ * layer's feed-forward (num_hidden_layers, intermediate_size), no layer
+ * past it, and the output layer (labels).  Every later tensor is checked
+ * again when loaded.  0, or -1 with e. */
+static int prove_sizes(const struct bert_model *m, struct err *e)
 {
-    grow((void **)&m->owned, &m->cap_owned, m->n_owned + 1, sizeof *m->owned);
-    float *p = xmalloc(n_floats * sizeof *p);
-    m->owned[m->n_owned++] = p;
-    return p;
-}
-
-static void shape_text(char *buf, size_t size, const size_t *dims, int n)
-{
-    size_t len = (size_t)snprintf(buf, size, "[");
-    for (int i = 0; i < n && len < size; i++)
-        len += (size_t)snprintf(buf + len, size - len, "%s%zu", i ? ", " : "",
-                                dims[i]);
-    if (len < size)
-        snprintf(buf + len, size - len, "]");
-}
-
-/* The tensor `name`, checked to have shape (d0) when d1 == 0 else
- * (d0, d1), as float32: in place when stored as aligned F32, else a
- * converted copy owned by m.  NULL with e naming file and tensor. */
-static const float *weight(struct bert_model *m, const char *name, size_t d0,
-                           size_t d1, struct err *e)
-{
-    const struct st_tensor *t = safetensors_find(&m->st, name);
-    if (!t) {
-        err_set(e, "%s: tensor %s is missing (model_type %s)", m->st.path,
-                name, m->family->model_type);
-        return NULL;
-    }
-    size_t want[2] = {d0, d1};
-    int want_dims = d1 ? 2 : 1;
-    if (t->n_dims != want_dims || t->shape[0] != d0 ||
-        (want_dims == 2 && t->shape[1] != d1)) {
-        char got_s[128], want_s[64];
-        shape_text(got_s, sizeof got_s, t->shape, t->n_dims);
-        shape_text(want_s, sizeof want_s, want, want_dims);
-        err_set(e, "%s: tensor %s has shape %s, expected %s from config.json",
-                m->st.path, name, got_s, want_s);
-        return NULL;
-    }
-    switch (t->dtype) {
-    case ST_F32:
-        if ((uintptr_t)t->data % sizeof(float) == 0)
-            return t->data;
-        float *copy = own(m, t->n_elems);
-        memcpy(copy, t->data, t->n_bytes);
-        return copy;
-    case ST_F16: {
-        float *f = own(m, t->n_elems);
-        f16_to_f32(f, t->data, t->n_elems);
-        return f;
-    }
-    case ST_BF16: {
-        float *f = own(m, t->n_elems);
-        bf16_to_f32(f, t->data, t->n_elems);
-        return f;
-    }
-    default:
-        err_set(e, "%s: tensor %s has dtype %s; supported: F32, F16, BF16",
-                m->st.path, name, safetensors_dtype_name(t->dtype));
-        return NULL;
-    }
-}
-
-/* weight() of the tensor named by printf-style fmt. */
-static const float *weightf(struct bert_model *m, size_t d0, size_t d1,
-                            struct err *e, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-static const float *weightf(struct bert_model *m, size_t d0, size_t d1,
-                            struct err *e, const char *fmt, ...)
-{
+    const char *pre = m->v->prefix;
+    size_t h = m->hidden, last = m->n_layer - 1;
+    const struct weights *w = &m->w;
+    if (weights_checkf(w, m->n_vocab, h, e,
+                       "%sembeddings.word_embeddings.weight", pre) ||
+        weights_checkf(w, m->n_pos, h, e,
+                       "%sembeddings.position_embeddings.weight", pre) ||
+        weights_checkf(w, m->n_types, h, e,
+                       "%sembeddings.token_type_embeddings.weight", pre) ||
+        weights_checkf(w, m->n_labels, h, e, "%s.weight", m->v->head_out))
+        return -1;
     char name[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(name, sizeof name, fmt, ap);
-    va_end(ap);
-    return weight(m, name, d0, d1, e);
+    snprintf(name, sizeof name, "%sencoder.layer.%zu.intermediate.dense.weight",
+             pre, last);
+    if (!weights_has(w, name))
+        return err_set(e, "%s: config.json says num_hidden_layers %zu but "
+                       "tensor %s is missing", w->st.path, m->n_layer, name);
+    if (weights_check(w, name, m->inter, h, e))
+        return -1;
+    /* A config claiming fewer layers than the file holds would silently
+     * drop layers. */
+    snprintf(name, sizeof name, "%sencoder.layer.%zu.output.dense.weight", pre,
+             m->n_layer);
+    if (weights_has(w, name))
+        return err_set(e, "%s: holds tensor %s but config.json says "
+                       "num_hidden_layers %zu", w->st.path, name, m->n_layer);
+    return 0;
 }
 
 /* Layer l's weights, query/key/value stacked.  0, or -1 with e. */
 static int load_layer(struct bert_model *m, size_t l, struct err *e)
 {
     struct bert_layer *L = &m->layers[l];
-    const char *pre = m->family->prefix;
+    struct weights *w = &m->w;
+    const char *pre = m->v->prefix;
     size_t h = m->hidden;
-    static const char *const qkv[3] = {"query", "key", "value"};
-    float *w = own(m, 3 * h * h), *b = own(m, 3 * h);
+    static const char *const names[3] = {"query", "key", "value"};
+    const float *wi[3], *bi[3];
     for (int i = 0; i < 3; i++) {
-        const float *wi = weightf(m, h, h, e,
-                                  "%sencoder.layer.%zu.attention.self.%s.weight",
-                                  pre, l, qkv[i]);
-        const float *bi = weightf(m, h, 0, e,
-                                  "%sencoder.layer.%zu.attention.self.%s.bias",
-                                  pre, l, qkv[i]);
-        if (!wi || !bi)
+        wi[i] = weights_getf(w, h, h, e,
+                             "%sencoder.layer.%zu.attention.self.%s.weight",
+                             pre, l, names[i]);
+        bi[i] = wi[i] ? weights_getf(w, h, 0, e,
+                                     "%sencoder.layer.%zu.attention.self.%s.bias",
+                                     pre, l, names[i])
+                      : NULL;
+        if (!bi[i])
             return -1;
-        memcpy(w + i * h * h, wi, h * h * sizeof *w);
-        memcpy(b + i * h, bi, h * sizeof *b);
     }
-    L->qkv_w = w;
-    L->qkv_b = b;
+    /* The three (h, h) tensors exist: 3*h*h floats are backed by the file. */
+    float *qkv_w = weights_own(w, 3 * h * h), *qkv_b = weights_own(w, 3 * h);
+    for (int i = 0; i < 3; i++) {
+        memcpy(qkv_w + i * h * h, wi[i], h * h * sizeof *qkv_w);
+        memcpy(qkv_b + i * h, bi[i], h * sizeof *qkv_b);
+    }
+    L->qkv_w = qkv_w;
+    L->qkv_b = qkv_b;
 #define W(field, d0, d1, what)                                                \
-    if (!(L->field = weightf(m, d0, d1, e, "%sencoder.layer.%zu.%s", pre, l,  \
-                             what)))                                          \
+    if (!(L->field = weights_getf(w, d0, d1, e, "%sencoder.layer.%zu.%s",     \
+                                  pre, l, what)))                             \
         return -1
     W(attn_out_w, h, h, "attention.output.dense.weight");
     W(attn_out_b, h, 0, "attention.output.dense.bias");
@@ -364,103 +297,41 @@ static int load_layer(struct bert_model *m, size_t l, struct err *e)
 /* All weights.  0, or -1 with e. */
 static int load_weights(struct bert_model *m, struct err *e)
 {
-    const char *pre = m->family->prefix;
+    struct weights *w = &m->w;
+    const char *pre = m->v->prefix;
     size_t h = m->hidden;
-    if (!(m->word_emb = weightf(m, m->n_vocab, h, e,
-                                "%sembeddings.word_embeddings.weight", pre)) ||
-        !(m->pos_emb = weightf(m, m->n_pos, h, e,
-                               "%sembeddings.position_embeddings.weight", pre)) ||
-        !(m->type_emb = weightf(m, m->n_types, h, e,
-                                "%sembeddings.token_type_embeddings.weight", pre)) ||
-        !(m->emb_ln_w = weightf(m, h, 0, e, "%sembeddings.LayerNorm.weight", pre)) ||
-        !(m->emb_ln_b = weightf(m, h, 0, e, "%sembeddings.LayerNorm.bias", pre)))
+    if (prove_sizes(m, e))
+        return -1;
+    if (!(m->word_emb = weights_getf(w, m->n_vocab, h, e,
+                                     "%sembeddings.word_embeddings.weight", pre)) ||
+        !(m->pos_emb = weights_getf(w, m->n_pos, h, e,
+                                    "%sembeddings.position_embeddings.weight", pre)) ||
+        !(m->type_emb = weights_getf(w, m->n_types, h, e,
+                                     "%sembeddings.token_type_embeddings.weight", pre)) ||
+        !(m->emb_ln_w = weights_getf(w, h, 0, e, "%sembeddings.LayerNorm.weight", pre)) ||
+        !(m->emb_ln_b = weights_getf(w, h, 0, e, "%sembeddings.LayerNorm.bias", pre)))
         return -1;
     m->layers = xcalloc(m->n_layer, sizeof *m->layers);
     for (size_t l = 0; l < m->n_layer; l++)
         if (load_layer(m, l, e))
             return -1;
-    const char *hd = m->family->head_dense, *ho = m->family->head_out;
-    if (!(m->head_w = weightf(m, h, h, e, "%s.weight", hd)) ||
-        !(m->head_b = weightf(m, h, 0, e, "%s.bias", hd)) ||
-        !(m->cls_w = weightf(m, m->n_labels, h, e, "%s.weight", ho)) ||
-        !(m->cls_b = weightf(m, m->n_labels, 0, e, "%s.bias", ho)))
+    const char *hd = m->v->head_dense, *ho = m->v->head_out;
+    if (!(m->head_w = weights_getf(w, h, h, e, "%s.weight", hd)) ||
+        !(m->head_b = weights_getf(w, h, 0, e, "%s.bias", hd)) ||
+        !(m->cls_w = weights_getf(w, m->n_labels, h, e, "%s.weight", ho)) ||
+        !(m->cls_b = weights_getf(w, m->n_labels, 0, e, "%s.bias", ho)))
         return -1;
-    /* A config claiming more layers than the file holds fails above; one
-     * claiming fewer would silently drop layers. */
-    char name[256];
-    snprintf(name, sizeof name, "%sencoder.layer.%zu.output.dense.weight", pre,
-             m->n_layer);
-    if (safetensors_find(&m->st, name))
-        return err_set(e, "%s: holds tensor %s but config.json says "
-                       "num_hidden_layers %zu", m->st.path, name, m->n_layer);
     return 0;
 }
 
-/* When dir has no model.safetensors, says what it has instead. */
-static int missing_weights(const char *dir, const char *path, struct err *e)
+static void bert_free(struct model *base)
 {
-    static const char *const others[] = {
-        "model.safetensors.index.json", "pytorch_model.bin", "model.onnx",
-        "onnx/model.onnx", "tf_model.h5", "flax_model.msgpack"};
-    char p[4096];
-    for (size_t i = 0; i < sizeof others / sizeof *others; i++) {
-        snprintf(p, sizeof p, "%s/%s", dir, others[i]);
-        if (access(p, F_OK) == 0)
-            return err_set(e, "%s: not found; the directory has %s, but only "
-                           "single-file safetensors weights are supported "
-                           "(convert with safetensors' convert.py or "
-                           "save_pretrained(safe_serialization=True))",
-                           path, others[i]);
-    }
-    return err_set(e, "%s: %s", path, strerror(ENOENT));
-}
-
-struct bert_model *bert_load(const char *dir, struct err *e)
-{
-    struct bert_model *m = xcalloc(1, sizeof *m);
-    char path[4096];
-    size_t len;
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    char *text = read_file(path, &len, e);
-    if (!text)
-        goto fail;
-    json_error_t jerr;
-    json_t *config = json_loadb(text, len, 0, &jerr);
-    free(text);
-    if (!config) {
-        err_set(e, "%s:%d: %s", path, jerr.line, jerr.text);
-        goto fail;
-    }
-    int rc = config_parse(m, config, path, e);
-    json_decref(config);
-    if (rc)
-        goto fail;
-
-    snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    if (access(path, F_OK) != 0) {
-        missing_weights(dir, path, e);
-        goto fail;
-    }
-    if (safetensors_open(&m->st, path, e) || load_weights(m, e))
-        goto fail;
-    m->head_tmp = xmalloc(m->hidden * sizeof *m->head_tmp);
-    long n_cpu = sysconf(_SC_NPROCESSORS_ONLN);
-    bert_set_threads(m, n_cpu > 0 ? (int)(n_cpu < 64 ? n_cpu : 64) : 1);
-    return m;
-fail:
-    bert_free(m);
-    return NULL;
-}
-
-void bert_free(struct bert_model *m)
-{
+    struct bert_model *m = (struct bert_model *)base;
     if (!m)
         return;
-    for (size_t i = 0; i < m->n_owned; i++)
-        free(m->owned[i]);
-    free(m->owned);
+    tokenizer_free(m->base.tok);
     free(m->layers);
-    safetensors_close(&m->st);
+    weights_close(&m->w);
     pool_free(m->pool);
     free(m->head_tmp);
     free(m->x);
@@ -472,24 +343,9 @@ void bert_free(struct bert_model *m)
     free(m);
 }
 
-size_t bert_n_labels(const struct bert_model *m)
+static void bert_set_threads(struct model *base, int n)
 {
-    return m->n_labels;
-}
-
-size_t bert_max_tokens(const struct bert_model *m)
-{
-    return m->family->positions_after_pad ? m->n_pos - (size_t)m->pad_id - 1
-                                          : m->n_pos;
-}
-
-enum bert_family bert_family(const struct bert_model *m)
-{
-    return m->family->id;
-}
-
-void bert_set_threads(struct bert_model *m, int n)
-{
+    struct bert_model *m = (struct bert_model *)base;
     /* Our threads call OpenBLAS, which must not start its own (see
      * SPAN_ROWS); the setting is process-wide. */
     openblas_set_num_threads(1);
@@ -497,6 +353,55 @@ void bert_set_threads(struct bert_model *m, int n)
     m->pool = pool_new(n > 0 ? n : 1);
 }
 
+/* Longest sequence the position embeddings cover (special tokens
+ * included): max_position_embeddings, less pad_token_id + 1 for
+ * XLM-RoBERTa (whose positions start there). */
+static size_t max_tokens(const struct bert_model *m)
+{
+    return m->v->positions_after_pad ? m->n_pos - (size_t)m->pad_id - 1
+                                     : m->n_pos;
+}
+
+/* Config and weights (model_load adds the tokenizer).  NULL with e. */
+static struct model *load(const struct model_dir *d, const struct variant *v,
+                          struct err *e)
+{
+    struct bert_model *m = xcalloc(1, sizeof *m);
+    m->v = v;
+    if (config_parse(m, d, e) || weights_open(&m->w, d, v->model_type, e) ||
+        load_weights(m, e) ||
+        model_dir_activation(d, m->n_labels, &m->base.activation, e))
+        goto fail;
+    m->base.n_labels = m->n_labels;
+    m->base.max_tokens = max_tokens(m);
+    m->head_tmp = xmalloc(m->hidden * sizeof *m->head_tmp);
+    long n_cpu = sysconf(_SC_NPROCESSORS_ONLN);
+    bert_set_threads(&m->base, n_cpu > 0 ? (int)(n_cpu < 64 ? n_cpu : 64) : 1);
+    return &m->base;
+fail:
+    bert_free(&m->base);
+    return NULL;
+}
+
+static struct model *bert_load(const struct model_dir *d, struct err *e)
+{
+    return load(d, &bert_variant, e);
+}
+
+static struct model *xlmr_load(const struct model_dir *d, struct err *e)
+{
+    return load(d, &xlmr_variant, e);
+}
+
+static bool bert_match(const struct model_dir *d)
+{
+    return strcmp(d->model_type, bert_variant.model_type) == 0;
+}
+
+static bool xlmr_match(const struct model_dir *d)
+{
+    return strcmp(d->model_type, xlmr_variant.model_type) == 0;
+}
 
 /* ---- forward -------------------------------------------------------- */
 
@@ -506,7 +411,7 @@ static int check_batch(const struct bert_model *m,
                        const struct encoding *const *seqs, size_t n_seqs,
                        size_t *n_tokens, size_t *max_len, struct err *e)
 {
-    size_t total = 0, longest = 0, limit = bert_max_tokens(m);
+    size_t total = 0, longest = 0, limit = m->base.max_tokens;
     size_t widest = 3 * m->hidden > m->inter ? 3 * m->hidden : m->inter;
     for (size_t s = 0; s < n_seqs; s++) {
         const struct ids *ids = &seqs[s]->input_ids, *types = &seqs[s]->type_ids;
@@ -562,7 +467,7 @@ static void embed(struct bert_model *m, const struct encoding *const *seqs,
         for (size_t i = 0; i < enc->input_ids.n; i++, x += h) {
             int32_t id = enc->input_ids.v[i];
             size_t p = i;
-            if (m->family->positions_after_pad)
+            if (m->v->positions_after_pad)
                 p = id == m->pad_id ? (size_t)m->pad_id : ++pos;
             const float *w = m->word_emb + (size_t)id * h;
             const float *t = m->type_emb + (size_t)enc->type_ids.v[i] * h;
@@ -654,9 +559,11 @@ static void attention_task(void *ctx, size_t task, int worker)
     }
 }
 
-int bert_forward(struct bert_model *m, const struct encoding *const *seqs,
-                 size_t n_seqs, float *logits, struct err *e)
+/* The family's forward (model.h): logits (n_seqs, n_labels). */
+static int bert_forward(struct model *base, const struct encoding *const *seqs,
+                        size_t n_seqs, float *logits, struct err *e)
 {
+    struct bert_model *m = (struct bert_model *)base;
     size_t n_tok = 0, max_len = 0;
     if (n_seqs == 0)
         return 0;
@@ -711,3 +618,13 @@ int bert_forward(struct bert_model *m, const struct encoding *const *seqs,
     }
     return 0;
 }
+
+const struct model_family bert_family = {
+    "bert", bert_match, bert_load, model_pair_template_tokens,
+    model_pair_encode, bert_forward, bert_set_threads, bert_free,
+};
+
+const struct model_family xlm_roberta_family = {
+    "xlm-roberta", xlmr_match, xlmr_load, model_pair_template_tokens,
+    model_pair_encode, bert_forward, bert_set_threads, bert_free,
+};

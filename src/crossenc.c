@@ -1,26 +1,26 @@
 /* crossenc.c — the cross-encoder scorer (see crossenc.h).
  *
  * Per group: the query is tokenized once; each document is tokenized, paired
- * with it (truncated longest_first, or cut into windows), and the pairs are
- * run through the model in batches of about BATCH_TOKENS tokens.  The model
- * packs a batch without padding, so a pair's score does not depend on what
- * else is in its batch. */
+ * with it by the model family's template (truncated longest_first, or cut
+ * into windows), and the pairs are run through the family's forward in
+ * batches of about BATCH_TOKENS tokens, windows of one document included,
+ * so memory is bounded by the batch, not the document.  The model packs a
+ * batch without padding, so a pair's score does not depend on what else is
+ * in its batch.  Nothing here knows which family runs (model.h). */
 #include "crossenc.h"
 
-#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "bert.h"
+#include "model.h"
 
 enum { BATCH_TOKENS = 8192 };
 
 struct crossenc {
     struct crossenc_options o;
-    struct tokenizer *tok;
-    struct bert_model *model;
+    struct model *model;
     size_t n_labels, label;
     struct ids query, doc;
     /* The pending batch: encodings and which candidate each belongs to. */
@@ -28,28 +28,14 @@ struct crossenc {
     const struct encoding **enc_ptrs;
     size_t *owner;
     size_t n_encs, cap_encs, batch_tokens;
+    struct group *g;     /* the group being encoded */
+    /* --tokenize: called with each encoding instead of scoring. */
+    void (*emit)(size_t cand, size_t window, const struct encoding *enc,
+                 void *ctx);
+    void *emit_ctx;
     float *logits;       /* (cap_encs, n_labels) */
     size_t cap_logits;
 };
-
-/* model_max_length from tokenizer_config.json; 0 when absent or unset
- * (transformers writes a huge number for "no limit"). */
-static size_t config_model_max_length(const char *dir)
-{
-    struct buf p = {0};
-    buf_printf(&p, "%s/tokenizer_config.json", dir);
-    json_t *root = json_load_file(p.data, 0, NULL);
-    buf_free(&p);
-    json_t *v = json_object_get(root, "model_max_length");
-    size_t n = 0;
-    if (json_is_number(v)) {
-        double d = json_number_value(v);
-        if (d >= 1 && d < 1e9)
-            n = (size_t)d;
-    }
-    json_decref(root);
-    return n;
-}
 
 static float label_score(const struct crossenc *c, const float *logits)
 {
@@ -69,12 +55,11 @@ static float label_score(const struct crossenc *c, const float *logits)
 /* The document tokens one window may hold next to the query. */
 static size_t window_size(const struct crossenc *c, size_t nq)
 {
-    size_t budget = c->o.max_length - tokenizer_pair_specials(c->tok);
+    size_t budget = c->o.max_length - c->model->family->template_tokens(c->model);
     return nq <= budget / 2 ? budget - nq : budget - budget / 2;
 }
 
-/* Encodes candidate i of g into one or more pending encodings.  Calls
- * back for each when fn is set (--tokenize), else queues them. */
+/* A fresh pending encoding for candidate owner. */
 static struct encoding *next_slot(struct crossenc *c, size_t owner)
 {
     if (c->n_encs == c->cap_encs) {
@@ -88,35 +73,10 @@ static struct encoding *next_slot(struct crossenc *c, size_t owner)
     return &c->encs[c->n_encs++];
 }
 
-static size_t encode_candidate(struct crossenc *c, const struct candidate *cand, size_t i)
-{
-    c->doc.n = 0;
-    c->tok->tokenize(c->tok, cand->text, cand->text_len, &c->doc);
-    size_t nq = c->query.n, nd = c->doc.n, w = window_size(c, nq);
-    if (c->o.long_mode == LONG_FIRST || nd <= w) {
-        struct encoding *enc = next_slot(c, i);
-        tokenizer_encode_pair(c->tok, c->query.v, nq, c->doc.v, nd, c->o.max_length, enc);
-        return 1;
-    }
-    size_t overlap = c->o.stride ? c->o.stride : w / 4;
-    if (overlap >= w)
-        overlap = w / 2;
-    size_t step = w - overlap, n = 0;
-    for (size_t start = 0;; start += step) {
-        size_t len = nd - start < w ? nd - start : w;
-        struct encoding *enc = next_slot(c, i);
-        tokenizer_encode_pair(c->tok, c->query.v, nq, c->doc.v + start, len,
-                              c->o.max_length, enc);
-        n++;
-        if (start + len >= nd)
-            break;
-    }
-    return n;
-}
-
 /* Runs the pending encodings through the model and folds their scores into
- * the candidates (the maximum over a candidate's windows). */
-static int flush_batch(struct crossenc *c, struct group *g, struct err *e)
+ * the candidates: the maximum over a candidate's windows, which may span
+ * several batches (scores start as NaN). */
+static int flush_batch(struct crossenc *c, struct err *e)
 {
     if (!c->n_encs)
         return 0;
@@ -124,11 +84,11 @@ static int flush_batch(struct crossenc *c, struct group *g, struct err *e)
     grow((void **)&c->logits, &c->cap_logits, need, sizeof *c->logits);
     for (size_t k = 0; k < c->n_encs; k++)
         c->enc_ptrs[k] = &c->encs[k];
-    if (bert_forward(c->model, c->enc_ptrs, c->n_encs, c->logits, e) < 0)
+    if (c->model->family->forward(c->model, c->enc_ptrs, c->n_encs, c->logits, e) < 0)
         return -1;
     for (size_t k = 0; k < c->n_encs; k++) {
         double s = label_score(c, c->logits + k * c->n_labels);
-        struct candidate *cand = &g->cands[c->owner[k]];
+        struct candidate *cand = &c->g->cands[c->owner[k]];
         if (isnan(cand->score) || s > cand->score)
             cand->score = s;
     }
@@ -137,28 +97,73 @@ static int flush_batch(struct crossenc *c, struct group *g, struct err *e)
     return 0;
 }
 
+/* The pending encoding just made (window `window` of its candidate) is
+ * complete: --tokenize hands it to the callback at once; scoring runs the
+ * batch when it holds BATCH_TOKENS tokens, so a document's windows never
+ * pile up (memory stays bounded by the batch whatever the document's
+ * length).  0, or -1 with e. */
+static int window_ready(struct crossenc *c, size_t window, struct err *e)
+{
+    const struct encoding *enc = &c->encs[c->n_encs - 1];
+    if (c->emit) {
+        c->emit(c->owner[c->n_encs - 1], window, enc, c->emit_ctx);
+        c->n_encs = 0;
+        return 0;
+    }
+    c->batch_tokens += enc->input_ids.n;
+    return c->batch_tokens >= BATCH_TOKENS ? flush_batch(c, e) : 0;
+}
+
+/* Encodes candidate i of c->g: one pair truncated to max_length (--long
+ * first, or a short document), or overlapping windows of the document
+ * (--long max), each handed to window_ready.  0, or -1 with e. */
+static int encode_candidate(struct crossenc *c, size_t i, struct err *e)
+{
+    const struct candidate *cand = &c->g->cands[i];
+    const struct model_family *f = c->model->family;
+    c->doc.n = 0;
+    c->model->tok->tokenize(c->model->tok, cand->text, cand->text_len, &c->doc);
+    size_t nq = c->query.n, nd = c->doc.n, w = window_size(c, nq);
+    if (c->o.long_mode == LONG_FIRST || nd <= w) {
+        f->encode(c->model, c->query.v, nq, c->doc.v, nd, c->o.max_length,
+                  next_slot(c, i));
+        return window_ready(c, 0, e);
+    }
+    size_t overlap = c->o.stride ? c->o.stride : w / 4;
+    if (overlap >= w)
+        overlap = w / 2;
+    size_t step = w - overlap, n = 0;
+    for (size_t start = 0;; start += step) {
+        size_t len = nd - start < w ? nd - start : w;
+        f->encode(c->model, c->query.v, nq, c->doc.v + start, len,
+                  c->o.max_length, next_slot(c, i));
+        if (window_ready(c, n++, e))
+            return -1;
+        if (start + len >= nd)
+            return 0;
+    }
+}
+
 static void tokenize_query(struct crossenc *c, const struct group *g)
 {
     c->query.n = 0;
-    c->tok->tokenize(c->tok, g->query, strlen(g->query), &c->query);
+    c->model->tok->tokenize(c->model->tok, g->query, strlen(g->query), &c->query);
 }
 
 static int crossenc_score(struct scorer *s, struct group *g, struct err *e)
 {
     struct crossenc *c = s->state;
     tokenize_query(c, g);
+    c->g = g;
+    c->emit = NULL;
     c->n_encs = 0;
     c->batch_tokens = 0;
-    for (size_t i = 0; i < g->n_cands; i++) {
+    for (size_t i = 0; i < g->n_cands; i++)
         g->cands[i].score = NAN;
-        size_t first = c->n_encs;
-        encode_candidate(c, &g->cands[i], i);
-        for (size_t k = first; k < c->n_encs; k++)
-            c->batch_tokens += c->encs[k].input_ids.n;
-        if (c->batch_tokens >= BATCH_TOKENS && flush_batch(c, g, e) < 0)
+    for (size_t i = 0; i < g->n_cands; i++)
+        if (encode_candidate(c, i, e))
             return -1;
-    }
-    return flush_batch(c, g, e);
+    return flush_batch(c, e);
 }
 
 int crossenc_encode_group(struct scorer *s, const struct group *g,
@@ -167,13 +172,14 @@ int crossenc_encode_group(struct scorer *s, const struct group *g,
 {
     struct crossenc *c = s->state;
     tokenize_query(c, g);
-    for (size_t i = 0; i < g->n_cands; i++) {
-        c->n_encs = 0;
-        size_t n = encode_candidate(c, &g->cands[i], i);
-        for (size_t k = 0; k < n; k++)
-            fn(i, k, &c->encs[k], ctx);
-    }
+    /* Nothing is scored, so nothing is written to the group. */
+    c->g = (struct group *)g;
+    c->emit = fn;
+    c->emit_ctx = ctx;
     c->n_encs = 0;
+    for (size_t i = 0; i < g->n_cands; i++)
+        if (encode_candidate(c, i, e))
+            return -1;
     return 0;
 }
 
@@ -193,8 +199,7 @@ static void crossenc_free(struct scorer *s)
     free(c->logits);
     ids_free(&c->query);
     ids_free(&c->doc);
-    tokenizer_free(c->tok);
-    bert_free(c->model);
+    model_free(c->model);
     free(c);
     free(s);
 }
@@ -203,13 +208,10 @@ struct scorer *crossenc_scorer_new(const struct crossenc_options *o, struct err 
 {
     struct crossenc *c = xcalloc(1, sizeof *c);
     c->o = *o;
-    c->model = bert_load(o->model_dir, e);
+    c->model = model_load(o->model_dir, e);
     if (!c->model)
         goto fail;
-    c->tok = tokenizer_load(o->model_dir, e);
-    if (!c->tok)
-        goto fail;
-    c->n_labels = bert_n_labels(c->model);
+    c->n_labels = c->model->n_labels;
     if (o->label >= 0 && (size_t)o->label >= c->n_labels) {
         err_set(e, "--label %ld: the model has %zu label%s (0 to %zu)", o->label,
                 c->n_labels, c->n_labels == 1 ? "" : "s", c->n_labels - 1);
@@ -217,9 +219,10 @@ struct scorer *crossenc_scorer_new(const struct crossenc_options *o, struct err 
     }
     c->label = o->label >= 0 ? (size_t)o->label : c->n_labels - 1;
 
-    size_t limit = bert_max_tokens(c->model), specials = tokenizer_pair_specials(c->tok);
+    size_t limit = c->model->max_tokens;
+    size_t specials = c->model->family->template_tokens(c->model);
     if (!c->o.max_length) {
-        size_t cfg = config_model_max_length(o->model_dir);
+        size_t cfg = c->model->model_max_length;
         c->o.max_length = 512;
         if (cfg && cfg < c->o.max_length)
             c->o.max_length = cfg;
@@ -240,14 +243,13 @@ struct scorer *crossenc_scorer_new(const struct crossenc_options *o, struct err 
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         threads = n > 0 ? (int)n : 1;
     }
-    bert_set_threads(c->model, threads);
+    c->model->family->set_threads(c->model, threads);
 
     struct scorer *s = xcalloc(1, sizeof *s);
     *s = (struct scorer){"cross-encoder", crossenc_score, crossenc_free, c};
     return s;
 fail:
-    tokenizer_free(c->tok);
-    bert_free(c->model);
+    model_free(c->model);
     free(c);
     return NULL;
 }

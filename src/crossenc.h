@@ -1,4 +1,4 @@
-/* crossenc.h — the cross-encoder scorer: tokenizer + transformer model
+/* crossenc.h — the cross-encoder scorer: any model family of model.h
  * behind the scorer seam.
  *
  * For each candidate the pair (query, document) is encoded as the model's
@@ -16,10 +16,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "model.h"
 #include "scorer.h"
 #include "tokenizer.h"
 
-enum activation { ACTIVATION_NONE, ACTIVATION_SIGMOID };
 enum long_mode { LONG_FIRST, LONG_MAX };
 
 struct crossenc_options {

@@ -2,7 +2,7 @@
  * reference logits (testdata/ from scripts/gen-tiny-model.py, and the
  * Hugging Face goldens in the shared directory), batching invariance, and
  * broken model directories built from a valid one in tests/out/. */
-#include "bert.h"
+#include "model.h"
 #include "check.h"
 #include "util.h"
 
@@ -85,13 +85,13 @@ static void check_model(const char *dir, const char *jsonl, const char *key,
         return;
     }
     struct err e = {{0}};
-    struct bert_model *m = bert_load(dir, &e);
+    struct model *m = model_load_weights(dir, &e);
     CHECK_MSG(m != NULL, "%s: %s", dir, e.msg);
     if (!m) {
         cases_free(&c);
         return;
     }
-    size_t nl = bert_n_labels(m);
+    size_t nl = m->n_labels;
     CHECK_MSG(nl == c.n_labels, "%s: %zu labels, reference has %zu", dir, nl,
               c.n_labels);
     float *alone = xcalloc(c.n * nl, sizeof *alone);
@@ -102,7 +102,7 @@ static void check_model(const char *dir, const char *jsonl, const char *key,
     double worst = 0;
     for (size_t i = 0; i < c.n; i++) {
         const struct encoding *one = &c.enc[i];
-        int rc = bert_forward(m, &one, 1, alone + i * nl, &e);
+        int rc = m->family->forward(m, &one, 1, alone + i * nl, &e);
         CHECK_MSG(rc == 0, "%s: case %zu: %s", dir, i, e.msg);
         for (size_t k = 0; k < nl && nl == c.n_labels; k++)
             worst = fmax(worst, fabs(alone[i * nl + k] - c.want[i * nl + k]));
@@ -119,7 +119,7 @@ static void check_model(const char *dir, const char *jsonl, const char *key,
                 order[i] = (order[i] + 1) % c.n, j = (size_t)-1;
     for (size_t i = 0; i < c.n; i++)
         seqs[i] = &c.enc[order[i]];
-    CHECK(bert_forward(m, seqs, c.n, batch, &e) == 0);
+    CHECK(m->family->forward(m, seqs, c.n, batch, &e) == 0);
     size_t same = 0;
     for (size_t i = 0; i < c.n; i++)
         same += memcmp(batch + i * nl, alone + order[i] * nl,
@@ -132,23 +132,23 @@ static void check_model(const char *dir, const char *jsonl, const char *key,
         size_t n = c.n - i < 3 ? c.n - i : 3;
         for (size_t j = 0; j < n; j++)
             seqs[j] = &c.enc[i + j];
-        CHECK(bert_forward(m, seqs, n, batch + i * nl, &e) == 0);
+        CHECK(m->family->forward(m, seqs, n, batch + i * nl, &e) == 0);
     }
     CHECK_MSG(memcmp(batch, alone, c.n * nl * sizeof *batch) == 0,
               "%s: logits differ in batches of 3", dir);
 
     /* The thread count changes who computes what, never the result. */
     for (int threads = 1; threads <= 3; threads += 2) {
-        bert_set_threads(m, threads);
+        m->family->set_threads(m, threads);
         for (size_t i = 0; i < c.n; i++)
             seqs[i] = &c.enc[i];
         memset(batch, 0, c.n * nl * sizeof *batch);
-        CHECK(bert_forward(m, seqs, c.n, batch, &e) == 0);
+        CHECK(m->family->forward(m, seqs, c.n, batch, &e) == 0);
         CHECK_MSG(memcmp(batch, alone, c.n * nl * sizeof *batch) == 0,
                   "%s: logits differ with %d threads", dir, threads);
     }
 
-    bert_free(m);
+    model_free(m);
     free(alone), free(batch), free(seqs), free(order);
     cases_free(&c);
 }
@@ -188,49 +188,49 @@ static void test_golden(void)
 static void test_accessors_and_bad_input(void)
 {
     struct err e = {{0}};
-    struct bert_model *m = bert_load("testdata/tiny-bert", &e);
+    struct model *m = model_load_weights("testdata/tiny-bert", &e);
     CHECK_MSG(m != NULL, "%s", e.msg);
     if (!m)
         return;
-    CHECK(bert_n_labels(m) == 2);
-    CHECK(bert_max_tokens(m) == 320);
-    CHECK(bert_family(m) == BERT_FAMILY_BERT);
+    CHECK(m->n_labels == 2);
+    CHECK(m->max_tokens == 320);
+    CHECK(strcmp(m->family->name, "bert") == 0);
 
     int32_t ids[321] = {2, 10, 3}, types[321] = {0};
     struct encoding enc = {{ids, 3, 3}, {types, 3, 3}};
     const struct encoding *one = &enc;
     float logits[2];
-    CHECK(bert_forward(m, &one, 1, logits, &e) == 0);
-    CHECK(bert_forward(m, &one, 0, logits, &e) == 0);
+    CHECK(m->family->forward(m, &one, 1, logits, &e) == 0);
+    CHECK(m->family->forward(m, &one, 0, logits, &e) == 0);
 
     ids[1] = 305; /* vocab_size */
-    CHECK(bert_forward(m, &one, 1, logits, &e) == -1);
+    CHECK(m->family->forward(m, &one, 1, logits, &e) == -1);
     CHECK_MSG(strstr(e.msg, "token id 305 outside the vocabulary"), "%s", e.msg);
     ids[1] = -1;
-    CHECK(bert_forward(m, &one, 1, logits, &e) == -1);
+    CHECK(m->family->forward(m, &one, 1, logits, &e) == -1);
     ids[1] = 10;
     types[2] = 2;
-    CHECK(bert_forward(m, &one, 1, logits, &e) == -1);
+    CHECK(m->family->forward(m, &one, 1, logits, &e) == -1);
     CHECK_MSG(strstr(e.msg, "token type id 2"), "%s", e.msg);
     types[2] = 0;
     enc.type_ids.n = 2;
-    CHECK(bert_forward(m, &one, 1, logits, &e) == -1);
+    CHECK(m->family->forward(m, &one, 1, logits, &e) == -1);
     CHECK_MSG(strstr(e.msg, "2 token type ids for 3 tokens"), "%s", e.msg);
     enc.input_ids.n = enc.type_ids.n = 321;
-    CHECK(bert_forward(m, &one, 1, logits, &e) == -1);
+    CHECK(m->family->forward(m, &one, 1, logits, &e) == -1);
     CHECK_MSG(strstr(e.msg, "321 tokens (the model takes 1 to 320)"), "%s",
               e.msg);
     enc.input_ids.n = enc.type_ids.n = 0;
-    CHECK(bert_forward(m, &one, 1, logits, &e) == -1);
-    bert_free(m);
+    CHECK(m->family->forward(m, &one, 1, logits, &e) == -1);
+    model_free(m);
 
-    m = bert_load("testdata/tiny-xlmr", &e);
+    m = model_load_weights("testdata/tiny-xlmr", &e);
     CHECK_MSG(m != NULL, "%s", e.msg);
     if (m) {
-        CHECK(bert_n_labels(m) == 3);
-        CHECK(bert_max_tokens(m) == 64); /* 66 positions less pad + 1 */
-        CHECK(bert_family(m) == BERT_FAMILY_XLM_ROBERTA);
-        bert_free(m);
+        CHECK(m->n_labels == 3);
+        CHECK(m->max_tokens == 64); /* 66 positions less pad + 1 */
+        CHECK(strcmp(m->family->name, "xlm-roberta") == 0);
+        model_free(m);
     }
 }
 
@@ -278,8 +278,9 @@ static char *cfg_text, *st_blob;
 static size_t cfg_len, st_len;
 
 /* Writes dir/model.safetensors from a header (consumed) and the valid
- * data area. */
-static void put_safetensors(const char *dir, json_t *header)
+ * data area followed by `zeros` zero bytes. */
+static void put_safetensors_zeros(const char *dir, json_t *header,
+                                  size_t zeros)
 {
     uint64_t n_old = 0;
     for (int i = 7; i >= 0; i--)
@@ -287,16 +288,36 @@ static void put_safetensors(const char *dir, json_t *header)
     char *h = json_dumps(header, JSON_COMPACT);
     size_t n = strlen(h), padded = (n + 7) / 8 * 8;
     size_t data_len = st_len - 8 - n_old;
-    char *out = xmalloc(8 + padded + data_len);
+    char *out = xcalloc(1, 8 + padded + data_len + zeros);
     for (int i = 0; i < 8; i++)
         out[i] = (char)(padded >> (8 * i));
     memcpy(out + 8, h, n);
     memset(out + 8 + n, ' ', padded - n);
     memcpy(out + 8 + padded, st_blob + 8 + n_old, data_len);
-    put(dir, "model.safetensors", out, 8 + padded + data_len);
+    put(dir, "model.safetensors", out, 8 + padded + data_len + zeros);
     free(out);
     free(h);
     json_decref(header);
+}
+
+static void put_safetensors(const char *dir, json_t *header)
+{
+    put_safetensors_zeros(dir, header, 0);
+}
+
+/* Points tensor name of header h at n_floats new F32 zeros of the given
+ * shape (d1 == 0: one dimension) past the data area's *end, which grows. */
+static void zero_tensor(json_t *h, const char *name, size_t d0, size_t d1,
+                        size_t *end)
+{
+    size_t bytes = d0 * (d1 ? d1 : 1) * 4;
+    json_t *shape = d1 ? json_pack("[II]", (json_int_t)d0, (json_int_t)d1)
+                       : json_pack("[I]", (json_int_t)d0);
+    json_object_set_new(h, name,
+                        json_pack("{s:s, s:o, s:[II]}", "dtype", "F32", "shape",
+                                  shape, "data_offsets", (json_int_t)*end,
+                                  (json_int_t)(*end + bytes)));
+    *end += bytes;
 }
 
 /* The valid header as a new json_t. */
@@ -321,13 +342,13 @@ static void put_config(const char *dir, json_t *cfg)
     json_decref(cfg);
 }
 
-/* bert_load(dir) must fail with every `want` substring in the message. */
+/* model_load_weights(dir) must fail with every `want` substring in the message. */
 static void expect_error(const char *dir, const char *want1, const char *want2)
 {
     struct err e = {{0}};
-    struct bert_model *m = bert_load(dir, &e);
+    struct model *m = model_load_weights(dir, &e);
     CHECK_MSG(m == NULL, "%s loaded", dir);
-    bert_free(m);
+    model_free(m);
     CHECK_MSG(strstr(e.msg, want1) && (!want2 || strstr(e.msg, want2)),
               "%s: message \"%s\" lacks \"%s\"%s%s", dir, e.msg, want1,
               want2 ? " / " : "", want2 ? want2 : "");
@@ -359,9 +380,9 @@ static void test_broken(void)
     d = fresh_dir("valid");
     put(d, "config.json", cfg_text, cfg_len);
     put_safetensors(d, header());
-    struct bert_model *m = bert_load(d, &e);
+    struct model *m = model_load_weights(d, &e);
     CHECK_MSG(m != NULL, "valid copy: %s", e.msg);
-    bert_free(m);
+    model_free(m);
 
     d = fresh_dir("no-config");
     put(d, "model.safetensors", st_blob, st_len);
@@ -491,8 +512,8 @@ static void test_broken(void)
     c = config();
     json_object_set_new(c, "intermediate_size", json_integer(64));
     put_config(d, c);
-    expect_error(d, "tensor bert.encoder.layer.0.intermediate.dense.weight "
-                 "has shape [96, 48], expected [64, 48]", NULL);
+    expect_error(d, "intermediate.dense.weight has shape [96, 48], "
+                 "expected [64, 48]", NULL);
 
     d = fresh_dir("too-few-layers");
     put_safetensors(d, header());
@@ -538,6 +559,48 @@ static void test_broken(void)
     json_object_set_new(c, "num_attention_heads", json_integer(5));
     put_config(d, c);
     expect_error(d, "not a multiple of num_attention_heads 5", NULL);
+
+    /* Sizes in config.json are proven against the file before they size
+     * any allocation: these allocated hundreds of GB and aborted. */
+    d = fresh_dir("layers-huge");
+    put_safetensors(d, header());
+    c = config();
+    json_object_set_new(c, "num_hidden_layers", json_integer(2147483647));
+    put_config(d, c);
+    expect_error(d, "config.json says num_hidden_layers 2147483647",
+                 "tensor bert.encoder.layer.2147483646.intermediate.dense."
+                 "weight is missing");
+
+    d = fresh_dir("hidden-huge");
+    h = header();
+    {
+        /* Embeddings that match hidden_size 65536 (vocabulary, positions
+         * and types cut to 1 so the file stays small); the rest is 48. */
+        uint64_t n_old = 0;
+        for (int i = 7; i >= 0; i--)
+            n_old = n_old << 8 | (unsigned char)st_blob[i];
+        size_t end = st_len - 8 - n_old, start = end;
+        static const char *const emb[3] = {"word", "position", "token_type"};
+        char name[128];
+        for (int i = 0; i < 3; i++) {
+            snprintf(name, sizeof name, "bert.embeddings.%s_embeddings.weight",
+                     emb[i]);
+            zero_tensor(h, name, 1, 65536, &end);
+        }
+        zero_tensor(h, "bert.embeddings.LayerNorm.weight", 65536, 0, &end);
+        zero_tensor(h, "bert.embeddings.LayerNorm.bias", 65536, 0, &end);
+        put_safetensors_zeros(d, h, end - start);
+    }
+    c = config();
+    json_object_set_new(c, "hidden_size", json_integer(65536));
+    json_object_set_new(c, "num_attention_heads", json_integer(1));
+    json_object_set_new(c, "vocab_size", json_integer(1));
+    json_object_set_new(c, "max_position_embeddings", json_integer(1));
+    json_object_set_new(c, "type_vocab_size", json_integer(1));
+    json_object_set_new(c, "pad_token_id", json_integer(0));
+    put_config(d, c);
+    expect_error(d, "has shape [2, 48], expected [2, 65536] from config.json",
+                 NULL);
 
     d = fresh_dir("config-syntax");
     put_safetensors(d, header());
