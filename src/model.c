@@ -17,10 +17,12 @@
 #include "kernels.h"
 
 /* The families, tried in order; the first whose match() accepts wins. */
-extern const struct model_family bert_family, xlm_roberta_family;
+extern const struct model_family bert_family, xlm_roberta_family,
+    modernbert_family;
 static const struct model_family *const families[] = {
     &bert_family,
     &xlm_roberta_family,
+    &modernbert_family,
 };
 enum { N_FAMILIES = sizeof families / sizeof *families };
 
@@ -49,6 +51,11 @@ json_t *model_dir_json(const struct model_dir *d, const char *relpath,
         return NULL;
     json_error_t je;
     json_t *j = json_loadb(text, len, 0, &je);
+    /* transformers writes "no limit" as int(1e30) (tokenizer_config.json's
+     * model_max_length), beyond jansson's integers: such a file is read
+     * with every integer as a real. */
+    if (!j && strstr(je.text, "too big integer"))
+        j = json_loadb(text, len, JSON_DECODE_INT_AS_REAL, &je);
     free(text);
     if (!j)
         err_set(e, "%s:%d: %s", path, je.line, je.text);

@@ -1,23 +1,28 @@
-/* modernbert.c — loading and running ModernBERT cross-encoders.
+/* modernbert.c — the ModernBERT family: Ettin rerankers,
+ * gte-reranker-modernbert-base and other ModernBERT cross-encoders, as
+ * transformers' modeling_modernbert.py computes them.
  *
- * Mirrors transformers' modeling_modernbert.py: embeddings are
- * LayerNorm(tok_embeddings) with no position embeddings; each layer is
- * pre-norm (attn_norm, identity on layer 0) -> fused Wqkv -> rotary
- * embedding (rotate_half, positions 0..n-1 per sequence) -> attention ->
- * Wo, residual; mlp_norm -> Wi -> gelu(input) * gate -> Wo, residual; then
- * final_norm.  Layer i attends globally (theta global) or within a sliding
- * window |i - j| <= local_attention / 2 (theta local).  After pooling (first
- * token or mean) a short chain of head steps — Linear + activation, or
- * LayerNorm — gives the logits; the Hugging Face head and the
- * sentence-transformers modules are both written as such a chain.
+ * Two layouts.  ModernBertForSequenceClassification: tensors under
+ * "model.", then pooling by classifier_pooling (first token or mean) ->
+ * head.dense -> GELU -> head.norm -> classifier.  The sentence-transformers
+ * modular layout (modules.json, the Ettin rerankers): a bare ModernBertModel
+ * at the root, then Pooling, Dense, LayerNorm and Dense modules in their own
+ * directories.  Both heads are held as one short chain of steps (Linear +
+ * activation, or LayerNorm) after pooling.
+ *
+ * The encoder: embeddings are LayerNorm(tok_embeddings), no position
+ * embeddings; each layer is pre-norm (attn_norm, identity on layer 0) ->
+ * fused Wqkv -> rotary embedding (rotate_half, positions 0..n-1 in each
+ * sequence) -> attention -> Wo, residual; mlp_norm -> Wi -> gelu(input) *
+ * gate -> Wo, residual; then final_norm.  A layer attends globally (rope
+ * theta global) or within |i - j| <= local_attention / 2 (theta local).
  *
  * Execution follows bert.c: sequences packed without padding, dense layers
  * as GEMMs over spans of at most SPAN_ROWS rows counted from each sequence's
  * start (batch invariance, see bert.c), attention per (sequence, head) over
  * blocks of query rows.  A local layer's block multiplies only the keys
- * within the window of its rows, so it costs O(n * window), not O(n^2). */
-#include "modernbert.h"
-
+ * within the window of its rows, so it costs O(n * window), not O(n^2).
+ * The input template is the tokenizer's [CLS] q [SEP] d [SEP]. */
 #include <cblas.h>
 #include <jansson.h>
 #include <limits.h>
@@ -29,18 +34,15 @@
 #include <unistd.h>
 
 #include "kernels.h"
+#include "model.h"
 #include "pool.h"
-#include "safetensors.h"
-
-#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-#error "safetensors data is little-endian; F32 weights are used in place"
-#endif
 
 /* Rows per dense-layer GEMM span and query rows per global attention block
  * (scores take ATTN_BLOCK * seq_len floats), as in bert.c. */
 #define SPAN_ROWS 256
 #define ATTN_BLOCK 256
-/* Head steps after pooling: the HF head has 3, Ettin's modules 3. */
+/* Head steps after pooling (the HF head and Ettin's modules have 3) and
+ * weight files (the root, then one per module). */
 #define MAX_HEAD_STEPS 8
 
 enum act { ACT_NONE, ACT_GELU, ACT_TANH };
@@ -78,11 +80,12 @@ struct span {
 };
 
 struct modernbert {
-    size_t n_vocab, hidden, n_layer, n_head, head_dim, inter, n_labels;
-    size_t max_pos;           /* max_position_embeddings */
+    struct model base;
+    size_t n_vocab, hidden, n_layer, n_head, head_dim, inter;
     size_t window;            /* local_attention / 2 */
     float eps;                /* norm_eps */
     double theta[2];          /* rope theta: [0] global, [1] local */
+    bool norm_bias, attn_bias, mlp_bias;
     bool mean_pool;           /* mean over the tokens, else the first */
 
     const float *tok_emb;     /* (n_vocab, hidden) */
@@ -92,12 +95,10 @@ struct modernbert {
     const float *final_norm_b; /* (hidden) or NULL */
     struct mb_layer *layers;  /* (n_layer) */
     struct head_step head[MAX_HEAD_STEPS];
-    size_t n_steps, head_width; /* widest step output */
+    size_t n_steps, head_width; /* widest vector in the head */
 
-    struct safetensors st[1 + MAX_HEAD_STEPS]; /* root, then module files */
-    size_t n_st;
-    float **owned;            /* converted weights */
-    size_t n_owned, cap_owned;
+    struct weights w[1 + MAX_HEAD_STEPS]; /* root, then module files */
+    size_t n_w;
 
     struct pool *pool;
     float *head_a, *head_b;   /* (head_width) ping-pong head vectors */
@@ -122,37 +123,7 @@ struct modernbert {
 
 /* ---- JSON helpers --------------------------------------------------- */
 
-/* dir/rel parsed, a new reference; NULL with *absent true when the file
- * does not exist (e untouched), NULL with e when it is unreadable or not
- * an object. */
-static json_t *load_json(const char *dir, const char *rel, bool *absent,
-                         struct err *e)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, rel);
-    *absent = access(path, F_OK) != 0;
-    if (*absent)
-        return NULL;
-    size_t len;
-    char *text = read_file(path, &len, e);
-    if (!text)
-        return NULL;
-    json_error_t jerr;
-    json_t *j = json_loadb(text, len, 0, &jerr);
-    free(text);
-    if (!j) {
-        err_set(e, "%s:%d: %s", path, jerr.line, jerr.text);
-        return NULL;
-    }
-    if (!json_is_object(j) && !json_is_array(j)) {
-        json_decref(j);
-        err_set(e, "%s: not a JSON object", path);
-        return NULL;
-    }
-    return j;
-}
-
-/* config[key] as a positive integer (<= INT_MAX).  0, or -1 with e. */
+/* o[key] as a positive integer (<= INT_MAX).  0, or -1 with e. */
 static int get_dim(const json_t *o, const char *path, const char *key,
                    size_t *out, struct err *e)
 {
@@ -180,8 +151,8 @@ static int get_bool(const json_t *o, const char *path, const char *key,
     return 0;
 }
 
-/* o[key] as a positive finite number, def when absent (or null when
- * null_ok).  0, or -1 with e. */
+/* o[key] as a positive finite number, def when absent or null.  0, or -1
+ * with e. */
 static int get_pos(const json_t *o, const char *path, const char *key,
                    double def, double *out, struct err *e)
 {
@@ -197,7 +168,7 @@ static int get_pos(const json_t *o, const char *path, const char *key,
     return 0;
 }
 
-/* o[key] as a string, def when absent.  0, or -1 with e. */
+/* o[key] as a string, def when absent or null.  0, or -1 with e. */
 static int get_str(const json_t *o, const char *path, const char *key,
                    const char *def, const char **out, struct err *e)
 {
@@ -212,40 +183,83 @@ static int get_str(const json_t *o, const char *path, const char *key,
     return 0;
 }
 
+/* The object in file rel of the model directory (a new reference), path
+ * (for messages) in buf.  NULL with e, naming the file when absent. */
+static json_t *module_config(const struct model_dir *d, const char *rel,
+                             char *buf, size_t size, struct err *e)
+{
+    model_dir_file(d, rel, buf, size);
+    e->msg[0] = 0;
+    json_t *j = model_dir_json(d, rel, e);
+    if (!j && !e->msg[0])
+        err_set(e, "%s: missing", buf);
+    if (j && !json_is_object(j)) {
+        json_decref(j);
+        err_set(e, "%s: not a JSON object", buf);
+        return NULL;
+    }
+    return j;
+}
+
 /* ---- config.json ---------------------------------------------------- */
 
-/* The per-layer attention kind and rope thetas: transformers 5's
- * layer_types + rope_parameters, or global_attn_every_n_layers +
- * global_rope_theta / local_rope_theta (ModernBertConfig's defaults where
- * absent).  Needs n_layer.  0, or -1 with e naming the key. */
-static int config_layers(struct modernbert *m, const json_t *c,
-                         const char *path, bool *local, struct err *e)
+/* Model dimensions and hyper-parameters of a ModernBertConfig, its
+ * defaults (transformers 4.48) where a key is absent.  0, or -1 with e
+ * naming the key. */
+static int config_parse(struct modernbert *m, const struct model_dir *d,
+                        const char *path, struct err *e)
 {
-    const json_t *types = json_object_get(c, "layer_types");
-    if (types && !json_is_null(types)) {
-        if (!json_is_array(types) || json_array_size(types) != m->n_layer)
-            return err_set(e, "%s: \"layer_types\" is not an array of "
-                           "num_hidden_layers (%zu) strings", path, m->n_layer);
-        for (size_t i = 0; i < m->n_layer; i++) {
-            const char *t = json_string_value(json_array_get(types, i));
-            if (t && strcmp(t, "full_attention") == 0)
-                local[i] = false;
-            else if (t && strcmp(t, "sliding_attention") == 0)
-                local[i] = true;
-            else
-                return err_set(e, "%s: \"layer_types\"[%zu] is not "
-                               "\"full_attention\" or \"sliding_attention\"",
-                               path, i);
-        }
-    } else {
-        size_t every = 3;
-        if (json_object_get(c, "global_attn_every_n_layers") &&
-            get_dim(c, path, "global_attn_every_n_layers", &every, e))
-            return -1;
-        for (size_t i = 0; i < m->n_layer; i++)
-            local[i] = i % every != 0;
-    }
+    const json_t *c = d->config;
+    size_t max_pos;
+    if (model_dir_dim(d, "hidden_size", &m->hidden, e) ||
+        model_dir_dim(d, "num_hidden_layers", &m->n_layer, e) ||
+        model_dir_dim(d, "num_attention_heads", &m->n_head, e) ||
+        model_dir_dim(d, "intermediate_size", &m->inter, e) ||
+        model_dir_dim(d, "vocab_size", &m->n_vocab, e) ||
+        model_dir_dim(d, "max_position_embeddings", &max_pos, e))
+        return -1;
+    m->base.max_tokens = max_pos;
+    if (m->hidden % m->n_head)
+        return err_set(e, "%s: hidden_size %zu is not a multiple of "
+                       "num_attention_heads %zu", path, m->hidden, m->n_head);
+    m->head_dim = m->hidden / m->n_head;
+    if (m->head_dim % 2)
+        return err_set(e, "%s: head size %zu (hidden_size / "
+                       "num_attention_heads) is odd; rotary embeddings need "
+                       "it even", path, m->head_dim);
+    const json_t *hd = json_object_get(c, "head_dim");
+    if (hd && !json_is_null(hd) &&
+        (!json_is_integer(hd) ||
+         (size_t)json_integer_value(hd) != m->head_dim))
+        return err_set(e, "%s: \"head_dim\" differs from hidden_size / "
+                       "num_attention_heads (%zu): not supported", path,
+                       m->head_dim);
 
+    const char *act = NULL;
+    if (get_str(c, path, "hidden_activation", "gelu", &act, e))
+        return -1;
+    if (strcmp(act, "gelu") != 0)
+        return err_set(e, "%s: \"hidden_activation\" \"%.40s\" is not "
+                       "supported (only \"gelu\")", path, act);
+    double eps, local_attention;
+    if (get_pos(c, path, "norm_eps", 1e-5, &eps, e))
+        return -1;
+    if (!(eps < 1))
+        return err_set(e, "%s: \"norm_eps\" is not in (0, 1)", path);
+    m->eps = (float)eps;
+    if (get_pos(c, path, "local_attention", 128, &local_attention, e))
+        return -1;
+    if (local_attention != floor(local_attention) || local_attention > INT_MAX)
+        return err_set(e, "%s: \"local_attention\" is not a positive integer",
+                       path);
+    m->window = (size_t)local_attention / 2;
+    if (get_bool(c, path, "norm_bias", false, &m->norm_bias, e) ||
+        get_bool(c, path, "attention_bias", false, &m->attn_bias, e) ||
+        get_bool(c, path, "mlp_bias", false, &m->mlp_bias, e))
+        return -1;
+
+    /* Rope thetas: global_rope_theta / local_rope_theta (the local one
+     * defaults to the global), or transformers 5's rope_parameters. */
     if (get_pos(c, path, "global_rope_theta", 160000.0, &m->theta[0], e) ||
         get_pos(c, path, "local_rope_theta", m->theta[0], &m->theta[1], e))
         return -1;
@@ -279,221 +293,133 @@ static int config_layers(struct modernbert *m, const json_t *c,
     return 0;
 }
 
-/* Model dimensions and hyper-parameters of a ModernBertConfig.  local
- * (n_layer) is allocated here.  0, or -1 with e naming the key. */
-static int config_parse(struct modernbert *m, const json_t *c,
-                        const char *path, bool **local, struct err *e)
+/* Which layers attend locally: transformers 5's layer_types, else every
+ * layer but each global_attn_every_n_layers-th.  0, or -1 with e. */
+static int config_layer_types(struct modernbert *m, const json_t *c,
+                              const char *path, struct err *e)
 {
-    if (!json_is_object(c))
-        return err_set(e, "%s: not a JSON object", path);
-    if (get_dim(c, path, "hidden_size", &m->hidden, e) ||
-        get_dim(c, path, "num_hidden_layers", &m->n_layer, e) ||
-        get_dim(c, path, "num_attention_heads", &m->n_head, e) ||
-        get_dim(c, path, "intermediate_size", &m->inter, e) ||
-        get_dim(c, path, "vocab_size", &m->n_vocab, e) ||
-        get_dim(c, path, "max_position_embeddings", &m->max_pos, e))
-        return -1;
-    if (m->hidden % m->n_head)
-        return err_set(e, "%s: hidden_size %zu is not a multiple of "
-                       "num_attention_heads %zu", path, m->hidden, m->n_head);
-    m->head_dim = m->hidden / m->n_head;
-    if (m->head_dim % 2)
-        return err_set(e, "%s: head size %zu (hidden_size / "
-                       "num_attention_heads) is odd; rotary embeddings need "
-                       "it even", path, m->head_dim);
-    const json_t *hd = json_object_get(c, "head_dim");
-    if (hd && !json_is_null(hd) &&
-        (!json_is_integer(hd) ||
-         (size_t)json_integer_value(hd) != m->head_dim))
-        return err_set(e, "%s: \"head_dim\" differs from hidden_size / "
-                       "num_attention_heads (%zu): not supported", path,
-                       m->head_dim);
-    /* A layer count beyond any real model would only size allocations. */
-    if (m->n_layer > 4096)
-        return err_set(e, "%s: \"num_hidden_layers\" %zu is too large", path,
-                       m->n_layer);
-
-    const char *act = NULL;
-    if (get_str(c, path, "hidden_activation", "gelu", &act, e))
-        return -1;
-    if (strcmp(act, "gelu") != 0)
-        return err_set(e, "%s: \"hidden_activation\" \"%.40s\" is not "
-                       "supported (only \"gelu\")", path, act);
-    double eps, local_attention;
-    if (get_pos(c, path, "norm_eps", 1e-5, &eps, e))
-        return -1;
-    if (!(eps < 1))
-        return err_set(e, "%s: \"norm_eps\" is not in (0, 1)", path);
-    m->eps = (float)eps;
-    if (get_pos(c, path, "local_attention", 128, &local_attention, e))
-        return -1;
-    if (local_attention != floor(local_attention) || local_attention > INT_MAX)
-        return err_set(e, "%s: \"local_attention\" is not a positive integer",
-                       path);
-    m->window = (size_t)local_attention / 2;
-
-    *local = xcalloc(m->n_layer, sizeof **local);
-    return config_layers(m, c, path, *local, e);
+    const json_t *types = json_object_get(c, "layer_types");
+    if (!types || json_is_null(types)) {
+        size_t every = 3;
+        if (json_object_get(c, "global_attn_every_n_layers") &&
+            get_dim(c, path, "global_attn_every_n_layers", &every, e))
+            return -1;
+        for (size_t i = 0; i < m->n_layer; i++)
+            m->layers[i].local = i % every != 0;
+        return 0;
+    }
+    if (!json_is_array(types) || json_array_size(types) != m->n_layer)
+        return err_set(e, "%s: \"layer_types\" is not an array of "
+                       "num_hidden_layers (%zu) strings", path, m->n_layer);
+    for (size_t i = 0; i < m->n_layer; i++) {
+        const char *t = json_string_value(json_array_get(types, i));
+        if (t && strcmp(t, "full_attention") == 0)
+            m->layers[i].local = false;
+        else if (t && strcmp(t, "sliding_attention") == 0)
+            m->layers[i].local = true;
+        else
+            return err_set(e, "%s: \"layer_types\"[%zu] is not "
+                           "\"full_attention\" or \"sliding_attention\"", path,
+                           i);
+    }
+    return 0;
 }
 
 /* ---- weights -------------------------------------------------------- */
 
-static float *own(struct modernbert *m, size_t n_floats)
+/* The tensor <prefix><name> of w into *out, shape-checked; or NULL without
+ * looking when !want (an absent bias).  0, or -1 with e. */
+static int wget(struct weights *w, const char *prefix, const char *name,
+                size_t d0, size_t d1, bool want, const float **out,
+                struct err *e)
 {
-    grow((void **)&m->owned, &m->cap_owned, m->n_owned + 1, sizeof *m->owned);
-    float *p = xmalloc(n_floats * sizeof *p);
-    m->owned[m->n_owned++] = p;
-    return p;
-}
-
-static void shape_text(char *buf, size_t size, const size_t *dims, int n)
-{
-    size_t len = (size_t)snprintf(buf, size, "[");
-    for (int i = 0; i < n && len < size; i++)
-        len += (size_t)snprintf(buf + len, size - len, "%s%zu", i ? ", " : "",
-                                dims[i]);
-    if (len < size)
-        snprintf(buf + len, size - len, "]");
-}
-
-/* Tensor `name` of file st, checked to have shape (d0) when d1 == 0 else
- * (d0, d1), as float32 (in place when aligned F32, else converted once).
- * NULL with e naming file, tensor and shapes. */
-static const float *weight(struct modernbert *m, const struct safetensors *st,
-                           const char *name, size_t d0, size_t d1,
-                           struct err *e)
-{
-    const struct st_tensor *t = safetensors_find(st, name);
-    if (!t) {
-        err_set(e, "%s: tensor %s is missing (model_type modernbert)",
-                st->path, name);
-        return NULL;
-    }
-    size_t want[2] = {d0, d1};
-    int want_dims = d1 ? 2 : 1;
-    if (t->n_dims != want_dims || t->shape[0] != d0 ||
-        (want_dims == 2 && t->shape[1] != d1)) {
-        char got_s[128], want_s[64];
-        shape_text(got_s, sizeof got_s, t->shape, t->n_dims);
-        shape_text(want_s, sizeof want_s, want, want_dims);
-        err_set(e, "%s: tensor %s has shape %s, expected %s from the config",
-                st->path, name, got_s, want_s);
-        return NULL;
-    }
-    switch (t->dtype) {
-    case ST_F32:
-        if ((uintptr_t)t->data % sizeof(float) == 0)
-            return t->data;
-        float *copy = own(m, t->n_elems);
-        memcpy(copy, t->data, t->n_bytes);
-        return copy;
-    case ST_F16: {
-        float *f = own(m, t->n_elems);
-        f16_to_f32(f, t->data, t->n_elems);
-        return f;
-    }
-    case ST_BF16: {
-        float *f = own(m, t->n_elems);
-        bf16_to_f32(f, t->data, t->n_elems);
-        return f;
-    }
-    default:
-        err_set(e, "%s: tensor %s has dtype %s; supported: F32, F16, BF16",
-                st->path, name, safetensors_dtype_name(t->dtype));
-        return NULL;
-    }
-}
-
-/* weight() of "<prefix><name>", or NULL without error when !want. */
-static int wget(struct modernbert *m, const struct safetensors *st,
-                const char *prefix, const char *name, size_t d0, size_t d1,
-                bool want, const float **out, struct err *e)
-{
-    char full[256];
-    snprintf(full, sizeof full, "%s%s", prefix, name);
     *out = NULL;
     if (!want)
         return 0;
-    *out = weight(m, st, full, d0, d1, e);
+    *out = weights_getf(w, d0, d1, e, "%s%s", prefix, name);
     return *out ? 0 : -1;
 }
 
-/* Opens dir/rel/model.safetensors as the next weight file.  NULL + e. */
-static const struct safetensors *open_file(struct modernbert *m,
-                                           const char *dir, const char *rel,
-                                           struct err *e)
+/* Opens the model.safetensors of directory rel ("" for the root) as the
+ * next weight file.  NULL with e. */
+static struct weights *open_weights(struct modernbert *m,
+                                    const struct model_dir *d,
+                                    const char *rel, struct err *e)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/%s%smodel.safetensors", dir, rel,
-             *rel ? "/" : "");
-    struct safetensors *st = &m->st[m->n_st];
-    if (safetensors_open(st, path, e))
+    struct model_dir sub = *d;   /* weights_open reads only the path */
+    if (*rel) {
+        model_dir_file(d, rel, path, sizeof path);
+        sub.path = path;
+    }
+    struct weights *w = &m->w[m->n_w];
+    if (weights_open(w, &sub, "modernbert", e))
         return NULL;
-    m->n_st++;
-    return st;
+    m->n_w++;
+    return w;
 }
 
-/* The encoder (embeddings, layers, final_norm) under prefix.  Checks the
- * embedding matrix and the layer count against config.json before the
- * layer table is allocated.  0, or -1 with e. */
-static int load_encoder(struct modernbert *m, const struct safetensors *st,
-                        const char *pre, const bool *local, bool norm_bias,
-                        bool attn_bias, bool mlp_bias, struct err *e)
+/* The encoder (embeddings, layers, final_norm) under prefix.  The hidden
+ * size, the intermediate size and the layer count are proven against the
+ * file before the layer table is allocated.  0, or -1 with e. */
+static int load_encoder(struct modernbert *m, const struct model_dir *d,
+                        struct weights *w, const char *pre, const char *path,
+                        struct err *e)
 {
-    size_t h = m->hidden, in = m->inter;
+    size_t h = m->hidden, in = m->inter, last = m->n_layer - 1;
     char name[256];
-    if (wget(m, st, pre, "embeddings.tok_embeddings.weight", m->n_vocab, h,
-             true, &m->tok_emb, e) ||
-        wget(m, st, pre, "embeddings.norm.weight", h, 0, true, &m->emb_norm_w,
-             e) ||
-        wget(m, st, pre, "embeddings.norm.bias", h, 0, norm_bias,
-             &m->emb_norm_b, e))
+    snprintf(name, sizeof name, "%slayers.%zu.mlp.Wi.weight", pre, last);
+    if (weights_checkf(w, m->n_vocab, h, e,
+                       "%sembeddings.tok_embeddings.weight", pre))
         return -1;
-    /* num_hidden_layers against the file: the last layer present, the
-     * next one absent. */
-    snprintf(name, sizeof name, "%slayers.%zu.attn.Wqkv.weight", pre,
-             m->n_layer - 1);
-    if (!safetensors_find(st, name))
-        return err_set(e, "%s: tensor %s is missing (config.json says "
-                       "num_hidden_layers %zu)", st->path, name, m->n_layer);
-    snprintf(name, sizeof name, "%slayers.%zu.attn.Wqkv.weight", pre,
-             m->n_layer);
-    if (safetensors_find(st, name))
+    if (!weights_has(w, name))
+        return err_set(e, "%s: config.json says num_hidden_layers %zu but "
+                       "tensor %s is missing", w->st.path, m->n_layer, name);
+    if (weights_check(w, name, 2 * in, h, e))
+        return -1;
+    snprintf(name, sizeof name, "%slayers.%zu.mlp.Wi.weight", pre, m->n_layer);
+    if (weights_has(w, name))
         return err_set(e, "%s: holds tensor %s but config.json says "
-                       "num_hidden_layers %zu", st->path, name, m->n_layer);
+                       "num_hidden_layers %zu", w->st.path, name, m->n_layer);
     m->layers = xcalloc(m->n_layer, sizeof *m->layers);
+    if (config_layer_types(m, d->config, path, e))
+        return -1;
+
+    bool nb = m->norm_bias, ab = m->attn_bias, mb = m->mlp_bias;
+    if (wget(w, pre, "embeddings.tok_embeddings.weight", m->n_vocab, h, true,
+             &m->tok_emb, e) ||
+        wget(w, pre, "embeddings.norm.weight", h, 0, true, &m->emb_norm_w, e) ||
+        wget(w, pre, "embeddings.norm.bias", h, 0, nb, &m->emb_norm_b, e))
+        return -1;
     for (size_t l = 0; l < m->n_layer; l++) {
         struct mb_layer *L = &m->layers[l];
         char lp[128];
         snprintf(lp, sizeof lp, "%slayers.%zu.", pre, l);
-        L->local = local[l];
-        if (wget(m, st, lp, "attn_norm.weight", h, 0, l > 0, &L->attn_norm_w,
+        if (wget(w, lp, "attn_norm.weight", h, 0, l > 0, &L->attn_norm_w, e) ||
+            wget(w, lp, "attn_norm.bias", h, 0, l > 0 && nb, &L->attn_norm_b,
                  e) ||
-            wget(m, st, lp, "attn_norm.bias", h, 0, l > 0 && norm_bias,
-                 &L->attn_norm_b, e) ||
-            wget(m, st, lp, "attn.Wqkv.weight", 3 * h, h, true, &L->wqkv, e) ||
-            wget(m, st, lp, "attn.Wqkv.bias", 3 * h, 0, attn_bias, &L->bqkv,
-                 e) ||
-            wget(m, st, lp, "attn.Wo.weight", h, h, true, &L->wo, e) ||
-            wget(m, st, lp, "attn.Wo.bias", h, 0, attn_bias, &L->bo, e) ||
-            wget(m, st, lp, "mlp_norm.weight", h, 0, true, &L->mlp_norm_w, e) ||
-            wget(m, st, lp, "mlp_norm.bias", h, 0, norm_bias, &L->mlp_norm_b,
-                 e) ||
-            wget(m, st, lp, "mlp.Wi.weight", 2 * in, h, true, &L->wi, e) ||
-            wget(m, st, lp, "mlp.Wi.bias", 2 * in, 0, mlp_bias, &L->bi, e) ||
-            wget(m, st, lp, "mlp.Wo.weight", h, in, true, &L->wo_mlp, e) ||
-            wget(m, st, lp, "mlp.Wo.bias", h, 0, mlp_bias, &L->bo_mlp, e))
+            wget(w, lp, "attn.Wqkv.weight", 3 * h, h, true, &L->wqkv, e) ||
+            wget(w, lp, "attn.Wqkv.bias", 3 * h, 0, ab, &L->bqkv, e) ||
+            wget(w, lp, "attn.Wo.weight", h, h, true, &L->wo, e) ||
+            wget(w, lp, "attn.Wo.bias", h, 0, ab, &L->bo, e) ||
+            wget(w, lp, "mlp_norm.weight", h, 0, true, &L->mlp_norm_w, e) ||
+            wget(w, lp, "mlp_norm.bias", h, 0, nb, &L->mlp_norm_b, e) ||
+            wget(w, lp, "mlp.Wi.weight", 2 * in, h, true, &L->wi, e) ||
+            wget(w, lp, "mlp.Wi.bias", 2 * in, 0, mb, &L->bi, e) ||
+            wget(w, lp, "mlp.Wo.weight", h, in, true, &L->wo_mlp, e) ||
+            wget(w, lp, "mlp.Wo.bias", h, 0, mb, &L->bo_mlp, e))
             return -1;
     }
-    return wget(m, st, pre, "final_norm.weight", h, 0, true, &m->final_norm_w,
+    return wget(w, pre, "final_norm.weight", h, 0, true, &m->final_norm_w,
                 e) ||
-                   wget(m, st, pre, "final_norm.bias", h, 0, norm_bias,
-                        &m->final_norm_b, e)
+                   wget(w, pre, "final_norm.bias", h, 0, nb, &m->final_norm_b,
+                        e)
                ? -1
                : 0;
 }
 
-/* Appends a head step.  0, or -1 with e when there are too many. */
+/* Appends a head step; its input must be the previous step's output (the
+ * pooled hidden state for the first).  0, or -1 with e naming path. */
 static int add_step(struct modernbert *m, struct head_step s, const char *path,
                     struct err *e)
 {
@@ -505,23 +431,23 @@ static int add_step(struct modernbert *m, struct head_step s, const char *path,
         return err_set(e, "%s: takes %zu features but receives %zu", path,
                        s.in, in);
     m->head[m->n_steps++] = s;
-    if (s.out > m->head_width)
-        m->head_width = s.out;
     return 0;
 }
 
-/* ModernBertForSequenceClassification: pooling by classifier_pooling,
- * head.dense (+ classifier_bias) -> classifier_activation -> head.norm ->
- * classifier (with bias).  0, or -1 with e. */
-static int load_hf_head(struct modernbert *m, const json_t *c,
-                        const char *path, const struct safetensors *st,
-                        bool norm_bias, struct err *e)
+/* ModernBertForSequenceClassification's head: pooling by
+ * classifier_pooling, head.dense (+ bias when classifier_bias) ->
+ * classifier_activation -> head.norm -> classifier (with bias).  0, or -1
+ * with e. */
+static int load_hf_head(struct modernbert *m, const struct model_dir *d,
+                        struct weights *w, const char *path, struct err *e)
 {
+    const json_t *c = d->config;
     const char *pooling = NULL, *act = NULL;
     bool dense_bias = false;
     if (get_str(c, path, "classifier_pooling", "cls", &pooling, e) ||
         get_str(c, path, "classifier_activation", "gelu", &act, e) ||
-        get_bool(c, path, "classifier_bias", false, &dense_bias, e))
+        get_bool(c, path, "classifier_bias", false, &dense_bias, e) ||
+        model_dir_n_labels(d, &m->base.n_labels, e))
         return -1;
     if (strcmp(pooling, "cls") != 0 && strcmp(pooling, "mean") != 0)
         return err_set(e, "%s: \"classifier_pooling\" \"%.40s\" is not "
@@ -530,30 +456,17 @@ static int load_hf_head(struct modernbert *m, const json_t *c,
     if (strcmp(act, "gelu") != 0)
         return err_set(e, "%s: \"classifier_activation\" \"%.40s\" is not "
                        "supported (only \"gelu\")", path, act);
-    /* transformers derives num_labels from id2label (default 2). */
-    const json_t *id2label = json_object_get(c, "id2label");
-    if (id2label) {
-        if (!json_is_object(id2label) || json_object_size(id2label) == 0 ||
-            json_object_size(id2label) > 4096)
-            return err_set(e, "%s: \"id2label\" is not a non-empty object",
-                           path);
-        m->n_labels = json_object_size(id2label);
-    } else if (json_object_get(c, "num_labels")) {
-        if (get_dim(c, path, "num_labels", &m->n_labels, e))
-            return -1;
-    } else {
-        m->n_labels = 2;
-    }
-    size_t h = m->hidden;
+    size_t h = m->hidden, nl = m->base.n_labels;
     struct head_step dense = {false, h, h, NULL, NULL, ACT_GELU, 0};
     struct head_step norm = {true, h, h, NULL, NULL, ACT_NONE, m->eps};
-    struct head_step cls = {false, h, m->n_labels, NULL, NULL, ACT_NONE, 0};
-    if (wget(m, st, "", "head.dense.weight", h, h, true, &dense.w, e) ||
-        wget(m, st, "", "head.dense.bias", h, 0, dense_bias, &dense.b, e) ||
-        wget(m, st, "", "head.norm.weight", h, 0, true, &norm.w, e) ||
-        wget(m, st, "", "head.norm.bias", h, 0, norm_bias, &norm.b, e) ||
-        wget(m, st, "", "classifier.weight", m->n_labels, h, true, &cls.w, e) ||
-        wget(m, st, "", "classifier.bias", m->n_labels, 0, true, &cls.b, e))
+    struct head_step cls = {false, h, nl, NULL, NULL, ACT_NONE, 0};
+    if (weights_check(w, "classifier.weight", nl, h, e) ||
+        wget(w, "", "head.dense.weight", h, h, true, &dense.w, e) ||
+        wget(w, "", "head.dense.bias", h, 0, dense_bias, &dense.b, e) ||
+        wget(w, "", "head.norm.weight", h, 0, true, &norm.w, e) ||
+        wget(w, "", "head.norm.bias", h, 0, m->norm_bias, &norm.b, e) ||
+        wget(w, "", "classifier.weight", nl, h, true, &cls.w, e) ||
+        wget(w, "", "classifier.bias", nl, 0, true, &cls.b, e))
         return -1;
     return add_step(m, dense, path, e) || add_step(m, norm, path, e) ||
                    add_step(m, cls, path, e)
@@ -569,29 +482,27 @@ static const char *type_tail(const char *type)
     return dot ? dot + 1 : type;
 }
 
-/* A sentence-transformers Pooling module: cls or mean.  0, or -1 + e. */
-static int load_pooling(struct modernbert *m, const char *dir,
+/* A sentence-transformers Pooling module (cls or mean), its config in
+ * directory rel.  0, or -1 with e. */
+static int load_pooling(struct modernbert *m, const struct model_dir *d,
                         const char *rel, struct err *e)
 {
     char path[4096], rel_cfg[512];
     snprintf(rel_cfg, sizeof rel_cfg, "%s/config.json", rel);
-    snprintf(path, sizeof path, "%s/%s", dir, rel_cfg);
-    bool absent;
-    json_t *c = load_json(dir, rel_cfg, &absent, e);
+    json_t *c = module_config(d, rel_cfg, path, sizeof path, e);
     if (!c)
-        return absent ? err_set(e, "%s: missing", path) : -1;
+        return -1;
     const char *mode = NULL;
     int rc = get_str(c, path, "pooling_mode", NULL, &mode, e);
     if (!rc && !mode) {
         /* Older configs: one pooling_mode_* flag set. */
+        static const char *const others[] = {
+            "pooling_mode_max_tokens", "pooling_mode_mean_sqrt_len_tokens",
+            "pooling_mode_weightedmean_tokens", "pooling_mode_lasttoken"};
         bool cls = false, mean = false;
         rc = get_bool(c, path, "pooling_mode_cls_token", false, &cls, e) ||
              get_bool(c, path, "pooling_mode_mean_tokens", false, &mean, e);
         mode = cls && !mean ? "cls" : mean && !cls ? "mean" : "";
-        const char *others[] = {"pooling_mode_max_tokens",
-                                "pooling_mode_mean_sqrt_len_tokens",
-                                "pooling_mode_weightedmean_tokens",
-                                "pooling_mode_lasttoken"};
         for (size_t i = 0; !rc && i < sizeof others / sizeof *others; i++)
             if (json_is_true(json_object_get(c, others[i])))
                 rc = err_set(e, "%s: \"%s\" is not supported (cls or mean "
@@ -606,18 +517,18 @@ static int load_pooling(struct modernbert *m, const char *dir,
     return rc;
 }
 
-/* A sentence-transformers Dense or LayerNorm module in dir/rel as the next
- * head step.  0, or -1 + e. */
-static int load_module_step(struct modernbert *m, const char *dir,
+/* A sentence-transformers Dense or LayerNorm module in directory rel as the
+ * next head step: its config's sizes are checked against the chain and
+ * the tensors, then the tensors read.  0, or -1 with e. */
+static int load_module_step(struct modernbert *m, const struct model_dir *d,
                             const char *rel, bool is_norm, struct err *e)
 {
     char path[4096], rel_cfg[512];
     snprintf(rel_cfg, sizeof rel_cfg, "%s/config.json", rel);
-    snprintf(path, sizeof path, "%s/%s", dir, rel_cfg);
-    bool absent;
-    json_t *c = load_json(dir, rel_cfg, &absent, e);
+    json_t *c = module_config(d, rel_cfg, path, sizeof path, e);
     if (!c)
-        return absent ? err_set(e, "%s: missing", path) : -1;
+        return -1;
+    /* nn.LayerNorm(dimension): eps 1e-5, with bias. */
     struct head_step s = {is_norm, 0, 0, NULL, NULL, ACT_NONE, 1e-5f};
     bool bias = true;
     int rc;
@@ -644,44 +555,40 @@ static int load_module_step(struct modernbert *m, const char *dir,
         }
     }
     json_decref(c);
-    if (rc)
+    struct weights *w;
+    if (rc || add_step(m, s, path, e) || !(w = open_weights(m, d, rel, e)))
         return -1;
-    /* Sizes are checked against the chain before the file is read. */
-    if (add_step(m, s, path, e))
-        return -1;
-    struct head_step *h = &m->head[m->n_steps - 1];
-    const struct safetensors *st = open_file(m, dir, rel, e);
-    if (!st)
-        return -1;
+    struct head_step *st = &m->head[m->n_steps - 1];
     if (is_norm)
-        return wget(m, st, "", "norm.weight", h->in, 0, true, &h->w, e) ||
-                       wget(m, st, "", "norm.bias", h->in, 0, true, &h->b, e)
+        return wget(w, "", "norm.weight", st->in, 0, true, &st->w, e) ||
+                       wget(w, "", "norm.bias", st->in, 0, true, &st->b, e)
                    ? -1
                    : 0;
-    return wget(m, st, "", "linear.weight", h->out, h->in, true, &h->w, e) ||
-                   wget(m, st, "", "linear.bias", h->out, 0, bias, &h->b, e)
+    return wget(w, "", "linear.weight", st->out, st->in, true, &st->w, e) ||
+                   wget(w, "", "linear.bias", st->out, 0, bias, &st->b, e)
                ? -1
                : 0;
 }
 
 /* The sentence-transformers modules after the Transformer: Pooling, then
- * Dense / LayerNorm steps; the last must be a Dense giving the scores.
- * 0, or -1 + e naming the module. */
-static int load_st_head(struct modernbert *m, const char *dir,
-                        const json_t *modules, struct err *e)
+ * Dense / LayerNorm steps, the last a Dense giving the scores.  0, or -1
+ * with e naming the module. */
+static int load_st_head(struct modernbert *m, const struct model_dir *d,
+                        struct err *e)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/modules.json", dir);
-    size_t n = json_array_size(modules);
+    model_dir_file(d, "modules.json", path, sizeof path);
+    size_t n = json_array_size(d->modules);
     bool pooled = false;
     for (size_t i = 0; i < n; i++) {
-        const json_t *mod = json_array_get(modules, i);
+        const json_t *mod = json_array_get(d->modules, i);
         const char *type = json_string_value(json_object_get(mod, "type"));
         const char *rel = json_string_value(json_object_get(mod, "path"));
-        if (!type || !rel || strstr(rel, ".."))
+        if (!type || !rel || strstr(rel, "..") || strlen(rel) > 200)
             return err_set(e, "%s: module %zu has no type or a bad path", path,
                            i);
         const char *t = type_tail(type);
+        int rc;
         if (i == 0) {
             if (strcmp(t, "Transformer") != 0 || *rel)
                 return err_set(e, "%s: module 0 is %.100s at \"%.100s\"; "
@@ -689,98 +596,37 @@ static int load_st_head(struct modernbert *m, const char *dir,
                                rel);
             continue;
         }
-        int rc;
         if (strcmp(t, "Pooling") == 0 && !pooled) {
-            rc = load_pooling(m, dir, rel, e);
+            rc = load_pooling(m, d, rel, e);
             pooled = true;
-        } else if (pooled && strcmp(t, "Dense") == 0)
-            rc = load_module_step(m, dir, rel, false, e);
-        else if (pooled && strcmp(t, "LayerNorm") == 0)
-            rc = load_module_step(m, dir, rel, true, e);
-        else
+        } else if (pooled && strcmp(t, "Dense") == 0) {
+            rc = load_module_step(m, d, rel, false, e);
+        } else if (pooled && strcmp(t, "LayerNorm") == 0) {
+            rc = load_module_step(m, d, rel, true, e);
+        } else {
             return err_set(e, "%s: module %zu (%.100s) is not supported "
                            "here (Pooling, then Dense and LayerNorm)", path, i,
                            type);
+        }
         if (rc)
             return -1;
     }
     if (!pooled || m->n_steps == 0 || m->head[m->n_steps - 1].norm)
         return err_set(e, "%s: need Pooling then modules ending in a Dense "
                        "layer giving the score", path);
-    m->n_labels = m->head[m->n_steps - 1].out;
+    m->base.n_labels = m->head[m->n_steps - 1].out;
     return 0;
 }
 
-struct modernbert *modernbert_load(const char *dir, struct err *e)
+static void modernbert_free(struct model *base)
 {
-    struct modernbert *m = xcalloc(1, sizeof *m);
-    char path[4096];
-    bool absent, *local = NULL;
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    json_t *config = load_json(dir, "config.json", &absent, e);
-    json_t *modules = NULL;
-    if (!config) {
-        if (absent)
-            err_set(e, "%s: missing", path);
-        goto fail;
-    }
-    if (config_parse(m, config, path, &local, e))
-        goto fail;
-    modules = load_json(dir, "modules.json", &absent, e);
-    if (!modules && !absent)
-        goto fail;
-    if (modules && !json_is_array(modules)) {
-        err_set(e, "%s/modules.json: not an array", dir);
-        goto fail;
-    }
-    bool norm_bias = false, attn_bias = false, mlp_bias = false;
-    if (get_bool(config, path, "norm_bias", false, &norm_bias, e) ||
-        get_bool(config, path, "attention_bias", false, &attn_bias, e) ||
-        get_bool(config, path, "mlp_bias", false, &mlp_bias, e))
-        goto fail;
-    const struct safetensors *st = open_file(m, dir, "", e);
-    if (!st)
-        goto fail;
-    /* The modular layout has a bare ModernBertModel at the root; the
-     * classification model keeps it under "model.". */
-    if (modules) {
-        if (load_encoder(m, st, "", local, norm_bias, attn_bias, mlp_bias, e) ||
-            load_st_head(m, dir, modules, e))
-            goto fail;
-    } else if (load_encoder(m, st, "model.", local, norm_bias, attn_bias,
-                            mlp_bias, e) ||
-               load_hf_head(m, config, path, st, norm_bias, e)) {
-        goto fail;
-    }
-    if (m->head_width < m->hidden)
-        m->head_width = m->hidden; /* the pooled vector */
-    m->head_a = xmalloc(m->head_width * sizeof *m->head_a);
-    m->head_b = xmalloc(m->head_width * sizeof *m->head_b);
-    m->mean_acc = xmalloc(m->hidden * sizeof *m->mean_acc);
-    long n_cpu = sysconf(_SC_NPROCESSORS_ONLN);
-    modernbert_set_threads(m, n_cpu > 0 ? (int)(n_cpu < 64 ? n_cpu : 64) : 1);
-    free(local);
-    json_decref(config);
-    json_decref(modules);
-    return m;
-fail:
-    free(local);
-    json_decref(config);
-    json_decref(modules);
-    modernbert_free(m);
-    return NULL;
-}
-
-void modernbert_free(struct modernbert *m)
-{
+    struct modernbert *m = (struct modernbert *)base;
     if (!m)
         return;
-    for (size_t i = 0; i < m->n_owned; i++)
-        free(m->owned[i]);
-    free(m->owned);
+    tokenizer_free(m->base.tok);
     free(m->layers);
-    for (size_t i = 0; i < m->n_st; i++)
-        safetensors_close(&m->st[i]);
+    for (size_t i = 0; i < m->n_w; i++)
+        weights_close(&m->w[i]);
     pool_free(m->pool);
     free(m->head_a);
     free(m->head_b);
@@ -798,21 +644,57 @@ void modernbert_free(struct modernbert *m)
     free(m);
 }
 
-size_t modernbert_n_labels(const struct modernbert *m)
+static void modernbert_set_threads(struct model *base, int n)
 {
-    return m->n_labels;
-}
-
-size_t modernbert_max_tokens(const struct modernbert *m)
-{
-    return m->max_pos;
-}
-
-void modernbert_set_threads(struct modernbert *m, int n)
-{
+    struct modernbert *m = (struct modernbert *)base;
+    /* Our threads call OpenBLAS, which must not start its own (bert.c). */
     openblas_set_num_threads(1);
     pool_free(m->pool);
     m->pool = pool_new(n > 0 ? n : 1);
+}
+
+/* Config, weights and head of either layout (model_load adds the
+ * tokenizer).  NULL with e. */
+static struct model *modernbert_load(const struct model_dir *d, struct err *e)
+{
+    struct modernbert *m = xcalloc(1, sizeof *m);
+    char path[4096];
+    model_dir_file(d, "config.json", path, sizeof path);
+    /* The modular layout has a bare ModernBertModel at the root; the
+     * classification model keeps it under "model.". */
+    bool modular = d->modules != NULL;
+    if (!modular && d->architecture[0] &&
+        strcmp(d->architecture, "ModernBertForSequenceClassification") != 0) {
+        err_set(e, "%s: architectures [\"%.100s\"] is not a cross-encoder; "
+                "need ModernBertForSequenceClassification or a "
+                "sentence-transformers modules.json", path, d->architecture);
+        goto fail;
+    }
+    struct weights *w;
+    if (config_parse(m, d, path, e) || !(w = open_weights(m, d, "", e)) ||
+        load_encoder(m, d, w, modular ? "" : "model.", path, e) ||
+        (modular ? load_st_head(m, d, e) : load_hf_head(m, d, w, path, e)) ||
+        model_dir_activation(d, m->base.n_labels, &m->base.activation, e))
+        goto fail;
+    m->head_width = m->hidden;
+    for (size_t i = 0; i < m->n_steps; i++)
+        if (m->head[i].out > m->head_width)
+            m->head_width = m->head[i].out;
+    m->head_a = xmalloc(m->head_width * sizeof *m->head_a);
+    m->head_b = xmalloc(m->head_width * sizeof *m->head_b);
+    m->mean_acc = xmalloc(m->hidden * sizeof *m->mean_acc);
+    long n_cpu = sysconf(_SC_NPROCESSORS_ONLN);
+    modernbert_set_threads(&m->base,
+                           n_cpu > 0 ? (int)(n_cpu < 64 ? n_cpu : 64) : 1);
+    return &m->base;
+fail:
+    modernbert_free(&m->base);
+    return NULL;
+}
+
+static bool modernbert_match(const struct model_dir *d)
+{
+    return strcmp(d->model_type, "modernbert") == 0;
 }
 
 /* ---- forward -------------------------------------------------------- */
@@ -827,9 +709,9 @@ static int check_batch(const struct modernbert *m,
     size_t widest = 3 * m->hidden > 2 * m->inter ? 3 * m->hidden : 2 * m->inter;
     for (size_t s = 0; s < n_seqs; s++) {
         const struct ids *ids = &seqs[s]->input_ids;
-        if (ids->n == 0 || ids->n > m->max_pos)
+        if (ids->n == 0 || ids->n > m->base.max_tokens)
             return err_set(e, "sequence %zu: %zu tokens (the model takes 1 to "
-                           "%zu)", s, ids->n, m->max_pos);
+                           "%zu)", s, ids->n, m->base.max_tokens);
         for (size_t i = 0; i < ids->n; i++)
             if (ids->v[i] < 0 || (size_t)ids->v[i] >= m->n_vocab)
                 return err_set(e, "sequence %zu: token id %ld outside the "
@@ -1046,9 +928,11 @@ static void head_forward(struct modernbert *m, size_t s, float *out)
     }
 }
 
-int modernbert_forward(struct modernbert *m, const struct encoding *const *seqs,
-                       size_t n_seqs, float *logits, struct err *e)
+static int modernbert_forward(struct model *base,
+                              const struct encoding *const *seqs,
+                              size_t n_seqs, float *logits, struct err *e)
 {
+    struct modernbert *m = (struct modernbert *)base;
     size_t n_tok = 0, max_len = 0;
     if (n_seqs == 0)
         return 0;
@@ -1099,6 +983,12 @@ int modernbert_forward(struct modernbert *m, const struct encoding *const *seqs,
         pool_run(m->pool, n_spans, span_task, &ps);
     }
     for (size_t s = 0; s < n_seqs; s++)
-        head_forward(m, s, logits + s * m->n_labels);
+        head_forward(m, s, logits + s * m->base.n_labels);
     return 0;
 }
+
+const struct model_family modernbert_family = {
+    "modernbert", modernbert_match, modernbert_load, model_pair_template_tokens,
+    model_pair_encode, modernbert_forward, modernbert_set_threads,
+    modernbert_free,
+};

@@ -4,7 +4,7 @@
  * scripts/modernbert_reference.py), batch and thread-count invariance, the
  * cost of local attention, and broken model directories built from a valid
  * one in tests/out/. */
-#include "modernbert.h"
+#include "model.h"
 #include "check.h"
 #include "util.h"
 
@@ -64,7 +64,8 @@ static void cases_free(struct cases *c)
 /* Scores every case alone against the reference, then all of them in one
  * scrambled batch, in batches of 3 and with other thread counts: the
  * logits must not move (bitwise within one build; the issue asks 1e-5). */
-static void check_model(const char *dir, const char *jsonl, double tol)
+static void check_model(const char *dir, const char *jsonl, double tol,
+                        enum activation act)
 {
     struct cases c;
     if (cases_load(&c, jsonl)) {
@@ -72,14 +73,16 @@ static void check_model(const char *dir, const char *jsonl, double tol)
         return;
     }
     struct err e = {{0}};
-    struct modernbert *m = modernbert_load(dir, &e);
+    struct model *m = model_load_weights(dir, &e);
     CHECK_MSG(m != NULL, "%s: %s", dir, e.msg);
     if (!m) {
         cases_free(&c);
         return;
     }
-    CHECK_MSG(modernbert_n_labels(m) == 1, "%s: %zu labels", dir,
-              modernbert_n_labels(m));
+    CHECK_MSG(m->n_labels == 1, "%s: %zu labels", dir,
+              m->n_labels);
+    CHECK_MSG(m->activation == act, "%s: default activation %d, want %d", dir,
+              (int)m->activation, (int)act);
     float *alone = xcalloc(c.n, sizeof *alone);
     float *batch = xcalloc(c.n, sizeof *batch);
     const struct encoding **seqs = xcalloc(c.n, sizeof *seqs);
@@ -88,7 +91,7 @@ static void check_model(const char *dir, const char *jsonl, double tol)
     double worst = 0;
     for (size_t i = 0; i < c.n; i++) {
         const struct encoding *one = &c.enc[i];
-        int rc = modernbert_forward(m, &one, 1, alone + i, &e);
+        int rc = m->family->forward(m, &one, 1, alone + i, &e);
         CHECK_MSG(rc == 0, "%s: case %zu: %s", dir, i, e.msg);
         worst = fmax(worst, fabs(alone[i] - c.want[i]));
     }
@@ -103,7 +106,7 @@ static void check_model(const char *dir, const char *jsonl, double tol)
                 order[i] = (order[i] + 1) % c.n, j = (size_t)-1;
     for (size_t i = 0; i < c.n; i++)
         seqs[i] = &c.enc[order[i]];
-    CHECK(modernbert_forward(m, seqs, c.n, batch, &e) == 0);
+    CHECK(m->family->forward(m, seqs, c.n, batch, &e) == 0);
     size_t same = 0;
     for (size_t i = 0; i < c.n; i++)
         same += fabsf(batch[i] - alone[order[i]]) <= 1e-5f;
@@ -114,22 +117,22 @@ static void check_model(const char *dir, const char *jsonl, double tol)
         size_t n = c.n - i < 3 ? c.n - i : 3;
         for (size_t j = 0; j < n; j++)
             seqs[j] = &c.enc[i + j];
-        CHECK(modernbert_forward(m, seqs, n, batch + i, &e) == 0);
+        CHECK(m->family->forward(m, seqs, n, batch + i, &e) == 0);
     }
     CHECK_MSG(memcmp(batch, alone, c.n * sizeof *batch) == 0,
               "%s: logits differ in batches of 3", dir);
 
     for (int threads = 1; threads <= 3; threads += 2) {
-        modernbert_set_threads(m, threads);
+        m->family->set_threads(m, threads);
         for (size_t i = 0; i < c.n; i++)
             seqs[i] = &c.enc[i];
         memset(batch, 0, c.n * sizeof *batch);
-        CHECK(modernbert_forward(m, seqs, c.n, batch, &e) == 0);
+        CHECK(m->family->forward(m, seqs, c.n, batch, &e) == 0);
         CHECK_MSG(memcmp(batch, alone, c.n * sizeof *batch) == 0,
                   "%s: logits differ with %d threads", dir, threads);
     }
 
-    modernbert_free(m);
+    model_free(m);
     free(alone), free(batch), free(seqs), free(order);
     cases_free(&c);
 }
@@ -141,6 +144,10 @@ static void test_golden(void)
         "tiny-modernbert-ce-mean", /* HF head, mean pooling, BF16 */
         "tiny-ettin-ce",           /* sentence-transformers, transformers 5 */
     };
+    /* CrossEncoder's default: Sigmoid for one label, unless
+     * config_sentence_transformers.json names one (Identity for Ettin). */
+    static const enum activation acts[] = {
+        ACTIVATION_SIGMOID, ACTIVATION_SIGMOID, ACTIVATION_NONE};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         char dir[1024], jsonl[1024];
         struct stat sb;
@@ -151,7 +158,7 @@ static void test_golden(void)
             SKIP("golden logits: %s absent", jsonl);
             continue;
         }
-        check_model(dir, jsonl, 1e-4);
+        check_model(dir, jsonl, 1e-4, acts[i]);
     }
 }
 
@@ -177,19 +184,19 @@ static void test_long(void)
         CHECK_MSG(0, "cannot read testdata/long-modernbert/logits.jsonl");
         return;
     }
-    struct modernbert *m = modernbert_load("testdata/long-modernbert", &e);
+    struct model *m = model_load_weights("testdata/long-modernbert", &e);
     CHECK_MSG(m != NULL, "%s", e.msg);
     if (!m) {
         cases_free(&c);
         return;
     }
-    CHECK(modernbert_max_tokens(m) == 8192);
+    CHECK(m->max_tokens == 8192);
     CHECK(c.enc[0].input_ids.n == 8192);
-    modernbert_set_threads(m, 2);
+    m->family->set_threads(m, 2);
     const struct encoding *one = &c.enc[0];
     float logit = 0;
     double before = peak_rss_mib();
-    CHECK(modernbert_forward(m, &one, 1, &logit, &e) == 0);
+    CHECK(m->family->forward(m, &one, 1, &logit, &e) == 0);
     CHECK_NEAR(logit, c.want[0], 1e-4);
     double grew = peak_rss_mib() - before;
     CHECK_MSG(grew < 48, "8,192 tokens raised peak RSS by %.1f MiB", grew);
@@ -198,18 +205,19 @@ static void test_long(void)
     int32_t bad = 600;
     struct encoding enc = {{&bad, 1, 1}, {&bad, 1, 1}};
     one = &enc;
-    CHECK(modernbert_forward(m, &one, 1, &logit, &e) == -1);
+    CHECK(m->family->forward(m, &one, 1, &logit, &e) == -1);
     CHECK(strstr(e.msg, "outside the vocabulary") != NULL);
     int32_t *many = xcalloc(8193, sizeof *many);
     struct encoding big = {{many, 8193, 8193}, {many, 8193, 8193}};
     one = &big;
-    CHECK(modernbert_forward(m, &one, 1, &logit, &e) == -1);
+    CHECK(m->family->forward(m, &one, 1, &logit, &e) == -1);
     CHECK(strstr(e.msg, "8193 tokens") != NULL);
     free(many);
-    modernbert_free(m);
+    model_free(m);
     cases_free(&c);
     check_model("testdata/long-modernbert",
-                "testdata/long-modernbert/logits.jsonl", 1e-4);
+                "testdata/long-modernbert/logits.jsonl", 1e-4,
+                ACTIVATION_SIGMOID);
 }
 
 /* ---- broken model directories --------------------------------------- */
@@ -294,7 +302,7 @@ static void edit_json(json_t *j, const void *arg)
         json_object_set_new(j, key, json_loads(val, JSON_DECODE_ANY, NULL));
 }
 
-/* A copy of src as OUT/name with one file edited; modernbert_load must
+/* A copy of src as OUT/name with one file edited; model_load_weights must
  * fail with a message holding want1 and want2. */
 static void expect_broken(const char *src, const char *name,
                           const char *file, const char *edit,
@@ -327,9 +335,9 @@ static void expect_broken(const char *src, const char *name,
         copy_edited(src, name, files[i], edited ? edit_json : NULL, edit);
     }
     struct err e = {{0}};
-    struct modernbert *m = modernbert_load(dir, &e);
+    struct model *m = model_load_weights(dir, &e);
     CHECK_MSG(m == NULL, "%s loaded", dir);
-    modernbert_free(m);
+    model_free(m);
     CHECK_MSG(strstr(e.msg, want1) && (!want2 || strstr(e.msg, want2)),
               "%s: message \"%s\" lacks \"%s\"%s%s", dir, e.msg, want1,
               want2 ? " / " : "", want2 ? want2 : "");
@@ -350,16 +358,16 @@ static void test_broken(void)
                   "-model.layers.2.mlp.Wi.bias",
                   "tensor model.layers.2.mlp.Wi.bias is missing", NULL);
     expect_broken(own, "inter", "config.json", "intermediate_size=50",
-                  "tensor model.layers.0.mlp.Wi.weight has shape [96, 32]",
+                  "tensor model.layers.2.mlp.Wi.weight has shape [96, 32]",
                   "expected [100, 32]");
     expect_broken(own, "vocab", "config.json", "vocab_size=601",
                   "model.embeddings.tok_embeddings.weight has shape [600, 32]",
                   "expected [601, 32]");
     expect_broken(own, "layers-more", "config.json", "num_hidden_layers=4",
-                  "tensor model.layers.3.attn.Wqkv.weight is missing",
+                  "tensor model.layers.3.mlp.Wi.weight is missing",
                   "num_hidden_layers 4");
     expect_broken(own, "layers-fewer", "config.json", "num_hidden_layers=2",
-                  "holds tensor model.layers.2.attn.Wqkv.weight", NULL);
+                  "holds tensor model.layers.2.mlp.Wi.weight", NULL);
     expect_broken(own, "labels", "config.json",
                   "id2label={\"0\": \"a\", \"1\": \"b\"}",
                   "tensor classifier.weight has shape [1, 32]",
@@ -379,6 +387,9 @@ static void test_broken(void)
                   "\"rope_scaling\" is not supported", NULL);
     expect_broken(own, "no-hidden", "config.json", "-hidden_size",
                   "\"hidden_size\" missing", NULL);
+    expect_broken(own, "arch", "config.json",
+                  "architectures=[\"ModernBertForMaskedLM\"]",
+                  "ModernBertForMaskedLM\"] is not a cross-encoder", NULL);
 
     struct stat sb;
     if (stat(ettin, &sb) != 0 || stat(cls, &sb) != 0) {
