@@ -47,9 +47,13 @@ const char cli_usage[] =
 "                          xlm-roberta (XLMRobertaForSequenceClassification:\n"
 "                          BAAI bge-reranker-base, -large, -v2-m3)\n"
 "      --max-length N      tokens per pair (default: min(512, the model's))\n"
-"      --activation NAME   none (default: raw logits) or sigmoid\n"
-"      --label N           label whose probability is the score, for models\n"
-"                          with several labels (default: the last)\n"
+"      --activation NAME   auto (default: what sentence-transformers'\n"
+"                          CrossEncoder.predict applies: the model config's\n"
+"                          activation, else sigmoid for one label and none\n"
+"                          for several), none (the raw logit), sigmoid, or\n"
+"                          softmax (over the labels)\n"
+"      --label N           label whose logit is the score, for models with\n"
+"                          several labels (default: the last)\n"
 "  -t, --threads N         threads (default: all cores)\n"
 "      --long MODE         first (default): truncate long documents;\n"
 "                          max: score overlapping windows, keep the best\n"
@@ -219,7 +223,7 @@ static void defaults(struct options *o)
     o->run_tag = "rerank";
     o->method = METHOD_DEFAULT;
     o->bm25 = (struct bm25_params){0.9, 0.4};
-    o->activation = "none";
+    o->activation = "auto";
     o->label = -1;
     o->long_mode = "first";
     o->api_concurrency = 4;
@@ -389,8 +393,10 @@ int cli_parse(int argc, char **argv, struct options *o, struct err *e)
                 return err_set(e, "--max-length needs a positive integer, not '%s'", optarg);
             break;
         case OPT_ACTIVATION:
-            if (strcmp(optarg, "none") && strcmp(optarg, "sigmoid"))
-                return err_set(e, "--activation must be none or sigmoid, not '%s'", optarg);
+            if (strcmp(optarg, "auto") && strcmp(optarg, "none") &&
+                strcmp(optarg, "sigmoid") && strcmp(optarg, "softmax"))
+                return err_set(e, "--activation must be auto, none, sigmoid or softmax, not '%s'",
+                               optarg);
             o->activation = optarg;
             break;
         case OPT_LABEL:

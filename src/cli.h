@@ -44,7 +44,7 @@ struct options {
     /* cross-encoder */
     const char *model;       /* --model: directory or ORG/NAME[@REV] */
     long max_length;         /* 0: the model's default */
-    const char *activation;  /* none | sigmoid */
+    const char *activation;  /* auto | none | sigmoid | softmax */
     long label;              /* -1: the last label */
     long threads;            /* 0: all cores */
     const char *long_mode;   /* first | max */

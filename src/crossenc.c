@@ -22,6 +22,7 @@ struct crossenc {
     struct crossenc_options o;
     struct model *model;
     size_t n_labels, label;
+    enum activation activation; /* in force: never AUTO */
     struct ids query, doc;
     /* The pending batch: encodings and which candidate each belongs to. */
     struct encoding *encs;
@@ -37,19 +38,31 @@ struct crossenc {
     size_t cap_logits;
 };
 
+/* The score of one sequence's logits: the chosen label's logit through
+ * the activation in force (CrossEncoder.predict's activation_fn, then
+ * apply_softmax for softmax). */
 static float label_score(const struct crossenc *c, const float *logits)
 {
-    if (c->n_labels == 1) {
-        float x = logits[0];
-        return c->o.activation == ACTIVATION_SIGMOID ? 1.0f / (1.0f + expf(-x)) : x;
+    float x = logits[c->label];
+    switch (c->activation) {
+    case ACTIVATION_SIGMOID:
+        return 1.0f / (1.0f + expf(-x));
+    case ACTIVATION_TANH:
+        return tanhf(x);
+    case ACTIVATION_SOFTMAX: {
+        float max = logits[0];
+        for (size_t i = 1; i < c->n_labels; i++)
+            max = logits[i] > max ? logits[i] : max;
+        double sum = 0;
+        for (size_t i = 0; i < c->n_labels; i++)
+            sum += exp((double)(logits[i] - max));
+        return (float)(exp((double)(x - max)) / sum);
     }
-    float max = logits[0];
-    for (size_t i = 1; i < c->n_labels; i++)
-        max = logits[i] > max ? logits[i] : max;
-    double sum = 0;
-    for (size_t i = 0; i < c->n_labels; i++)
-        sum += exp((double)(logits[i] - max));
-    return (float)(exp((double)(logits[c->label] - max)) / sum);
+    case ACTIVATION_NONE:
+    case ACTIVATION_AUTO:
+    default:
+        return x;
+    }
 }
 
 /* The document tokens one window may hold next to the query. */
@@ -218,6 +231,13 @@ struct scorer *crossenc_scorer_new(const struct crossenc_options *o, struct err 
         goto fail;
     }
     c->label = o->label >= 0 ? (size_t)o->label : c->n_labels - 1;
+    c->activation = o->activation == ACTIVATION_AUTO ? c->model->activation
+                                                     : o->activation;
+    if (c->activation == ACTIVATION_SOFTMAX && c->n_labels == 1) {
+        err_set(e, "--activation softmax: the model has one label (softmax "
+                "would make every score 1)");
+        goto fail;
+    }
 
     size_t limit = c->model->max_tokens;
     size_t specials = c->model->family->template_tokens(c->model);

@@ -1,12 +1,11 @@
 /* crossenc.h — the cross-encoder scorer: any model family of model.h
  * behind the scorer seam.
  *
- * For each candidate the pair (query, document) is encoded as the model's
- * tokenizer does it and the model's logits become the score:
- *   one label:   the logit (--activation none, the default, which is what
- *                sentence-transformers' CrossEncoder.predict returns for
- *                these models) or its sigmoid (--activation sigmoid);
- *   more labels: the softmax probability of one label (default the last).
+ * For each candidate the pair (query, document) is encoded by the model
+ * family's template and its logits become the score: the chosen label's
+ * (default the last) through the activation in force -- by default the one
+ * sentence-transformers' CrossEncoder.predict applies for this model
+ * (model.h: model_dir_activation).
  * Long documents are truncated like CrossEncoder does (--long first), or
  * split into overlapping windows scored separately, keeping the best
  * (--long max, "MaxP"). */
@@ -25,7 +24,7 @@ enum long_mode { LONG_FIRST, LONG_MAX };
 struct crossenc_options {
     const char *model_dir;    /* a resolved model directory */
     size_t max_length;        /* 0: min(512, model_max_length, positions) */
-    enum activation activation;
+    enum activation activation; /* ACTIVATION_AUTO: the model's default */
     long label;               /* -1: the last label */
     int threads;              /* 0: number of online CPUs */
     enum long_mode long_mode;

@@ -274,8 +274,7 @@ static struct scorer *first_stage_make(const struct options *o, int *status)
         struct crossenc_options co = {
             .model_dir = dir,
             .max_length = (size_t)o->max_length,
-            .activation = strcmp(o->activation, "sigmoid") == 0 ? ACTIVATION_SIGMOID
-                                                                : ACTIVATION_NONE,
+            .activation = (enum activation)activation_from_name(o->activation),
             .label = o->label,
             .threads = (int)o->threads,
             .long_mode = strcmp(o->long_mode, "max") == 0 ? LONG_MAX : LONG_FIRST,

@@ -152,6 +152,17 @@ int model_dir_n_labels(const struct model_dir *d, size_t *out, struct err *e)
     return 0;
 }
 
+int activation_from_name(const char *name)
+{
+    static const char *const names[] = {
+        [ACTIVATION_AUTO] = "auto", [ACTIVATION_NONE] = "none",
+        [ACTIVATION_SIGMOID] = "sigmoid", [ACTIVATION_SOFTMAX] = "softmax"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (names[i] && strcmp(name, names[i]) == 0)
+            return (int)i;
+    return -1;
+}
+
 /* The activation a torch class path names.  0, or -1 with e. */
 static int activation_named(const char *where, const char *name,
                             enum activation *out, struct err *e)
@@ -164,14 +175,17 @@ static int activation_named(const char *where, const char *name,
         {"torch.nn.Identity", ACTIVATION_NONE},
         {"torch.nn.modules.activation.Sigmoid", ACTIVATION_SIGMOID},
         {"torch.nn.Sigmoid", ACTIVATION_SIGMOID},
+        {"torch.nn.modules.activation.Tanh", ACTIVATION_TANH},
+        {"torch.nn.Tanh", ACTIVATION_TANH},
     };
     for (size_t i = 0; i < sizeof known / sizeof *known; i++)
         if (strcmp(name, known[i].path) == 0) {
             *out = known[i].a;
             return 0;
         }
-    return err_set(e, "%s: activation \"%.100s\" is not supported (Identity "
-                   "or Sigmoid); choose one with --activation", where, name);
+    return err_set(e, "%s: activation \"%.100s\" is not supported (Identity, "
+                   "Sigmoid or Tanh); choose one with --activation", where,
+                   name);
 }
 
 int model_dir_activation(const struct model_dir *d, size_t n_labels,

@@ -34,7 +34,12 @@ enum activation {
     ACTIVATION_SIGMOID, /* its sigmoid */
     ACTIVATION_SOFTMAX, /* softmax over the labels, the chosen one's share
                            (CrossEncoder.predict(apply_softmax=True)) */
+    ACTIVATION_TANH,    /* its tanh: only when a model's config names it */
 };
+
+/* --activation's names: auto, none, sigmoid, softmax.  The activation, or
+ * -1 for another name. */
+int activation_from_name(const char *name);
 
 /* ---- the model directory --------------------------------------------- */
 
@@ -83,7 +88,8 @@ int model_dir_n_labels(const struct model_dir *d, size_t *out, struct err *e);
  * sbert_ce_default_activation_function (< 4); otherwise Sigmoid for one
  * label and Identity for several.  A name outside torch.* is ignored as
  * CrossEncoder ignores it without trust_remote_code; a torch.* activation
- * other than Identity and Sigmoid is refused by name.  0, or -1 with e. */
+ * other than Identity, Sigmoid and Tanh is refused by name.  0, or -1
+ * with e. */
 int model_dir_activation(const struct model_dir *d, size_t n_labels,
                          enum activation *out, struct err *e);
 

@@ -361,6 +361,8 @@ static void set_offsets(json_t *h, const char *tensor, json_int_t b,
     json_object_set_new(t, "data_offsets", json_pack("[II]", b, end));
 }
 
+static void test_default_activation(void);
+
 static void test_broken(void)
 {
     struct err e;
@@ -607,8 +609,98 @@ static void test_broken(void)
     put(d, "config.json", "{\"model_type\": ", 15);
     expect_error(d, "config-syntax/config.json:1:", NULL);
 
+    test_default_activation();
     free(cfg_text);
     free(st_blob);
+}
+
+/* ---- default activation (sentence-transformers' rule) ----------------- */
+
+/* The activation model_dir_activation gives a directory holding the tiny
+ * config edited by cfg_edit (a JSON object merged in; null values delete)
+ * and, when st is not NULL, config_sentence_transformers.json = st. */
+static int activation_of(const char *name, const char *cfg_edit,
+                         const char *st, enum activation *out, struct err *e)
+{
+    const char *d = fresh_dir(name);
+    char p[600];
+    snprintf(p, sizeof p, "%s/config_sentence_transformers.json", d);
+    unlink(p);
+    json_t *c = config();
+    json_t *edit = json_loads(cfg_edit, 0, NULL);
+    const char *k;
+    json_t *v;
+    json_object_foreach(edit, k, v) {
+        if (json_is_null(v))
+            json_object_del(c, k);
+        else
+            json_object_set(c, k, v);
+    }
+    json_decref(edit);
+    put_config(d, c);
+    if (st)
+        put(d, "config_sentence_transformers.json", st, strlen(st));
+    struct model_dir md;
+    if (model_dir_open(&md, d, e))
+        return -1;
+    size_t n_labels = 0;
+    int rc = model_dir_n_labels(&md, &n_labels, e) ||
+             model_dir_activation(&md, n_labels, out, e);
+    model_dir_close(&md);
+    return rc ? -1 : 0;
+}
+
+static void test_default_activation(void)
+{
+    struct err e = {{0}};
+    static const char one[] = "{\"id2label\": {\"0\": \"LABEL_0\"}";
+    char cfg[512];
+    static const struct {
+        const char *name, *cfg, *st;
+        bool one_label;
+        enum activation want;
+    } cases[] = {
+        /* No activation named: sigmoid for one label, identity else. */
+        {"act-two-labels", "{}", NULL, false, ACTIVATION_NONE},
+        {"act-one-label", "}", NULL, true, ACTIVATION_SIGMOID},
+        /* sentence-transformers < 4 (ms-marco cross-encoders). */
+        {"act-legacy", ", \"sbert_ce_default_activation_function\": "
+         "\"torch.nn.modules.linear.Identity\"}", NULL, true, ACTIVATION_NONE},
+        /* 4.x: config.json's sentence_transformers wins over the legacy key. */
+        {"act-st4", ", \"sentence_transformers\": {\"activation_fn\": "
+         "\"torch.nn.modules.activation.Sigmoid\"}, "
+         "\"sbert_ce_default_activation_function\": "
+         "\"torch.nn.modules.linear.Identity\"}", NULL, true,
+         ACTIVATION_SIGMOID},
+        /* 5.x modular layout: config_sentence_transformers.json first. */
+        {"act-st5", ", \"sentence_transformers\": {\"activation_fn\": "
+         "\"torch.nn.modules.activation.Sigmoid\"}}",
+         "{\"activation_fn\": \"torch.nn.modules.linear.Identity\"}", true,
+         ACTIVATION_NONE},
+        {"act-tanh", ", \"sbert_ce_default_activation_function\": "
+         "\"torch.nn.modules.activation.Tanh\"}", NULL, true, ACTIVATION_TANH},
+        /* Outside torch.* CrossEncoder does not import without
+         * trust_remote_code: the default applies. */
+        {"act-untrusted", ", \"sbert_ce_default_activation_function\": "
+         "\"mypackage.Scale\"}", NULL, true, ACTIVATION_SIGMOID},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        if (cases[i].one_label)
+            snprintf(cfg, sizeof cfg, "%s%s", one, cases[i].cfg);
+        else
+            snprintf(cfg, sizeof cfg, "%s", cases[i].cfg);
+        enum activation got = ACTIVATION_AUTO;
+        int rc = activation_of(cases[i].name, cfg, cases[i].st, &got, &e);
+        CHECK_MSG(rc == 0 && got == cases[i].want, "%s: rc %d, activation %d, "
+                  "want %d (%s)", cases[i].name, rc, (int)got,
+                  (int)cases[i].want, rc ? e.msg : "");
+    }
+    enum activation got;
+    snprintf(cfg, sizeof cfg, "%s, \"sbert_ce_default_activation_function\": "
+             "\"torch.nn.modules.activation.ReLU\"}", one);
+    CHECK(activation_of("act-relu", cfg, NULL, &got, &e) == -1);
+    CHECK_MSG(strstr(e.msg, "activation \"torch.nn.modules.activation.ReLU\" "
+                     "is not supported"), "%s", e.msg);
 }
 
 int main(void)
