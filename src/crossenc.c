@@ -138,8 +138,14 @@ static int encode_candidate(struct crossenc *c, size_t i, struct err *e)
     c->model->tok->tokenize(c->model->tok, cand->text, cand->text_len, &c->doc);
     size_t nq = c->query.n, nd = c->doc.n, w = window_size(c, nq);
     if (c->o.long_mode == LONG_FIRST || nd <= w) {
-        f->encode(c->model, c->query.v, nq, c->doc.v, nd, c->o.max_length,
-                  next_slot(c, i));
+        /* The tokenizer's own pair template truncates as Hugging Face
+         * does, early exit included (it needs the word marks). */
+        if (f->encode == model_pair_encode)
+            tokenizer_encode_ids(c->model->tok, &c->query, &c->doc,
+                                 c->o.max_length, next_slot(c, i));
+        else
+            f->encode(c->model, c->query.v, nq, c->doc.v, nd,
+                      c->o.max_length, next_slot(c, i));
         return window_ready(c, 0, e);
     }
     size_t overlap = c->o.stride ? c->o.stride : w / 4;

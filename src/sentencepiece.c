@@ -554,6 +554,21 @@ static void spm_viterbi(const struct spm *m, const unsigned char *s, size_t n,
         out->v[i] = out->v[j - 1];
         out->v[j - 1] = t;
     }
+    /* Hugging Face's pre-tokens (Metaspace) start at U+2581: the first
+     * piece and each piece that starts with it.  Walk forward in the same
+     * order as the ids. */
+    size_t k = out->n;
+    for (size_t end = n; end > 0; end = (size_t)best[end].start) {
+        size_t start = (size_t)best[end].start;
+        bool unk_run = best[end].piece < 0 && start > 0 &&
+                       best[start].piece < 0;
+        if (unk_run)
+            continue;
+        k--;
+        if (start == 0 || (n - start >= 3 &&
+                           memcmp(s + start, SPACE_SYMBOL, 3) == 0))
+            ids_mark_word(out, k);
+    }
     free(best);
 }
 

@@ -12,20 +12,32 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bpe.h"
 #include "sentencepiece.h"
 #include "wordpiece.h"
 
 void ids_push(struct ids *a, int32_t id)
 {
-    if (a->n == a->cap)
+    if (a->n == a->cap) {
         grow((void **)&a->v, &a->cap, a->n + 1, sizeof *a->v);
+        a->word = xrealloc(a->word, a->cap);
+    }
+    a->word[a->n] = 0;
     a->v[a->n++] = id;
+}
+
+void ids_mark_word(struct ids *a, size_t first)
+{
+    if (first < a->n)
+        a->word[first] = 1;
 }
 
 void ids_free(struct ids *a)
 {
     free(a->v);
+    free(a->word);
     a->v = NULL;
+    a->word = NULL;
     a->n = a->cap = 0;
 }
 
@@ -45,7 +57,8 @@ size_t tokenizer_pair_specials(const struct tokenizer *t)
  * tokens when they take at most half the budget and the longer side gets
  * the rest; otherwise the shorter side gets budget/2 and the longer
  * budget/2 + budget%2.  On equal lengths the first text counts as the
- * shorter.  Both sides keep their beginnings. */
+ * shorter.  Both sides keep their beginnings.  The lengths compared are
+ * those after the early exit (tokenizer_encode_ids). */
 static void truncate_longest_first(size_t *nq, size_t *nd, size_t budget)
 {
     if (*nq + *nd <= budget)
@@ -88,6 +101,24 @@ void tokenizer_encode_pair(const struct tokenizer *t, const int32_t *q,
     push_pair(out, t->sep_id, second);
 }
 
+/* The ids Hugging Face's tokenize_with_limit keeps of a: every pre-token up
+ * to and including the one with which the count reaches limit. */
+static size_t early_exit_len(const struct ids *a, size_t limit)
+{
+    for (size_t i = limit; i < a->n; i++)
+        if (a->word[i])
+            return i;
+    return a->n;
+}
+
+void tokenizer_encode_ids(const struct tokenizer *t, const struct ids *q,
+                          const struct ids *d, size_t max_length,
+                          struct encoding *out)
+{
+    tokenizer_encode_pair(t, q->v, early_exit_len(q, max_length), d->v,
+                          early_exit_len(d, max_length), max_length, out);
+}
+
 static bool file_exists(const char *dir, const char *name)
 {
     struct buf p = {0};
@@ -121,6 +152,8 @@ struct tokenizer *tokenizer_load(const char *model_dir, struct err *e)
             t = wordpiece_load(model_dir, tj, e);
         else if (strcmp(type, "Unigram") == 0)
             t = sentencepiece_load(model_dir, e);
+        else if (strcmp(type, "BPE") == 0)
+            t = bpe_load_json(tj, path.data, e);
         else
             err_set(e, "%s: tokenizer model %s is not supported", path.data,
                     type);

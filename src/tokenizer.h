@@ -15,16 +15,24 @@
 
 #include "util.h"
 
+/* Token ids.  word[i] is 1 where v[i] begins a pre-token (a word, a
+ * punctuation mark, an added token), which Hugging Face's early exit under
+ * truncation needs (tokenizer_encode_ids); tokenizers mark it with
+ * ids_mark_word.  Resetting n to 0 reuses the vector. */
 struct ids {
-    int32_t *v;
+    int32_t *v;      /* (cap) */
+    uint8_t *word;   /* (cap) */
     size_t n, cap;
 };
 void ids_push(struct ids *a, int32_t id);
+/* Marks ids [first, n) as one pre-token (nothing when it is empty). */
+void ids_mark_word(struct ids *a, size_t first);
 void ids_free(struct ids *a);
 
 struct tokenizer {
     const char *kind;          /* "wordpiece", "sentencepiece" */
-    /* Appends the ids of `text` (len bytes of valid UTF-8) to out. */
+    /* Appends the ids of `text` (len bytes of valid UTF-8) to out,
+     * marking where each pre-token starts (ids_mark_word). */
     void (*tokenize)(const struct tokenizer *t, const char *text, size_t len,
                      struct ids *out);
     void (*free)(struct tokenizer *t);
@@ -52,6 +60,15 @@ size_t tokenizer_pair_specials(const struct tokenizer *t);
 void tokenizer_encode_pair(const struct tokenizer *t, const int32_t *q,
                            size_t nq, const int32_t *d, size_t nd,
                            size_t max_length, struct encoding *out);
+
+/* Hugging Face's encoding of a text pair (tokenizers 0.23): each text's
+ * tokenization stops after the pre-token that reaches max_length tokens
+ * (the early exit under truncation), then tokenizer_encode_pair cuts the
+ * pair.  The early exit decides which text counts as the shorter when both
+ * are longer than max_length. */
+void tokenizer_encode_ids(const struct tokenizer *t, const struct ids *q,
+                          const struct ids *d, size_t max_length,
+                          struct encoding *out);
 
 /* Loads the tokenizer of a Hugging Face model directory: WordPiece from
  * vocab.txt or tokenizer.json, SentencePiece from sentencepiece.bpe.model or

@@ -1,22 +1,21 @@
 /* wordpiece.c — BERT's WordPiece tokenizer, id for id as Hugging Face's
- * BertTokenizer.
+ * Rust `tokenizers` (0.23) runs a BERT tokenizer.json.
  *
  * Loading: the vocabulary from vocab.txt (line number = id) or from
  * tokenizer.json (model.vocab), the normalizer options, and the added tokens
  * (special tokens such as [SEP], which are matched literally in the text).
  *
- * Tokenizing one text follows transformers' BertTokenizer step by step:
+ * Tokenizing one text:
  *   1. split out added tokens typed literally ("[SEP]" → its id);
- *   2. BasicTokenizer on each remaining piece: drop NUL, U+FFFD and control
- *      characters, whitespace → space, spaces around CJK ideographs, NFC,
- *      split on whitespace, then per word: lowercase (Python's str.lower,
- *      with İ → i̇ and the final-sigma rule), strip accents (NFD, drop Mn),
- *      split off every punctuation character;
+ *   2. BertNormalizer and BertPreTokenizer on each remaining piece: drop NUL,
+ *      U+FFFD and control characters, whitespace → space, spaces around CJK
+ *      ideographs, NFC, split on whitespace, then per word: lowercase one
+ *      character at a time (İ → i̇; Σ → σ everywhere, with no final-sigma
+ *      rule, unlike Python's str.lower), strip accents (NFD, drop Mn), split
+ *      off every punctuation character;
  *   3. greedy longest-match WordPiece with "##" continuations; a word that
  *      cannot be covered, or is longer than 100 characters, is [UNK].
- * This is the Python tokenizer rather than the Rust `tokenizers` one: the
- * two differ on Σ (Rust lowercases character by character, so a final Σ
- * becomes σ, not ς), and the golden ids follow Python.
+ * Each word and punctuation mark is one pre-token (ids_mark_word).
  *
  * The pair template and truncation are tokenizer.c's. */
 #include "wordpiece.h"
@@ -241,75 +240,6 @@ static bool is_split_space(int32_t c)
     return c == ' ' || c == 0x2028 || c == 0x2029;
 }
 
-struct cp_range {
-    int32_t lo, hi;
-};
-
-static bool in_ranges(const struct cp_range *r, size_t n, int32_t c)
-{
-    for (size_t i = 0; i < n; i++)
-        if (c >= r[i].lo && c <= r[i].hi)
-            return true;
-    return false;
-}
-
-/* Unicode's Cased: Lu, Ll, Lt, plus Other_Lowercase / Other_Uppercase
- * (PropList.txt, Unicode 14, the version of Python 3.11's unicodedata). */
-static bool is_cased(int32_t c)
-{
-    static const struct cp_range other[] = {
-        {0xAA, 0xAA}, {0xBA, 0xBA}, {0x2B0, 0x2B8}, {0x2C0, 0x2C1},
-        {0x2E0, 0x2E4}, {0x345, 0x345}, {0x37A, 0x37A}, {0x1D2C, 0x1D6A},
-        {0x1D78, 0x1D78}, {0x1D9B, 0x1DBF}, {0x2071, 0x2071},
-        {0x207F, 0x207F}, {0x2090, 0x209C}, {0x2160, 0x217F},
-        {0x24B6, 0x24E9}, {0x2C7C, 0x2C7D}, {0xA69C, 0xA69D},
-        {0xA770, 0xA770}, {0xA7F8, 0xA7F9}, {0xAB5C, 0xAB5F},
-        {0x10780, 0x10780}, {0x10783, 0x10785}, {0x10787, 0x107B0},
-        {0x107B2, 0x107BA}, {0x1F130, 0x1F149}, {0x1F150, 0x1F169},
-        {0x1F170, 0x1F189},
-    };
-    utf8proc_category_t k = utf8proc_category(c);
-    return k == UTF8PROC_CATEGORY_LU || k == UTF8PROC_CATEGORY_LL ||
-           k == UTF8PROC_CATEGORY_LT ||
-           in_ranges(other, sizeof other / sizeof *other, c);
-}
-
-/* Unicode's Case_Ignorable: Mn, Me, Cf, Lm, Sk, plus the Word_Break classes
- * MidLetter, MidNumLet and Single_Quote (apostrophes, periods, colons). */
-static bool is_case_ignorable(int32_t c)
-{
-    static const struct cp_range wb[] = {
-        {0x27, 0x27}, {0x2E, 0x2E}, {0x3A, 0x3A}, {0xB7, 0xB7},
-        {0x387, 0x387}, {0x55F, 0x55F}, {0x5F4, 0x5F4}, {0x2018, 0x2019},
-        {0x2024, 0x2024}, {0x2027, 0x2027}, {0xFE13, 0xFE13},
-        {0xFE52, 0xFE52}, {0xFE55, 0xFE55}, {0xFF07, 0xFF07},
-        {0xFF0E, 0xFF0E}, {0xFF1A, 0xFF1A},
-    };
-    switch (utf8proc_category(c)) {
-    case UTF8PROC_CATEGORY_MN: case UTF8PROC_CATEGORY_ME:
-    case UTF8PROC_CATEGORY_CF: case UTF8PROC_CATEGORY_LM:
-    case UTF8PROC_CATEGORY_SK:
-        return true;
-    default:
-        return in_ranges(wb, sizeof wb / sizeof *wb, c);
-    }
-}
-
-/* Python's str.lower() rule for Σ at w[i]: final (ς) when a cased letter
- * precedes it and none follows, skipping case-ignorable characters. */
-static bool is_final_sigma(const int32_t *w, size_t n, size_t i)
-{
-    size_t j = i;
-    while (j > 0 && is_case_ignorable(w[j - 1]))
-        j--;
-    if (j == 0 || !is_cased(w[j - 1]))
-        return false;
-    j = i + 1;
-    while (j < n && is_case_ignorable(w[j]))
-        j++;
-    return j == n || !is_cased(w[j]);
-}
-
 /* ---- tokenizing --------------------------------------------------------- */
 
 static void grow_cps(int32_t **p, size_t *cap, size_t need)
@@ -319,8 +249,8 @@ static void grow_cps(int32_t **p, size_t *cap, size_t need)
 
 /* Greedy longest-match WordPiece of one word w[0..n) (normalized code
  * points, no whitespace, no punctuation inside) appended to out. */
-static void wordpiece_word(const struct wordpiece *wp, const int32_t *w,
-                           size_t n, struct scratch *s, struct ids *out)
+static void wordpiece_pieces(const struct wordpiece *wp, const int32_t *w,
+                             size_t n, struct scratch *s, struct ids *out)
 {
     if (n > wp->max_word_chars) {
         ids_push(out, wp->unk_id);
@@ -365,6 +295,15 @@ static void wordpiece_word(const struct wordpiece *wp, const int32_t *w,
     }
 }
 
+/* The pieces of one pre-token, marked as one (ids_mark_word). */
+static void wordpiece_word(const struct wordpiece *wp, const int32_t *w,
+                           size_t n, struct scratch *s, struct ids *out)
+{
+    size_t first = out->n;
+    wordpiece_pieces(wp, w, n, s, out);
+    ids_mark_word(out, first);
+}
+
 /* Lowercases and strips the accents of one whitespace-separated word, as
  * the options say, then splits it on punctuation into WordPiece words. */
 static void basic_word(const struct wordpiece *wp, const int32_t *w, size_t n,
@@ -377,8 +316,6 @@ static void basic_word(const struct wordpiece *wp, const int32_t *w, size_t n,
             if (w[i] == 0x130) { /* İ: the one full lowercase mapping */
                 s->word[k++] = 'i';
                 s->word[k++] = 0x307;
-            } else if (w[i] == 0x3A3) {
-                s->word[k++] = is_final_sigma(w, n, i) ? 0x3C2 : 0x3C3;
             } else if (w[i] < 0x80) {
                 s->word[k++] = w[i] >= 'A' && w[i] <= 'Z' ? w[i] + 32 : w[i];
             } else {
@@ -390,7 +327,11 @@ static void basic_word(const struct wordpiece *wp, const int32_t *w, size_t n,
     }
     if (wp->strip_accents) {
         /* NFD without canonical reordering, which only moves non-starters
-         * among themselves: once Mn marks are gone the result is the same. */
+         * among themselves: once Mn marks are gone the result is the same.
+         * A decomposition can yield several non-marks (a Hangul syllable
+         * gives two or three jamo), so the output outruns the input: the
+         * capacity always covers what is written so far plus one code point
+         * for each character not yet read. */
         size_t k = 0;
         grow_cps(&s->word2, &s->word2_cap, n);
         for (size_t i = 0; i < n; i++) {
@@ -405,7 +346,7 @@ static void basic_word(const struct wordpiece *wp, const int32_t *w, size_t n,
                 d[0] = w[i];
                 m = 1;
             }
-            grow_cps(&s->word2, &s->word2_cap, k + (size_t)m);
+            grow_cps(&s->word2, &s->word2_cap, k + (size_t)m + (n - i - 1));
             for (utf8proc_ssize_t j = 0; j < m; j++)
                 if (utf8proc_category(d[j]) != UTF8PROC_CATEGORY_MN)
                     s->word2[k++] = d[j];
@@ -540,6 +481,7 @@ static void wordpiece_tokenize(const struct tokenizer *t, const char *text,
         }
         basic_text(wp, text + start, i - start, &s, out);
         ids_push(out, a->id);
+        ids_mark_word(out, out->n - 1);
         i += a->len;
         start = i;
     }

@@ -71,29 +71,6 @@ static bool ids_equal_json(const struct ids *a, const json_t *expected)
     return true;
 }
 
-/* <s> q </s></s> d </s>, truncated longest_first to max_length as Hugging
- * Face does: the shorter side keeps min(len, budget/2), the longer the rest. */
-static void pair_ids(const struct ids *q, const struct ids *d,
-                     size_t max_length, struct ids *out)
-{
-    size_t budget = max_length - 4, nq = q->n, nd = d->n;
-    if (nq + nd > budget) {
-        size_t *shorter = nq <= nd ? &nq : &nd, *longer = nq <= nd ? &nd : &nq;
-        if (*shorter > budget / 2)
-            *shorter = budget / 2;
-        *longer = budget - *shorter;
-    }
-    out->n = 0;
-    ids_push(out, 0);
-    for (size_t i = 0; i < nq; i++)
-        ids_push(out, q->v[i]);
-    ids_push(out, 2);
-    ids_push(out, 2);
-    for (size_t i = 0; i < nd; i++)
-        ids_push(out, d->v[i]);
-    ids_push(out, 2);
-}
-
 /* Every golden pair of tokenize-xlmr.jsonl through t. */
 static void check_golden(const struct tokenizer *t, const char *label)
 {
@@ -106,7 +83,8 @@ static void check_golden(const struct tokenizer *t, const char *label)
     }
     char *line = NULL;
     size_t cap = 0, n_cases = 0;
-    struct ids q = {0}, d = {0}, pair = {0};
+    struct ids q = {0}, d = {0};
+    struct encoding pair = {0};
     while (getline(&line, &cap, f) > 0) {
         json_error_t jerr;
         json_t *c = json_loads(line, JSON_ALLOW_NUL, &jerr);
@@ -120,8 +98,10 @@ static void check_golden(const struct tokenizer *t, const char *label)
             json_integer_value(max_length) > 4) {
             tokenize(t, json_string_value(query), json_string_length(query), &q);
             tokenize(t, json_string_value(text), json_string_length(text), &d);
-            pair_ids(&q, &d, (size_t)json_integer_value(max_length), &pair);
-            CHECK_MSG(ids_equal_json(&pair, json_object_get(c, "input_ids")),
+            tokenizer_encode_ids(t, &q, &d,
+                                 (size_t)json_integer_value(max_length), &pair);
+            CHECK_MSG(ids_equal_json(&pair.input_ids,
+                                     json_object_get(c, "input_ids")),
                       "%s: golden case %zu differs (query \"%.60s\")", label,
                       n_cases + 1, json_string_value(query));
         }
@@ -133,7 +113,7 @@ static void check_golden(const struct tokenizer *t, const char *label)
     fclose(f);
     ids_free(&q);
     ids_free(&d);
-    ids_free(&pair);
+    encoding_free(&pair);
 }
 
 static int hex_value(char c)

@@ -1,7 +1,7 @@
 /* test_wordpiece.c — the WordPiece tokenizer against Hugging Face's ids,
  * the pair template and longest_first truncation, and load errors.
  *
- * The golden cases (shared golden/tokenize-bert-uncased.jsonl) run twice:
+ * The golden cases (shared golden/tokenize-bert-uncased-hf023.jsonl) run twice:
  * once with the tokenizer loaded from vocab.txt (+ tokenizer_config.json,
  * special_tokens_map.json) and once from tokenizer.json alone; each form is
  * forced by a directory under tests/out/ holding symlinks to just those
@@ -88,7 +88,7 @@ static bool golden_case(const struct tokenizer *t, const json_t *c, size_t line,
     struct encoding enc = {0};
     t->tokenize(t, query, json_string_length(jq), &q);
     t->tokenize(t, text, json_string_length(jt), &d);
-    tokenizer_encode_pair(t, q.v, q.n, d.v, d.n, (size_t)max_length, &enc);
+    tokenizer_encode_ids(t, &q, &d, (size_t)max_length, &enc);
 
     bool ok = enc.input_ids.n == json_array_size(want) &&
               enc.type_ids.n == json_array_size(want_types);
@@ -218,11 +218,45 @@ static void test_behaviour(const char *dir)
     empty = tok(t, " \t\n\xe2\x80\xa8");
     CHECK(empty.n == 0);
     ids_free(&empty);
-    /* Final sigma as Python's str.lower(): ΟΣ → ος, ΣΑ → σα. */
-    struct ids a = tok(t, "\xce\x9f\xce\xa3"), b = tok(t, "\xce\xbf\xcf\x82");
-    CHECK(a.n == b.n && a.n > 0 && memcmp(a.v, b.v, a.n * sizeof *a.v) == 0);
-    ids_free(&a);
-    ids_free(&b);
+    /* Lowercasing is per character, as the Rust library does: a final Σ
+     * becomes σ, never ς (ids from npm tokenizers 0.23.2). */
+    CHECK_IDS(t, "\xce\x9f\xce\xa3", 1169, 29733);      /* ΟΣ → ο ##σ */
+    CHECK_IDS(t, "\xce\xbf\xcf\x82", 1169, 19579);      /* ος → ο ##ς */
+    /* Strip accents: a Hangul syllable decomposes into three jamo, none of
+     * them a mark, so the word grows (ids from npm tokenizers 0.23.2). */
+    CHECK_IDS(t, "\xea\xb0\x81\xea\xb0\x81\xea\xb0\x81\xea\xb0\x81"
+                 "aaaaaaaaaaaa", /* 각각각각aaaaaaaaaaaa */
+              1455, 30006, 30020, 29991, 30006, 30020, 29991, 30006, 30020,
+              29991, 30006, 30020, 11057, 11057, 11057, 11057, 11057, 11057);
+    tokenizer_free(t);
+}
+
+/* Words that grow under strip_accents (Hangul syllables into jamo) wrote
+ * past the word buffer: checked on the repository's tiny model, so that a
+ * sanitizer build catches it without ../shared. */
+static void test_decomposition_growth(void)
+{
+    struct err e = {{0}};
+    struct tokenizer *t = tokenizer_load("testdata/tiny-bert", &e);
+    CHECK_MSG(t != NULL, "%s", e.msg);
+    if (!t)
+        return;
+    CHECK_IDS(t, "kakaka \xea\xb0\x81\xea\xb0\x81\xea\xb0\x81\xea\xb0\x81"
+                 "aaaaaaaaaaaa kalolo", 5, 1, 9);
+    /* 1,365 x U+AC01 then 2,731 x A: 4,096 code points in, 6,826 out. */
+    struct buf text = {0};
+    buf_puts(&text, "kakaka ");
+    for (int i = 0; i < 1365; i++)
+        buf_puts(&text, "\xea\xb0\x81");
+    for (int i = 0; i < 2731; i++)
+        buf_putc(&text, 'A');
+    buf_puts(&text, " kalolo");
+    struct ids got = {0};
+    t->tokenize(t, text.data, text.len, &got);
+    const int32_t want[] = {5, 1, 9};
+    CHECK_MSG(ids_eq(&got, want, 3), "4,096-code-point Hangul word");
+    ids_free(&got);
+    buf_free(&text);
     tokenizer_free(t);
 }
 
@@ -299,8 +333,44 @@ static void test_truncation(void)
     check_pair(&roberta, 20, 20, 12, 4, 4);
     check_pair(&roberta, 0, 0, 4, 0, 0);
 
-    /* The encoding is replaced, not appended to. */
+    /* Hugging Face's early exit: each text stops after the pre-token that
+     * reaches max_length, which decides which text is the shorter.  Budget
+     * 7: a 13-id query of one-id words stops at 10, a 11-id document of one
+     * word keeps 11, so the query is the shorter and gets 3 (tokenizers
+     * 0.23; comparing 13 with 11 would give it 4). */
+    struct ids qi = {0}, di = {0};
+    for (int i = 0; i < 13; i++) {
+        ids_push(&qi, 10 + i);
+        ids_mark_word(&qi, qi.n - 1);
+    }
+    for (int i = 0; i < 11; i++)
+        ids_push(&di, 50 + i);
+    ids_mark_word(&di, 0);
     struct encoding enc = {0};
+    tokenizer_encode_ids(&bert, &qi, &di, 10, &enc);
+    CHECK_MSG(enc.input_ids.n == 10 && enc.input_ids.v[3] == 12 &&
+                  enc.input_ids.v[4] == 2 && enc.input_ids.v[8] == 53,
+              "early exit: query 3, document 4");
+    /* A word straddling max_length is kept whole: a 13-id query of words
+     * [0,8) [8,13) stops at 13, not 10, so the 12-id document of one-id
+     * words (stopping at 10) is the shorter and gets 3. */
+    qi.n = di.n = 0;
+    for (int i = 0; i < 13; i++)
+        ids_push(&qi, 10 + i);
+    ids_mark_word(&qi, 0);
+    ids_mark_word(&qi, 8);
+    for (int i = 0; i < 12; i++) {
+        ids_push(&di, 50 + i);
+        ids_mark_word(&di, di.n - 1);
+    }
+    tokenizer_encode_ids(&bert, &qi, &di, 10, &enc);
+    CHECK_MSG(enc.input_ids.n == 10 && enc.input_ids.v[4] == 13 &&
+                  enc.input_ids.v[5] == 2 && enc.input_ids.v[8] == 52,
+              "early exit: a straddling word is kept whole");
+    ids_free(&qi);
+    ids_free(&di);
+
+    /* The encoding is replaced, not appended to. */
     int32_t q[] = {7}, d[] = {8, 9};
     tokenizer_encode_pair(&bert, q, 1, d, 2, 512, &enc);
     tokenizer_encode_pair(&bert, q, 1, d, 2, 512, &enc);
@@ -410,12 +480,13 @@ int main(void)
 {
     make_dir("tests/out");
     make_dir(OUT);
+    test_decomposition_growth();
     test_truncation();
     test_errors();
 
     char model[512], golden[512];
     snprintf(model, sizeof model, "%s/golden/tiny-bert-ce-f32", shared_dir());
-    snprintf(golden, sizeof golden, "%s/golden/tokenize-bert-uncased.jsonl",
+    snprintf(golden, sizeof golden, "%s/golden/tokenize-bert-uncased-hf023.jsonl",
              shared_dir());
     json_t *cases = golden_read(golden);
     if (!cases || access(model, F_OK) != 0) {
