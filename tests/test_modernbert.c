@@ -203,12 +203,14 @@ static void test_long(void)
 
     /* One token too many, and an id outside the vocabulary. */
     int32_t bad = 600;
-    struct encoding enc = {{&bad, 1, 1}, {&bad, 1, 1}};
+    struct encoding enc = {{.v = &bad, .n = 1, .cap = 1},
+                           {.v = &bad, .n = 1, .cap = 1}};
     one = &enc;
     CHECK(m->family->forward(m, &one, 1, &logit, &e) == -1);
     CHECK(strstr(e.msg, "outside the vocabulary") != NULL);
     int32_t *many = xcalloc(8193, sizeof *many);
-    struct encoding big = {{many, 8193, 8193}, {many, 8193, 8193}};
+    struct encoding big = {{.v = many, .n = 8193, .cap = 8193},
+                           {.v = many, .n = 8193, .cap = 8193}};
     one = &big;
     CHECK(m->family->forward(m, &one, 1, &logit, &e) == -1);
     CHECK(strstr(e.msg, "8193 tokens") != NULL);
