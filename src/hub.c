@@ -27,6 +27,7 @@ const struct hub_file hub_model_files[] = {
     {"vocab.txt", false},
     {"tokenizer_config.json", false},
     {"special_tokens_map.json", false},
+    {"config_sentence_transformers.json", false}, /* default activation */
     {"sentencepiece.bpe.model", false},
     {NULL, false},
 };

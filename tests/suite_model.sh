@@ -1,7 +1,9 @@
 #!/bin/sh
 # tests/suite_model.sh — the cross-encoder end to end: scores of the real
 # binary against PyTorch's logits for the shared tiny models (BERT in f32,
-# f16 and bf16; XLM-RoBERTa), --tokenize, --long max, and the model card
+# f16 and bf16; XLM-RoBERTa) with --activation none and by default,
+# --tokenize, the default activation of a model downloaded from a fake hub,
+# and the model card
 # example of cross-encoder/ms-marco-MiniLM-L-6-v2 when it is in the Hugging
 # Face cache.  Parts needing ../shared or the cached model are skipped
 # without them.
@@ -42,6 +44,26 @@ if [ -d "$m" ]; then
         rerank --model "$m" --tokenize > "$tmp/tok.out" 2> "$tmp/tok.err"
     grep -q '"input_ids":\[' "$tmp/tok.out" && grep -q '"token_type_ids":\[0,' "$tmp/tok.out" && ok \
         || bad "--tokenize: $(cat "$tmp/tok.out" "$tmp/tok.err")"
+fi
+
+# The default activation of a downloaded model follows its
+# config_sentence_transformers.json (sentence-transformers 5's modular
+# layout), so the hub must fetch it: tiny-bert (two labels: identity by
+# default) naming Sigmoid scores the sigmoid of --activation none's logit.
+if command -v python3 > /dev/null; then
+    st="$tmp/st-model"; mkdir -p "$st"; cp "$m"/config.json "$m"/vocab.txt "$m"/model.safetensors "$st/"
+    printf '{"activation_fn": "torch.nn.modules.activation.Sigmoid"}\n' > "$st/config_sentence_transformers.json"
+    python3 scripts/fake-hub-server.py --dir "$st" --port-file "$tmp/hub.port" --log "$tmp/hub.log" \
+        --idle 10 2> "$tmp/hub.err" &
+    hub_pid=$!
+    for i in $(seq 50); do [ -s "$tmp/hub.port" ] && break; sleep 0.1; done
+    pair='{"qid":"1","query":"a b","docid":"x","text":"c d e"}'
+    logit=$(echo "$pair" | rerank --model "$m" --activation none --format tsv | cut -f4)
+    got=$(echo "$pair" | HF_HUB_CACHE="$tmp/hub-cache" HF_ENDPOINT="http://127.0.0.1:$(cat "$tmp/hub.port")" \
+        HF_HUB_OFFLINE= rerank --model acme/st-ce --format tsv 2> "$tmp/hub-run.err" | cut -f4)
+    kill "$hub_pid" 2> /dev/null
+    awk -v l="$logit" -v g="$got" 'BEGIN { d = g - 1 / (1 + exp(-l)); if (d < 0) d = -d; exit !(g != "" && d <= 1e-6) }' \
+        && ok || bad "downloaded sentence-transformers activation: logit $logit, got '$got' $(cat "$tmp/hub-run.err")"
 fi
 
 # The model card of cross-encoder/ms-marco-MiniLM-L-6-v2, when cached.

@@ -386,6 +386,30 @@ static void test_broken(void)
     CHECK_MSG(m != NULL, "valid copy: %s", e.msg);
     model_free(m);
 
+    /* transformers writes "no limit" as int(1e30), beyond jansson's
+     * integers: the model loads and the limit counts as unset. */
+    static const struct {
+        const char *name, *json;
+        size_t want;
+    } tcs[] = {
+        {"max-length-huge", "{\"model_max_length\": "
+         "1000000000000000019884624838656}", 0},
+        {"max-length-128", "{\"model_max_length\": 128}", 128},
+    };
+    for (int i = 0; i < 2; i++) {
+        d = fresh_dir(tcs[i].name);
+        put(d, "config.json", cfg_text, cfg_len);
+        put_safetensors(d, header());
+        put(d, "tokenizer_config.json", tcs[i].json, strlen(tcs[i].json));
+        m = model_load_weights(d, &e);
+        CHECK_MSG(m && m->model_max_length == tcs[i].want, "%s: %s",
+                  tcs[i].name, m ? "wrong model_max_length" : e.msg);
+        model_free(m);
+        char p[600];
+        snprintf(p, sizeof p, "%s/tokenizer_config.json", d);
+        unlink(p);
+    }
+
     d = fresh_dir("no-config");
     put(d, "model.safetensors", st_blob, st_len);
     expect_error(d, "no-config/config.json", "No such file");
