@@ -3,19 +3,21 @@
 //
 // Expected ids come from npm `tokenizers` (Hugging Face's Rust tokenizers
 // library with Node bindings), never from rerank.  Writes into testdata/bpe/:
-//   gpt2/tokenizer.json, llama/tokenizer.json, char/tokenizer.json
-//       three small BPE tokenizers this script builds (its own little merge
+//   {gpt2,llama,char,spm}/tokenizer.json
+//       four small BPE tokenizers this script builds (its own little merge
 //       learner over an inline multilingual corpus), each exercising options
 //       the golden tokenizers do not: ByteLevel add_prefix_space, NFKC +
 //       Lowercase, Strip/Prepend/NFD normalizers, the Llama-3 regex, merges as
 //       pairs and as strings, ignore_merges, unk with fuse_unk, byte_fallback,
 //       continuing_subword_prefix / end_of_word_suffix, added tokens with
 //       lstrip / rstrip / single_word / normalized, Roberta/Bert/Template
-//       post-processors;
-//   {gpt2,llama,char}-cases.jsonl   single texts and truncated pairs on them;
-//   modernbert-cases.jsonl, qwen3-cases.jsonl
+//       post-processors, the Llama-2 layout (Prepend + Replace, no
+//       pre-tokenizer);
+//   {gpt2,llama,char,spm}-cases.jsonl   single texts and truncated pairs;
+//   modernbert-cases.jsonl, qwen3-cases.jsonl, mxbai-cases.jsonl
 //       the same hard texts on the golden tokenizers in ../shared (read, never
-//       copied: only texts and ids are written).
+//       copied: only texts and ids are written; the Qwen-style ones have no
+//       pair template, so single texts only).
 // Lines: {"text", "ids"} (one text, no special tokens) or
 //        {"query", "text", "max_length", "input_ids"} (pair, longest_first).
 //
@@ -277,6 +279,35 @@ function buildChar() {
   };
 }
 
+// spm: the layout of Llama-2 / Mistral conversions from SentencePiece — no
+// pre-tokenizer (a text is one word), Prepend("▁") + Replace(" ", "▁"),
+// character symbols, byte fallback over all 256 <0xXX> tokens, <unk> fused,
+// a template with one separator and type 0 throughout.
+function buildSpm() {
+  const vocab = { '<unk>': 0, '<s>': 1, '</s>': 2 };
+  for (let b = 0; b < 256; b++) vocab['<0x' + b.toString(16).toUpperCase().padStart(2, '0') + '>'] = Object.keys(vocab).length;
+  const norm = (t) => '\u2581' + t.replace(/ /g, '\u2581');
+  const words = CORPUS.map((t) => Array.from(norm(t)));
+  for (const w of words) for (const c of w) if (!(c in vocab)) vocab[c] = Object.keys(vocab).length;
+  const merges = learn(words, vocab, 400, '');
+  const added = withAdded(vocab, [['<unk>', { special: true }], ['<s>', { special: true }],
+    ['</s>', { special: true }]]);
+  const st = (id) => ({ SpecialToken: { id, type_id: 0 } });
+  return {
+    version: '1.0', truncation: null, padding: null, added_tokens: added,
+    normalizer: { type: 'Sequence', normalizers: [{ type: 'Prepend', prepend: '\u2581' },
+      { type: 'Replace', pattern: { String: ' ' }, content: '\u2581' }] },
+    pre_tokenizer: null,
+    post_processor: { type: 'TemplateProcessing', single: [st('<s>'), { Sequence: { id: 'A', type_id: 0 } }],
+      pair: [st('<s>'), { Sequence: { id: 'A', type_id: 0 } }, st('</s>'), { Sequence: { id: 'B', type_id: 0 } }, st('</s>')],
+      special_tokens: { '<s>': { id: '<s>', ids: [1], tokens: ['<s>'] }, '</s>': { id: '</s>', ids: [2], tokens: ['</s>'] } } },
+    decoder: null,
+    model: { type: 'BPE', dropout: null, unk_token: '<unk>', continuing_subword_prefix: null,
+      end_of_word_suffix: null, fuse_unk: true, byte_fallback: true, ignore_merges: false,
+      vocab, merges: merges.map(([a, b]) => a + ' ' + b) },
+  };
+}
+
 // ---- cases --------------------------------------------------------------------
 // Single texts, then (unless the tokenizer has no pair template: Qwen's)
 // truncated pairs; `long` adds an 8,192-token pair.
@@ -317,7 +348,8 @@ async function cases(tok, added, file, nRandom, pairs, long) {
 
 async function main() {
   fs.mkdirSync(OUT, { recursive: true });
-  for (const [name, build] of [['gpt2', buildGpt2], ['llama', buildLlama], ['char', buildChar]]) {
+  for (const [name, build] of [['gpt2', buildGpt2], ['llama', buildLlama], ['char', buildChar],
+    ['spm', buildSpm]]) {
     const json = build();
     const dir = path.join(OUT, name);
     fs.mkdirSync(dir, { recursive: true });
@@ -326,7 +358,8 @@ async function main() {
     const tok = Tokenizer.fromString(text);
     await cases(tok, json.added_tokens.map((a) => a.content), `${name}-cases.jsonl`, 150, [], false);
   }
-  for (const [name, dir] of [['modernbert', 'tiny-modernbert-ce'], ['qwen3', 'tiny-qwen3-reranker']]) {
+  for (const [name, dir] of [['modernbert', 'tiny-modernbert-ce'], ['qwen3', 'tiny-qwen3-reranker'],
+    ['mxbai', 'tiny-mxbai-rerank-v2']]) {
     const file = path.join(SHARED, 'golden', dir, 'tokenizer.json');
     if (!fs.existsSync(file)) {
       console.log(`${file} not found: ${name}-cases.jsonl not written`);

@@ -6,7 +6,7 @@
  *   1. added tokens with normalized=false are cut out of the raw text
  *      (leftmost-longest, honouring single_word / lstrip / rstrip);
  *   2. each remaining piece is normalized (NFC, NFD, NFKC, NFKD, Lowercase,
- *      Strip, Prepend, or a Sequence of them) and the added tokens with
+ *      Strip, Prepend, Replace of a literal string, or a Sequence of them) and the added tokens with
  *      normalized=true (their normalized form) are cut out of it;
  *   3. the pre-tokenizer splits each remaining piece into words: ByteLevel
  *      (optional prefix space, the GPT-2 regex when use_regex, then each
@@ -38,7 +38,7 @@
 
 static uint32_t key_hash(const char *p, size_t n)
 {
-    return (uint32_t)hash_bytes(p, n, 0x2545F4914F6CDD1DULL);
+    return (uint32_t)hash_mix64(hash_bytes(p, n, 0));
 }
 
 static struct vocab_slot *vocab_slot(const struct vocab *v, const char *k,
@@ -189,8 +189,10 @@ void bpe_free(struct tokenizer *t)
         free(b->added);
         free(b->raw_trie.nodes);
         free(b->norm_trie.nodes);
-        for (size_t i = 0; i < b->n_norm; i++)
+        for (size_t i = 0; i < b->n_norm; i++) {
             free(b->norm[i].text);
+            free(b->norm[i].content);
+        }
         free(b->norm);
         free(b->prefix);
         free(b->suffix);
@@ -428,6 +430,17 @@ void bpe_normalize(const struct norm_step *steps, size_t n_steps,
                 buf_puts(tmp, st->text);
             buf_put(tmp, s, len);
             break;
+        case NORM_REPLACE: { /* every occurrence, left to right */
+            size_t pn = strlen(st->text);
+            for (const char *p = s, *end = s + len, *hit;; p = hit + pn) {
+                hit = memmem(p, (size_t)(end - p), st->text, pn);
+                buf_put(tmp, p, hit ? (size_t)(hit - p) : (size_t)(end - p));
+                if (!hit)
+                    break;
+                buf_puts(tmp, st->content);
+            }
+            break;
+        }
         }
         struct buf swap = *out;
         *out = *tmp;
@@ -466,9 +479,9 @@ static void find_matches(const struct bpe *b, const struct trie *t,
             if (!start_space || !stop_space)
                 continue;
         }
-        if (a->lstrip) {
+        if (a->lstrip) { /* back over whitespace, not past the last split */
             size_t z = start;
-            while (z > 0 && is_ws(decode_last(s, z))) {
+            while (z > start_offset && is_ws(decode_last(s, z))) {
                 z--;
                 while (z > 0 && ((unsigned char)s[z] & 0xC0) == 0x80)
                     z--;
@@ -831,27 +844,19 @@ static void bpe_word(const struct bpe *b, const char *w, size_t n,
  * replaced by U+FFFD; returns whether anything was replaced. */
 static bool repair_utf8(const char *s, size_t n, struct buf *out)
 {
-    size_t i = 0, cl;
-    while (i < n) {
-        utf8proc_int32_t c;
-        utf8proc_ssize_t k = utf8proc_iterate((const uint8_t *)s + i,
-                                              (utf8proc_ssize_t)(n - i), &c);
-        if (k < 0)
-            break;
-        i += (size_t)k;
-    }
-    if (i == n)
+    long bad = utf8_invalid_at(s, n);
+    if (bad < 0)
         return false;
     out->len = 0;
-    for (i = 0; i < n; i += cl) {
-        utf8proc_int32_t c;
-        utf8proc_ssize_t k = utf8proc_iterate((const uint8_t *)s + i,
-                                              (utf8proc_ssize_t)(n - i), &c);
-        cl = k > 0 ? (size_t)k : 1;
-        if (k > 0)
+    buf_put(out, s, (size_t)bad);
+    for (size_t i = (size_t)bad, cl; i < n; i += cl) {
+        cl = utf8_char_len(s + i, n - i);
+        if (cl) {
             buf_put(out, s + i, cl);
-        else
+        } else {
             buf_put(out, "\xEF\xBF\xBD", 3);
+            cl = 1;
+        }
     }
     return true;
 }

@@ -59,12 +59,13 @@ struct trie {
 /* ---- the tokenizer ------------------------------------------------------- */
 
 enum norm_kind { NORM_NFC, NORM_NFD, NORM_NFKC, NORM_NFKD, NORM_LOWERCASE,
-                 NORM_STRIP, NORM_PREPEND };
+                 NORM_STRIP, NORM_PREPEND, NORM_REPLACE };
 
 struct norm_step {
     enum norm_kind kind;
     bool left, right; /* Strip */
-    char *text;       /* Prepend */
+    char *text;       /* Prepend: the prefix; Replace: the literal pattern */
+    char *content;    /* Replace: what each occurrence becomes */
 };
 
 /* Pre-tokenizer steps, applied in order to every piece. */

@@ -218,7 +218,8 @@ static int load_normalizer(struct bpe *b, const json_t *n, const char *path,
         enum norm_kind kind;
     } kinds[] = {{"NFC", NORM_NFC}, {"NFD", NORM_NFD}, {"NFKC", NORM_NFKC},
                  {"NFKD", NORM_NFKD}, {"Lowercase", NORM_LOWERCASE},
-                 {"Strip", NORM_STRIP}, {"Prepend", NORM_PREPEND}};
+                 {"Strip", NORM_STRIP}, {"Prepend", NORM_PREPEND},
+                 {"Replace", NORM_REPLACE}};
     struct norm_step st = {0};
     size_t k = 0;
     while (k < sizeof kinds / sizeof *kinds &&
@@ -226,8 +227,8 @@ static int load_normalizer(struct bpe *b, const json_t *n, const char *path,
         k++;
     if (k == sizeof kinds / sizeof *kinds)
         return err_set(e, "%s: normalizer %s is not supported (NFC, NFD, "
-                          "NFKC, NFKD, Lowercase, Strip, Prepend, Sequence "
-                          "are)", path, type ? type : "without type");
+                          "NFKC, NFKD, Lowercase, Strip, Prepend, Replace, "
+                          "Sequence are)", path, type ? type : "without type");
     st.kind = kinds[k].kind;
     if (st.kind == NORM_STRIP &&
         (opt_bool(n, "strip_left", &st.left, path, "normalizer", e) ||
@@ -238,6 +239,17 @@ static int load_normalizer(struct bpe *b, const json_t *n, const char *path,
         if (!p)
             return err_set(e, "%s: normalizer Prepend without prepend", path);
         st.text = xstrdup(p);
+    }
+    if (st.kind == NORM_REPLACE) {
+        const char *p = json_string_value(
+            json_object_get(json_object_get(n, "pattern"), "String"));
+        const char *c = json_string_value(json_object_get(n, "content"));
+        if (!p || !*p || !c)
+            return err_set(e, "%s: normalizer Replace: only a non-empty "
+                              "String pattern with a content is supported",
+                           path);
+        st.text = xstrdup(p);
+        st.content = xstrdup(c);
     }
     b->norm = xreallocarray(b->norm, b->n_norm + 1, sizeof *b->norm);
     b->norm[b->n_norm++] = st;

@@ -70,6 +70,7 @@ static int cascade_score(struct scorer *sc, struct group *g, struct err *e)
     sub->qid = g->qid;
     sub->qid_is_int = g->qid_is_int;
     sub->query = g->query;
+    sub->query_len = g->query_len;
     sub->source = g->source;
     sub->first_line = g->first_line;
     sub->ordinal = g->ordinal;

@@ -166,7 +166,7 @@ static int encode_candidate(struct crossenc *c, size_t i, struct err *e)
 static void tokenize_query(struct crossenc *c, const struct group *g)
 {
     c->query.n = 0;
-    c->model->tok->tokenize(c->model->tok, g->query, strlen(g->query), &c->query);
+    c->model->tok->tokenize(c->model->tok, g->query, group_query_len(g), &c->query);
 }
 
 static int crossenc_score(struct scorer *s, struct group *g, struct err *e)

@@ -12,6 +12,7 @@ void group_reset(struct group *g)
     g->qid = NULL;
     g->qid_is_int = false;
     g->query = NULL;
+    g->query_len = 0;
     g->n_cands = 0;
     g->source = NULL;
     g->first_line = 0;

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "util.h"
 
@@ -27,7 +28,9 @@ struct candidate {
 struct group {
     const char *qid;    /* NULL when the input gave none */
     bool qid_is_int;
-    const char *query;  /* UTF-8, never NULL once the group is complete */
+    const char *query;  /* UTF-8, never NULL once the group is complete;
+                           may hold U+0000 (JSON's \u0000) */
+    size_t query_len;   /* bytes in query; see group_query_len */
     struct candidate *cands;
     size_t n_cands, cap_cands;
     const char *source;
@@ -42,6 +45,13 @@ struct group {
  * of preference; NULL-terminated. */
 extern const char *const docid_keys[];
 extern const char *const text_keys[];
+
+/* The length of g->query.  A reader that leaves query_len 0 gives a query
+ * without NUL characters, whose length strlen finds. */
+static inline size_t group_query_len(const struct group *g)
+{
+    return g->query_len ? g->query_len : strlen(g->query);
+}
 
 /* Empties the group for reuse, keeping its allocations. */
 void group_reset(struct group *g);

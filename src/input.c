@@ -37,40 +37,6 @@ struct input {
     bool io_failed;
 };
 
-long utf8_invalid_at(const char *str, size_t n)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t len;
-        unsigned min, cp;
-        if (c >= 0xc2 && c <= 0xdf)
-            len = 2, min = 0x80, cp = c & 0x1f;
-        else if (c >= 0xe0 && c <= 0xef)
-            len = 3, min = 0x800, cp = c & 0x0f;
-        else if (c >= 0xf0 && c <= 0xf4)
-            len = 4, min = 0x10000, cp = c & 0x07;
-        else
-            return (long)i;
-        if (n - i < len)
-            return (long)i;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return (long)i;
-            cp = cp << 6 | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return (long)i;
-        i += len;
-    }
-    return -1;
-}
-
 struct input *input_open(char *const *files, int n_files,
                          const struct input_options *o, struct err *e)
 {
@@ -208,6 +174,7 @@ struct parsed {
     bool qid_is_int;
     char qid_buf[32];
     const char *query;
+    size_t query_len;   /* the query may hold U+0000 */
     /* candidate lines */
     const char *docid;
     bool docid_is_int;
@@ -236,6 +203,8 @@ static int get_id(json_t *v, const char *key, const char **out, bool *is_int,
     if (json_is_string(v)) {
         if (json_string_length(v) == 0)
             return err_set(e, "\"%s\" is empty", key);
+        if (memchr(json_string_value(v), 0, json_string_length(v)))
+            return err_set(e, "\"%s\" contains U+0000", key);
         *out = json_string_value(v);
         *is_int = false;
         return 1;
@@ -305,13 +274,15 @@ static int parse_line(struct input *in, const char *s, size_t n,
             return err_set(e, "invalid UTF-8 at byte %ld", bad + 1);
         p->kind = P_CANDIDATE;
         p->query = in->o.query;
+        p->query_len = strlen(in->o.query);
         p->text = s;
         p->text_len = n;
         return 0;
     }
 
     json_error_t je;
-    p->root = json_loadb(s, n, JSON_REJECT_DUPLICATES, &je);
+    /* \u0000 is valid JSON: the tokenizers treat it as the references do. */
+    p->root = json_loadb(s, n, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
     if (!p->root)
         return err_set(e, "invalid JSON: %s (column %d)", je.text, je.column);
     if (!json_is_object(p->root))
@@ -325,6 +296,7 @@ static int parse_line(struct input *in, const char *s, size_t n,
     p->query = q ? json_string_value(q) : in->o.query;
     if (!p->query)
         return err_set(e, "missing \"query\"");
+    p->query_len = q ? json_string_length(q) : strlen(p->query);
 
     json_t *docs = json_object_get(p->root, "documents");
     if (docs) {
@@ -359,7 +331,8 @@ static void start_group(struct input *in, struct group *g, struct parsed *p,
 {
     g->qid = p->qid ? gdup(g, p->qid) : NULL;
     g->qid_is_int = p->qid_is_int;
-    g->query = gdup(g, p->query);
+    g->query = arena_strndup(&g->arena, p->query, p->query_len);
+    g->query_len = p->query_len;
     g->source = name;
     g->first_line = lineno;
 }
@@ -368,7 +341,8 @@ static bool same_group(const struct group *g, const struct parsed *p)
 {
     if (p->qid)
         return g->qid && strcmp(g->qid, p->qid) == 0;
-    return !g->qid && strcmp(g->query, p->query) == 0;
+    return !g->qid && g->query_len == p->query_len &&
+           memcmp(g->query, p->query, p->query_len) == 0;
 }
 
 static void add_candidate(struct input *in, struct group *g, const char *name,

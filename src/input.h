@@ -48,9 +48,4 @@ bool input_io_failed(const struct input *in);
 
 void input_close(struct input *in);
 
-/* Byte offset of the first invalid UTF-8 sequence in s[0..n), or -1 when
- * s is valid (overlongs, surrogates and code points past U+10FFFF are
- * invalid, as in RFC 3629). */
-long utf8_invalid_at(const char *s, size_t n);
-
 #endif

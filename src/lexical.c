@@ -125,7 +125,7 @@ static int bm25_score(struct scorer *s, struct group *g, struct err *e)
     for (size_t i = 0; i < b->n_terms; i++)
         free(b->terms[i].s);
     b->n_terms = 0;
-    for_each_term(&b->word, g->query, strlen(g->query), add_query_term, b);
+    for_each_term(&b->word, g->query, group_query_len(g), add_query_term, b);
 
     size_t nt = b->n_terms, nc = g->n_cands;
     b->tf = xreallocarray(b->tf, nt ? nt : 1, sizeof *b->tf);

@@ -116,7 +116,7 @@ static void write_jsonl(struct writer *w, const struct group *g,
     }
     if (!m.has_query) {
         put_key(&m, "query");
-        jsontext_put_string(&w->out, g->query, strlen(g->query));
+        jsontext_put_string(&w->out, g->query, group_query_len(g));
     }
     if (!m.has_docid) {
         put_key(&m, "docid");

@@ -12,7 +12,8 @@
  *              of score min_score - 10; ties keep the earliest start;
  *              a run of unknowns is emitted as one.
  *                                                (unigram_model.cc, optimized)
- *   map ids    piece numbers to model ids.
+ *   map ids    piece numbers to model ids; a piece starting with U+2581
+ *              starts a pre-token (Metaspace's split; ids_mark_word).
  * The vocabulary comes from sentencepiece.bpe.model (a ModelProto, read by a
  * small bounds-checked protobuf reader) or from tokenizer.json (jansson);
  * pieces are found by a hash of their bytes (struct piece_index).  Pair
@@ -102,22 +103,8 @@ static const float UNK_PENALTY = 10.0f;
 
 /* ---- the piece index ------------------------------------------------------ */
 
-/* FNV-1a over bytes, one step per byte so that scans extend it in place. */
-#define HASH_SEED 0xcbf29ce484222325ULL
-static inline uint64_t hash_step(uint64_t h, unsigned char c)
-{
-    return (h ^ c) * 0x100000001b3ULL;
-}
-
-/* Spreads an FNV state over all 64 bits (murmur3's finalizer). */
-static inline uint64_t hash_final(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    return h ^ (h >> 33);
-}
+/* Piece bytes are hashed with FNV-1a one byte at a time, so that scans
+ * extend the hash in place, then spread over 64 bits by hash_mix64 (f). */
 
 static inline bool index_has_prefix(const struct piece_index *x, uint64_t f)
 {
@@ -125,7 +112,7 @@ static inline bool index_has_prefix(const struct piece_index *x, uint64_t f)
     return (x->prefix[bit / 64] >> (bit % 64)) & 1;
 }
 
-/* The piece whose bytes are s[0..len) (f = hash_final of their hash), or -1. */
+/* The piece whose bytes are s[0..len) (f = hash_mix64 of their hash), or -1. */
 static inline int32_t index_find(const struct piece_index *x, uint64_t f,
                                  const unsigned char *s, size_t len)
 {
@@ -148,12 +135,12 @@ static int index_add(struct piece_index *x, uint32_t p)
 {
     const unsigned char *s = (const unsigned char *)x->bytes + x->offset[p];
     size_t len = x->offset[p + 1] - x->offset[p];
-    uint64_t h = HASH_SEED, f = 0;
+    uint64_t h = HASH_FNV_BASIS, f = 0;
     for (size_t k = 0; k < len; k++) {
-        h = hash_step(h, s[k]);
+        h = hash_fnv_step(h, s[k]);
         if (k + 1 < len && (s[k + 1] & 0xc0) == 0x80)
             continue;
-        f = hash_final(h);
+        f = hash_mix64(h);
         size_t bit = (size_t)(f >> 7) & x->prefix_mask;
         x->prefix[bit / 64] |= (uint64_t)1 << (bit % 64);
     }
@@ -332,53 +319,16 @@ static size_t one_char_len(unsigned char c)
     return (size_t)"\1\1\1\1\1\1\1\1\1\1\1\1\2\2\3\4"[c >> 4];
 }
 
-/* Length of the well-formed UTF-8 character at s[0..n) (n > 0), or 0 when it
- * is malformed, as SentencePiece's IsValidDecodeUTF8 decides (U+FFFD itself
- * counts as well-formed). */
-static size_t utf8_valid_len(const unsigned char *s, size_t n)
-{
-    uint32_t c;
-    size_t len;
-    if (s[0] < 0x80)
-        return 1;
-    if (n >= 2 && (s[0] & 0xe0) == 0xc0) {
-        c = (uint32_t)(s[0] & 0x1f) << 6 | (s[1] & 0x3f);
-        len = 2;
-        if (c < 0x80)
-            return 0;
-    } else if (n >= 3 && (s[0] & 0xf0) == 0xe0) {
-        c = (uint32_t)(s[0] & 0x0f) << 12 | (uint32_t)(s[1] & 0x3f) << 6 |
-            (s[2] & 0x3f);
-        len = 3;
-        if (c < 0x800)
-            return 0;
-    } else if (n >= 4 && (s[0] & 0xf8) == 0xf0) {
-        c = (uint32_t)(s[0] & 0x07) << 18 | (uint32_t)(s[1] & 0x3f) << 12 |
-            (uint32_t)(s[2] & 0x3f) << 6 | (s[3] & 0x3f);
-        len = 4;
-        if (c < 0x10000)
-            return 0;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < len; i++)
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-    if ((c >= 0xd800 && c < 0xe000) || c > 0x10ffff)
-        return 0;
-    return len;
-}
-
 /* Longest user-defined piece at the start of s[0..n), or 0. */
 static size_t user_defined_match(const struct spm *m, const unsigned char *s,
                                  size_t n)
 {
     const struct piece_index *x = &m->index;
     size_t best = 0;
-    uint64_t h = HASH_SEED;
+    uint64_t h = HASH_FNV_BASIS;
     for (size_t k = 0; k < n && k < x->max_len; k++) {
-        h = hash_step(h, s[k]);
-        uint64_t f = hash_final(h);
+        h = hash_fnv_step(h, s[k]);
+        uint64_t f = hash_mix64(h);
         if (!(k + 1 < n && (s[k + 1] & 0xc0) == 0x80) &&
             !index_has_prefix(x, f))
             break;
@@ -405,7 +355,9 @@ static size_t normalize_prefix(const struct spm *m, const unsigned char *s,
         *out_len = strlen(*out);
         return len;
     }
-    len = utf8_valid_len(s, n);
+    /* SentencePiece's IsValidDecodeUTF8 accepts exactly RFC 3629's
+     * characters (and U+FFFD, which is one of them). */
+    len = utf8_char_len((const char *)s, n);
     if (len == 0) {
         *out = "\xef\xbf\xbd"; /* U+FFFD for one malformed byte */
         *out_len = 3;
@@ -501,11 +453,11 @@ static void spm_viterbi(const struct spm *m, const unsigned char *s, size_t n,
         if (mblen > n - start)
             mblen = n - start;
         bool has_single = false;
-        uint64_t h = HASH_SEED;
+        uint64_t h = HASH_FNV_BASIS;
         size_t end = n - start > m->index.max_len ? start + m->index.max_len : n;
         for (size_t k = start; k < end; k++) {
-            h = hash_step(h, s[k]);
-            uint64_t f = hash_final(h);
+            h = hash_fnv_step(h, s[k]);
+            uint64_t f = hash_mix64(h);
             if (!(k + 1 < n && (s[k + 1] & 0xc0) == 0x80) &&
                 !index_has_prefix(&m->index, f))
                 break;

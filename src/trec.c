@@ -77,41 +77,6 @@ static void strmap_free(struct trec_strmap *m)
     free(m);
 }
 
-bool trec_utf8_valid(const char *p, size_t n)
-{
-    const unsigned char *s = (const unsigned char *)p, *end = s + n;
-    while (s < end) {
-        unsigned c = *s;
-        if (c < 0x80) {
-            s++;
-            continue;
-        }
-        size_t k;
-        unsigned min;
-        if (c >= 0xc2 && c <= 0xdf) {
-            k = 1, min = 0x80;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            k = 2, min = 0x800;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            k = 3, min = 0x10000;
-        } else {
-            return false;
-        }
-        if ((size_t)(end - s) <= k)
-            return false;
-        unsigned cp = c & (0x3f >> k);
-        for (size_t i = 1; i <= k; i++) {
-            if ((s[i] & 0xc0) != 0x80)
-                return false;
-            cp = cp << 6 | (s[i] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        s += k + 1;
-    }
-    return true;
-}
-
 /* Line reader over a FILE with line numbers; strips "\n" and "\r\n". */
 struct lines {
     FILE *f;
@@ -152,7 +117,7 @@ static int lines_next(struct lines *r, struct err *e)
     r->len = len;
     if (strlen(r->line) != len)
         return err_set(e, "%s:%ld: NUL byte in line", r->path, r->lineno);
-    if (!trec_utf8_valid(r->line, len))
+    if (utf8_invalid_at(r->line, len) >= 0)
         return err_set(e, "%s:%ld: invalid UTF-8", r->path, r->lineno);
     return 1;
 }

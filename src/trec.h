@@ -84,10 +84,6 @@ const struct trec_qrels_topic *trec_qrels_find(const struct trec_qrels *q,
 const struct trec_judgment *trec_qrels_judgment(const struct trec_qrels_topic *t,
                                                 const char *docid);
 
-/* Whether p[0..n) is well-formed UTF-8 (no overlongs, surrogates or code
- * points above U+10FFFF).  Shared by trec.c and trec_docs.c. */
-bool trec_utf8_valid(const char *p, size_t n);
-
 /* ---- Queries ------------------------------------------------------------ */
 
 /* Which field of a classic TREC topic (<title>, <desc>, <narr>) is the

@@ -105,7 +105,7 @@ static int parse_doc_line(enum trec_docs_format fmt, const char *line,
             return err_set(e, "expected docid<TAB>text");
         if (tab == line)
             return err_set(e, "empty docid");
-        if (!trec_utf8_valid(line, len))
+        if (utf8_invalid_at(line, len) >= 0)
             return err_set(e, "invalid UTF-8");
         *id = line;
         *id_len = (size_t)(tab - line);

@@ -86,8 +86,34 @@ char *arena_strndup(struct arena *a, const char *s, size_t n);
 void arena_reset(struct arena *a); /* frees everything but the first chunk */
 void arena_free(struct arena *a);
 
-/* 64-bit mixing hash (splitmix64 finaliser) and FNV-1a over bytes. */
-uint64_t hash_mix64(uint64_t x);
+/* 64-bit mixing hash (splitmix64 finaliser); inline for hash-table probes
+ * in tokenizer loops. */
+static inline uint64_t hash_mix64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+/* FNV-1a, 64-bit, the one byte hash of the program: HASH_FNV_BASIS is the
+ * hash of no bytes, hash_fnv_step adds one byte and hash_fnv_extend n, so
+ * that a scan can extend a hash as it goes; hash_bytes hashes p[0..n) from
+ * HASH_FNV_BASIS ^ seed. */
+#define HASH_FNV_BASIS 0xcbf29ce484222325ULL
+static inline uint64_t hash_fnv_step(uint64_t h, unsigned char c)
+{
+    return (h ^ c) * 0x100000001b3ULL;
+}
+uint64_t hash_fnv_extend(uint64_t h, const void *p, size_t n);
 uint64_t hash_bytes(const void *p, size_t n, uint64_t seed);
+
+/* UTF-8 as RFC 3629 defines it (no overlongs, surrogates or code points past
+ * U+10FFFF), the one validator of the program.  utf8_char_len: the length
+ * of the well-formed character at s[0..n) (n > 0), or 0 when it is
+ * malformed.  utf8_invalid_at: the byte offset of the first malformed
+ * sequence in s[0..n), or -1 when all of it is valid. */
+size_t utf8_char_len(const char *s, size_t n);
+long utf8_invalid_at(const char *s, size_t n);
 
 #endif

@@ -29,8 +29,6 @@
 
 /* ---- vocabulary: token bytes → id, open addressing ---------------------- */
 
-#define FNV_BASIS 0xcbf29ce484222325ULL
-
 struct vocab_slot {
     uint64_t hash;
     uint32_t off, len; /* key bytes in vocab.pool */
@@ -43,15 +41,6 @@ struct vocab {
     size_t mask, n;
     size_t max_len;           /* longest key in bytes */
 };
-
-static uint64_t fnv_extend(uint64_t h, const char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)p[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
 
 /* The slot holding key a‖b (hash h), or the empty slot where it would go. */
 static struct vocab_slot *vocab_slot(const struct vocab *v, uint64_t h,
@@ -94,7 +83,7 @@ static int vocab_put(struct vocab *v, const char *key, size_t len, int32_t id)
 {
     if (!v->slots || (v->n + 1) * 2 > v->mask + 1)
         vocab_rehash(v, v->slots ? (v->mask + 1) * 2 : 1024);
-    uint64_t h = fnv_extend(FNV_BASIS, key, len);
+    uint64_t h = hash_fnv_extend(HASH_FNV_BASIS, key, len);
     struct vocab_slot *s = vocab_slot(v, h, "", 0, key, len);
     if (s->id >= 0) {
         s->id = id;
@@ -122,7 +111,8 @@ static int32_t vocab_find(const struct vocab *v, uint64_t h, const char *a,
 static int32_t vocab_get(const struct vocab *v, const char *key)
 {
     size_t len = strlen(key);
-    return vocab_find(v, fnv_extend(FNV_BASIS, key, len), "", 0, key, len);
+    return vocab_find(v, hash_fnv_extend(HASH_FNV_BASIS, key, len), "", 0,
+                      key, len);
 }
 
 static void vocab_free(struct vocab *v)
@@ -270,7 +260,7 @@ static void wordpiece_pieces(const struct wordpiece *wp, const int32_t *w,
     for (size_t start = 0; start < n;) {
         const char *pre = start ? wp->prefix : "";
         size_t npre = start ? wp->prefix_len : 0;
-        uint64_t h0 = start ? wp->prefix_hash : FNV_BASIS;
+        uint64_t h0 = start ? wp->prefix_hash : HASH_FNV_BASIS;
         /* No key is longer than the longest in the vocabulary. */
         size_t end = n;
         while (end > start && npre + s->bound[end] - s->bound[start] >
@@ -280,8 +270,8 @@ static void wordpiece_pieces(const struct wordpiece *wp, const int32_t *w,
         for (; end > start; end--) {
             size_t len = s->bound[end] - s->bound[start];
             const char *b = u + s->bound[start];
-            id = vocab_find(&wp->vocab, fnv_extend(h0, b, len), pre, npre, b,
-                            len);
+            id = vocab_find(&wp->vocab, hash_fnv_extend(h0, b, len), pre,
+                            npre, b, len);
             if (id >= 0)
                 break;
         }
@@ -503,19 +493,6 @@ static void wordpiece_free(struct tokenizer *t)
 
 /* ---- loading ------------------------------------------------------------ */
 
-static bool utf8_valid(const char *p, size_t n)
-{
-    for (size_t i = 0; i < n;) {
-        int32_t c;
-        utf8proc_ssize_t m = utf8proc_iterate((const uint8_t *)p + i,
-                                              (utf8proc_ssize_t)(n - i), &c);
-        if (m <= 0)
-            return false;
-        i += (size_t)m;
-    }
-    return true;
-}
-
 static char *path_join(const char *dir, const char *name)
 {
     struct buf b = {0};
@@ -648,7 +625,7 @@ static int vocab_read_txt(struct vocab *v, const char *path, struct err *e)
         size_t j = i;
         while (j < len && data[j] != '\n' && data[j] != '\r')
             j++;
-        if (!utf8_valid(data + i, j - i)) {
+        if (utf8_invalid_at(data + i, j - i) >= 0) {
             free(data);
             return err_set(e, "%s:%zu: invalid UTF-8", path, line + 1);
         }
@@ -1009,7 +986,8 @@ struct tokenizer *wordpiece_load(const char *model_dir,
         goto fail;
     }
     wp->prefix_len = strlen(wp->prefix);
-    wp->prefix_hash = fnv_extend(FNV_BASIS, wp->prefix, wp->prefix_len);
+    wp->prefix_hash =
+        hash_fnv_extend(HASH_FNV_BASIS, wp->prefix, wp->prefix_len);
 
     /* Every id a text can produce must index the embedding table. */
     int32_t max_id = t->cls_id > t->sep_id ? t->cls_id : t->sep_id;

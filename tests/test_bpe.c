@@ -1,9 +1,10 @@
 /* test_bpe.c — the byte-level BPE tokenizer against references:
  *   - the shared golden pairs (tokenize-modernbert.jsonl, ids from Hugging
- *     Face's Rust `tokenizers`) on tiny-modernbert-ce's tokenizer.json;
+ *     Face's Rust `tokenizers`) on tiny-modernbert-ce's tokenizer.json, and
+ *     qwen3-reranker-cases.jsonl's prompts through the model card's recipe;
  *   - testdata/bpe/ (scripts/gen-bpe-cases.js: hard texts through npm
- *     `tokenizers`, the same Rust library): on the golden ModernBERT and
- *     Qwen3 tokenizers (skipped without ../shared) and on tokenizers the
+ *     `tokenizers`, the same Rust library): on the golden ModernBERT, Qwen3
+ *     and mxbai tokenizers (skipped without ../shared) and on tokenizers the
  *     script builds, which exercise the other options (prefix space,
  *     Llama-3 regex, added-token flags, unk, byte fallback, suffixes);
  *   - refusals of what is not implemented, by name;
@@ -82,6 +83,68 @@ static size_t check_cases(const struct tokenizer *t, const char *path,
     return n_cases;
 }
 
+/* Appends the ids of s to out (which keeps what it had). */
+static void append(const struct tokenizer *t, const char *s, struct ids *out)
+{
+    t->tokenize(t, s, strlen(s), out);
+}
+
+/* qwen3-reranker-cases.jsonl's input_ids (made by Hugging Face) through the
+ * Qwen3-Reranker model card's recipe: prefix, the middle cut to fit, suffix,
+ * each tokenized alone. */
+static void check_qwen3_reranker(const struct tokenizer *t)
+{
+    static const char prefix[] =
+        "<|im_start|>system\nJudge whether the Document meets the requirements "
+        "based on the Query and the Instruct provided. Note that the answer can "
+        "only be \"yes\" or \"no\".<|im_end|>\n<|im_start|>user\n";
+    static const char suffix[] =
+        "<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n";
+    char path[1024];
+    snprintf(path, sizeof path, "%s/golden/qwen3-reranker-cases.jsonl",
+             shared_dir());
+    FILE *f = fopen(path, "r");
+    CHECK_MSG(f != NULL, "%s missing", path);
+    if (!f)
+        return;
+    char *line = NULL;
+    size_t cap = 0, n_cases = 0;
+    struct ids got = {0}, mid = {0}, suf = {0};
+    struct buf m = {0};
+    while (getline(&line, &cap, f) > 0) {
+        json_error_t je;
+        json_t *c = json_loads(line, 0, &je);
+        const char *ins = json_string_value(json_object_get(c, "instruction"));
+        m.len = 0;
+        buf_printf(&m, "<Instruct>: %s\n<Query>: %s\n<Document>: %s",
+                   ins ? ins : "Given a web search query, retrieve relevant "
+                               "passages that answer the query",
+                   json_string_value(json_object_get(c, "query")) ?: "",
+                   json_string_value(json_object_get(c, "text")) ?: "");
+        got.n = mid.n = suf.n = 0;
+        append(t, prefix, &got);
+        append(t, suffix, &suf);
+        append(t, m.data, &mid);
+        size_t max = (size_t)json_integer_value(json_object_get(c, "max_length"));
+        size_t room = max > got.n + suf.n ? max - got.n - suf.n : 0;
+        for (size_t i = 0; i < mid.n && i < room; i++)
+            ids_push(&got, mid.v[i]);
+        for (size_t i = 0; i < suf.n; i++)
+            ids_push(&got, suf.v[i]);
+        CHECK_MSG(ids_equal_json(&got, json_object_get(c, "input_ids")),
+                  "qwen3-reranker-cases.jsonl: row %zu differs", n_cases + 1);
+        json_decref(c);
+        n_cases++;
+    }
+    CHECK_MSG(n_cases == 152, "%zu qwen3 reranker rows", n_cases);
+    free(line);
+    fclose(f);
+    ids_free(&got);
+    ids_free(&mid);
+    ids_free(&suf);
+    buf_free(&m);
+}
+
 /* The golden ModernBERT tokenizer: template fields, the 250 golden pairs,
  * then the generated hard cases; and the golden Qwen3 tokenizer. */
 static void check_golden(void)
@@ -103,6 +166,12 @@ static void check_golden(void)
     CHECK(t->cls_id == 2285 && t->sep_id == 2286 && t->n_sep_middle == 1 &&
           t->second_type_one && t->unk_id == -1);
     CHECK_MSG(t->vocab_size == 2304, "vocab_size %zu", t->vocab_size);
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/golden/tiny-modernbert-ce", shared_dir());
+    struct tokenizer *via_dir = tokenizer_load(dir, &e);
+    CHECK_MSG(via_dir && strcmp(via_dir->kind, "bpe") == 0,
+              "tokenizer_load %s: %s", dir, via_dir ? via_dir->kind : e.msg);
+    tokenizer_free(via_dir);
     snprintf(cases, sizeof cases, "%s/golden/tokenize-modernbert.jsonl",
              shared_dir());
     size_t n = check_cases(t, cases, "tokenize-modernbert.jsonl");
@@ -111,14 +180,21 @@ static void check_golden(void)
     CHECK_MSG(n >= 100, "only %zu modernbert cases", n);
     tokenizer_free(t);
 
-    snprintf(path, sizeof path, "%s/golden/tiny-qwen3-reranker/tokenizer.json",
-             shared_dir());
-    t = bpe_load(path, &e);
-    CHECK_MSG(t != NULL, "load %s: %s", path, e.msg);
-    if (t) {
+    static const char *const qwen[][2] = {{"tiny-qwen3-reranker", "qwen3"},
+                                           {"tiny-mxbai-rerank-v2", "mxbai"}};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/golden/%s/tokenizer.json",
+                 shared_dir(), qwen[i][0]);
+        snprintf(cases, sizeof cases, "testdata/bpe/%s-cases.jsonl", qwen[i][1]);
+        t = bpe_load(path, &e);
+        CHECK_MSG(t != NULL, "load %s: %s", path, e.msg);
+        if (!t)
+            continue;
         CHECK(t->cls_id == -1 && t->sep_id == -1);
-        n = check_cases(t, "testdata/bpe/qwen3-cases.jsonl", "qwen3");
-        CHECK_MSG(n >= 100, "only %zu qwen3 cases", n);
+        n = check_cases(t, cases, qwen[i][1]);
+        CHECK_MSG(n >= 100, "only %zu %s cases", n, qwen[i][1]);
+        if (i == 0)
+            check_qwen3_reranker(t);
         tokenizer_free(t);
     }
 }
@@ -126,7 +202,7 @@ static void check_golden(void)
 /* The tokenizers scripts/gen-bpe-cases.js builds, on their cases. */
 static void check_generated(void)
 {
-    static const char *const names[] = {"gpt2", "llama", "char"};
+    static const char *const names[] = {"gpt2", "llama", "char", "spm"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         char path[256], cases[256];
         struct err e = {{0}};
@@ -244,8 +320,10 @@ static void check_refusals(void)
     static const struct {
         const char *key, *value, *message;
     } cases[] = {
-        {"normalizer", "{\"type\": \"Replace\", \"pattern\": {\"String\": \"a\"},"
-                       " \"content\": \"b\"}", "normalizer Replace is not supported"},
+        {"normalizer", "{\"type\": \"Replace\", \"pattern\": {\"Regex\": \"a+\"},"
+                       " \"content\": \"b\"}", "only a non-empty String pattern"},
+        {"normalizer", "{\"type\": \"BertNormalizer\"}",
+         "normalizer BertNormalizer is not supported"},
         {"normalizer", "{\"type\": \"Sequence\", \"normalizers\": [{\"type\":"
                        " \"NFC\"}, {\"type\": \"StripAccents\"}]}",
          "normalizer StripAccents is not supported"},
@@ -272,6 +350,22 @@ static void check_refusals(void)
         {"model.dropout", "0.1", "dropout"},
         {"model.unk_token", "\"<unk>\"", "unk_token \"<unk>\" is not in"},
         {"model.type", "\"WordPiece\"", "model.type must be BPE"},
+        {"model.vocab", "{\"a\": -1}", "\"a\": bad id"},
+        {"model.vocab", "{\"a\": \"0\"}", "\"a\": bad id"},
+        {"model.vocab", "[]", "model.vocab must be an object"},
+        {"model.merges", "{}", "model.merges must be an array"},
+        {"model.fuse_unk", "1", "model.fuse_unk must be a boolean"},
+        {"added_tokens", "{}", "added_tokens must be an array"},
+        {"added_tokens", "[{\"id\": 1}]", "content must be a string"},
+        {"post_processor", "{\"type\": \"TemplateProcessing\", \"pair\": ["
+                           "{\"SpecialToken\": {\"id\": \"X\", \"type_id\": 0}},"
+                           "{\"Sequence\": {\"id\": \"A\", \"type_id\": 0}},"
+                           "{\"SpecialToken\": {\"id\": \"Y\", \"type_id\": 0}},"
+                           "{\"Sequence\": {\"id\": \"B\", \"type_id\": 1}},"
+                           "{\"SpecialToken\": {\"id\": \"Y\", \"type_id\": 1}}],"
+                           " \"special_tokens\": {}}", "X must have one id"},
+        {"post_processor", "{\"type\": \"BertProcessing\", \"sep\": [\"s\"],"
+                           " \"cls\": [\"c\", 1]}", "cls and sep must be"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         json_t *tj = tiny_json(), *obj = tj;
@@ -301,6 +395,49 @@ static void check_refusals(void)
     struct err e = {{0}};
     CHECK(bpe_load("tests/test_bpe.c", &e) == NULL &&
           strncmp(e.msg, "tests/test_bpe.c:", 17) == 0);
+}
+
+/* Random bytes, with pieces of added tokens and whitespace runs, through
+ * every generated tokenizer: ids stay inside the vocabulary (and, under
+ * `make asan`, memory stays clean). */
+static void check_random_bytes(void)
+{
+    static const char *const names[] = {"gpt2", "llama", "char", "spm"};
+    static const char *const bits[] = {"<mask>", "[WORD]", "<|eot|>", "<|l|>",
+                                       "[RS]", "  ", "\t\n", "'s", "\xc3\xa9",
+                                       "\xe6\x97\xa5", "\xf0\x9f\x98\x80"};
+    uint64_t rng = 7;
+    for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
+        char path[256];
+        struct err e = {{0}};
+        snprintf(path, sizeof path, "testdata/bpe/%s/tokenizer.json", names[k]);
+        struct tokenizer *t = bpe_load(path, &e);
+        if (!t)
+            continue; /* reported by check_generated */
+        struct ids ids = {0};
+        size_t bad = 0;
+        for (int i = 0; i < 300; i++) {
+            char s[256];
+            size_t n = 0;
+            while (n < 200) {
+                rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+                unsigned r = (unsigned)(rng >> 33);
+                const char *b = bits[r % (sizeof bits / sizeof *bits)];
+                if (r & 0x10000 && n + strlen(b) < sizeof s) {
+                    memcpy(s + n, b, strlen(b));
+                    n += strlen(b);
+                } else {
+                    s[n++] = (char)(r >> 8);
+                }
+            }
+            tokenize(t, s, n, &ids);
+            for (size_t j = 0; j < ids.n; j++)
+                bad += ids.v[j] < 0 || (size_t)ids.v[j] >= t->vocab_size;
+        }
+        CHECK_MSG(bad == 0, "%s: %zu ids outside the vocabulary", names[k], bad);
+        ids_free(&ids);
+        tokenizer_free(t);
+    }
 }
 
 /* tokenizer_load picks this tokenizer for model.type BPE and reads the
@@ -394,6 +531,7 @@ int main(void)
     check_dispatch();
     check_load_50k();
     check_generated();
+    check_random_bytes();
     check_golden();
     return check_report();
 }

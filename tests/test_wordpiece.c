@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "group.h"
+#include "input.h"
 #include "tokenizer.h"
 
 #define OUT "tests/out/wordpiece"
@@ -260,6 +262,59 @@ static void test_decomposition_growth(void)
     tokenizer_free(t);
 }
 
+/* Ids of text[0..n) under the tokenizer of dir. */
+static bool ids_of(const char *dir, const char *text, size_t n,
+                   const int32_t *want, size_t n_want)
+{
+    struct err e = {{0}};
+    struct tokenizer *t = tokenizer_load(dir, &e);
+    CHECK_MSG(t != NULL, "%s", e.msg);
+    if (!t)
+        return false;
+    struct ids got = {0};
+    t->tokenize(t, text, n, &got);
+    bool ok = ids_eq(&got, want, n_want);
+    if (!ok)
+        print_ids("got", got.v, got.n);
+    ids_free(&got);
+    tokenizer_free(t);
+    return ok;
+}
+
+/* JSON's \u0000 in query and text reaches the tokenizers whole (not cut
+ * at the NUL): BERT's drops it, SentencePiece keeps it as an unknown
+ * character (ids from npm tokenizers 0.23.2; python3-sentencepiece agrees on
+ * testdata/spm). */
+static void test_nul_escape(void)
+{
+    const char *path = OUT "/nul.jsonl";
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    fputs("{\"query\":\"loka\\u0000ka\",\"text\":\"hello\\u0000world\"}\n", f);
+    fclose(f);
+    char *files[] = {(char *)path};
+    struct input_options o = {.mode = INPUT_JSONL, .max_line = 1 << 20};
+    struct err e = {{0}};
+    struct input *in = input_open(files, 1, &o, &e);
+    struct group g = {0};
+    CHECK_MSG(in && input_next_group(in, &g, &e) == 1, "%s", e.msg);
+    if (in && g.n_cands == 1) {
+        CHECK(group_query_len(&g) == 7 && g.cands[0].text_len == 11);
+        const int32_t bert_q[] = {35}; /* lokaka */
+        CHECK_MSG(ids_of("testdata/tiny-bert", g.query, group_query_len(&g),
+                         bert_q, 1), "tiny-bert query with U+0000");
+        const int32_t spm_d[] = {108, 12, 550, 244, 3, 846, 556};
+        CHECK_MSG(ids_of("testdata/spm", g.cands[0].text,
+                         g.cands[0].text_len, spm_d, 7),
+                  "SentencePiece text with U+0000");
+    }
+    group_free(&g);
+    if (in)
+        input_close(in);
+}
+
 /* A bare tokenizer for the pair template; tokenize is never called. */
 static struct tokenizer pair_tokenizer(int n_sep_middle, bool second_type_one)
 {
@@ -466,7 +521,7 @@ static void test_errors(void)
     check_load_error(OUT "/badjson", "tokenizer.json", NULL);
     make_dir(OUT "/bpe");
     write_text(OUT "/bpe/tokenizer.json", "{\"model\": {\"type\": \"BPE\"}}");
-    check_load_error(OUT "/bpe", "tokenizer.json", "BPE");
+    check_load_error(OUT "/bpe", "tokenizer.json", "model.vocab");
     make_dir(OUT "/badcfg");
     write_text(OUT "/badcfg/vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\n");
     write_text(OUT "/badcfg/tokenizer_config.json", "{\"do_lower_case\": 1}");
@@ -481,6 +536,7 @@ int main(void)
     make_dir("tests/out");
     make_dir(OUT);
     test_decomposition_growth();
+    test_nul_escape();
     test_truncation();
     test_errors();
 
