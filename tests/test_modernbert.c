@@ -304,11 +304,9 @@ static void edit_json(json_t *j, const void *arg)
         json_object_set_new(j, key, json_loads(val, JSON_DECODE_ANY, NULL));
 }
 
-/* A copy of src as OUT/name with one file edited; model_load_weights must
- * fail with a message holding want1 and want2. */
-static void expect_broken(const char *src, const char *name,
-                          const char *file, const char *edit,
-                          const char *want1, const char *want2)
+/* A copy of src as OUT/name (path into dir) with one file edited. */
+static void make_copy(const char *src, const char *name, const char *file,
+                      const char *edit, char *dir, size_t size)
 {
     static const char *const files[] = {
         "config.json", "model.safetensors", "modules.json",
@@ -316,8 +314,8 @@ static void expect_broken(const char *src, const char *name,
         "2_Dense/model.safetensors", "3_LayerNorm/config.json",
         "3_LayerNorm/model.safetensors", "4_Dense/config.json",
         "4_Dense/model.safetensors"};
-    char dir[512], sub[600];
-    snprintf(dir, sizeof dir, OUT "/%s", name);
+    char sub[1024];
+    snprintf(dir, size, OUT "/%s", name);
     mkdir("tests/out", 0777);
     mkdir(OUT, 0777);
     mkdir(dir, 0777);
@@ -336,6 +334,16 @@ static void expect_broken(const char *src, const char *name,
         bool edited = strcmp(files[i], file) == 0;
         copy_edited(src, name, files[i], edited ? edit_json : NULL, edit);
     }
+}
+
+/* A copy of src as OUT/name with one file edited; model_load_weights must
+ * fail with a message holding want1 and want2. */
+static void expect_broken(const char *src, const char *name,
+                          const char *file, const char *edit,
+                          const char *want1, const char *want2)
+{
+    char dir[512];
+    make_copy(src, name, file, edit, dir, sizeof dir);
     struct err e = {{0}};
     struct model *m = model_load_weights(dir, &e);
     CHECK_MSG(m == NULL, "%s loaded", dir);
@@ -431,10 +439,52 @@ static void test_broken(void)
                   "tensor layers.3.mlp_norm.weight is missing", NULL);
 }
 
+/* Local attention costs O(n * window): with every layer local, 8,192
+ * tokens take about 8 times as long as 1,024 (quadratic attention would
+ * make it about 50 times for this model, whose attention dominates at
+ * that length).  Best of 3 runs each, one thread. */
+static void test_local_cost(void)
+{
+    char dir[512];
+    make_copy("testdata/long-modernbert", "all-local", "config.json",
+              "layer_types=[\"sliding_attention\", \"sliding_attention\", "
+              "\"sliding_attention\"]", dir, sizeof dir);
+    struct cases c;
+    struct err e = {{0}};
+    struct model *m = model_load_weights(dir, &e);
+    CHECK_MSG(m != NULL, "%s", e.msg);
+    if (!m || cases_load(&c, "testdata/long-modernbert/logits.jsonl")) {
+        model_free(m);
+        return;
+    }
+    m->family->set_threads(m, 1);
+    double best[2] = {1e30, 1e30};
+    size_t lens[2] = {1024, 8192};
+    for (int k = 0; k < 2; k++) {
+        struct encoding enc = c.enc[0];
+        enc.input_ids.n = enc.type_ids.n = lens[k];
+        const struct encoding *one = &enc;
+        float logit;
+        for (int r = 0; r < 4; r++) { /* the first sizes the buffers */
+            double t0 = now_seconds();
+            CHECK(m->family->forward(m, &one, 1, &logit, &e) == 0);
+            double t = now_seconds() - t0;
+            if (r && t < best[k])
+                best[k] = t;
+        }
+    }
+    CHECK_MSG(best[1] / best[0] < 20, "8,192 tokens took %.1f times as long "
+              "as 1,024 (%.1f ms vs %.1f ms)", best[1] / best[0],
+              best[1] * 1e3, best[0] * 1e3);
+    model_free(m);
+    cases_free(&c);
+}
+
 int main(void)
 {
     test_long(); /* first: it measures peak RSS */
     test_golden();
     test_broken();
+    test_local_cost();
     return check_report();
 }
