@@ -15,22 +15,22 @@ attention-mask helper, output classes, a PreTrainedModel that is a plain
 nn.Module, docstring decorators, torch.compile as a no-op (torch 1.13 has
 none) and nn.LayerNorm accepting bias=False (added in torch 2.1).  The
 attention implementation is "eager".  Weights are read from
-model.safetensors with numpy (the safetensors package is not installed).
+model.safetensors by gen-tiny-model.py's reader (the safetensors package is
+not installed).
 
 Reads CASES (JSON Lines with "input_ids"), writes each line with "logit"
 (num_labels 1) or "logits" added to stdout.
 
 usage: scripts/modernbert_reference.py --source modeling_modernbert.py MODEL_DIR CASES"""
 import argparse
+import importlib.util
 import json
 import logging
 import math
 import os
-import struct
 import sys
 import types
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -163,28 +163,12 @@ def load_source(path):
 
 
 def read_safetensors(path):
-    """name -> float64 tensor, read with numpy (F32, F16, BF16)."""
-    with open(path, "rb") as f:
-        blob = f.read()
-    (n,) = struct.unpack("<Q", blob[:8])
-    header = json.loads(blob[8:8 + n])
-    data = blob[8 + n:]
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        b, e = info["data_offsets"]
-        raw = data[b:e]
-        if info["dtype"] == "F32":
-            a = np.frombuffer(raw, dtype="<f4")
-        elif info["dtype"] == "F16":
-            a = np.frombuffer(raw, dtype="<f2")
-        elif info["dtype"] == "BF16":
-            a = (np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16).view(np.float32)
-        else:
-            raise SystemExit("%s: dtype %s not supported" % (name, info["dtype"]))
-        out[name] = torch.from_numpy(a.astype(np.float64).reshape(info["shape"]))
-    return out
+    """name -> float64 tensor (F32, F16 and BF16 convert exactly)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    spec = importlib.util.spec_from_file_location("gen", os.path.join(here, "gen-tiny-model.py"))
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    return {k: v.double() for k, v in gen.read_safetensors(path).items()}
 
 
 def main():
