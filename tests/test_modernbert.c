@@ -434,6 +434,35 @@ static void test_broken(void)
     expect_broken(ettin, "st-norm", "3_LayerNorm/model.safetensors",
                   "-norm.bias", "3_LayerNorm/model.safetensors: tensor "
                   "norm.bias is missing", NULL);
+    /* sentence-transformers' older spelling of the pooling mode gives the
+     * same model: the same logits, bitwise. */
+    char dir[512], no_mode[512];
+    make_copy(ettin, "st-pooling-none", "1_Pooling/config.json",
+              "-pooling_mode", no_mode, sizeof no_mode);
+    make_copy(no_mode, "st-pooling-flags", "1_Pooling/config.json",
+              "pooling_mode_cls_token=true", dir, sizeof dir);
+    struct err e = {{0}};
+    struct model *a = model_load_weights(ettin, &e);
+    struct model *b = model_load_weights(dir, &e);
+    CHECK_MSG(a && b, "%s", e.msg);
+    if (a && b) {
+        int32_t ids[] = {2285, 88, 73, 282, 2286, 260, 307, 2286};
+        struct encoding enc = {{.v = ids, .n = 8, .cap = 8},
+                               {.v = ids, .n = 8, .cap = 8}};
+        const struct encoding *one = &enc;
+        float la = 0, lb = 1;
+        CHECK(a->family->forward(a, &one, 1, &la, &e) == 0);
+        CHECK(b->family->forward(b, &one, 1, &lb, &e) == 0);
+        CHECK_MSG(la == lb, "pooling_mode_cls_token: %g vs %g", lb, la);
+    }
+    model_free(a);
+    model_free(b);
+    expect_broken(ettin, "st-pooling-none", "1_Pooling/config.json",
+                  "-pooling_mode", "\"pooling_mode\" \"\" is not supported",
+                  NULL);
+    expect_broken(no_mode, "st-pooling-max", "1_Pooling/config.json",
+                  "pooling_mode_max_tokens=true",
+                  "\"pooling_mode_max_tokens\" is not supported", NULL);
     expect_broken(ettin, "st-root", "model.safetensors",
                   "-layers.3.mlp_norm.weight",
                   "tensor layers.3.mlp_norm.weight is missing", NULL);
