@@ -18,8 +18,14 @@ attention implementation is "eager".  Weights are read from
 model.safetensors by gen-tiny-model.py's reader (the safetensors package is
 not installed).
 
+A directory with a sentence-transformers modules.json (the Ettin
+rerankers) runs as transformers' ModernBertModel followed by the Pooling,
+Dense and LayerNorm modules as sentence-transformers defines them; a
+transformers-5 config (layer_types, rope_parameters) is translated to the
+keys this source reads.
+
 Reads CASES (JSON Lines with "input_ids"), writes each line with "logit"
-(num_labels 1) or "logits" added to stdout.
+(one logit) or "logits" added to stdout.
 
 usage: scripts/modernbert_reference.py --source modeling_modernbert.py MODEL_DIR CASES"""
 import argparse
@@ -171,6 +177,66 @@ def read_safetensors(path):
     return {k: v.double() for k, v in gen.read_safetensors(path).items()}
 
 
+def transformers5_config(d):
+    """A transformers-5 config (layer_types, rope_parameters) in the
+    transformers-4.48 keys the source reads; refuses what they cannot say."""
+    d = dict(d)
+    rp = d.pop("rope_parameters", None) or {}
+    for kind, key in (("full_attention", "global_rope_theta"), ("sliding_attention", "local_rope_theta")):
+        p = rp.get(kind) or {}
+        if p.get("rope_type", "default") != "default":
+            raise SystemExit("rope_parameters.%s: only the default rope" % kind)
+        if "rope_theta" in p:
+            d[key] = p["rope_theta"]
+    types = d.pop("layer_types", None)
+    every = d.get("global_attn_every_n_layers", 3)
+    if types and types != ["sliding_attention" if i % every else "full_attention"
+                           for i in range(d["num_hidden_layers"])]:
+        raise SystemExit("layer_types is not every global_attn_every_n_layers-th layer global")
+    return d
+
+
+class SentenceTransformersHead(torch.nn.Module):
+    """The modules after the Transformer of a sentence-transformers
+    CrossEncoder (modules.json): Pooling (cls or mean), then Dense
+    (activation(linear(x))) and LayerNorm (nn.LayerNorm(dimension)) modules
+    as sentence-transformers defines them."""
+
+    ACTS = {"torch.nn.modules.linear.Identity": torch.nn.Identity(),
+            "torch.nn.modules.activation.GELU": torch.nn.GELU(),
+            "torch.nn.modules.activation.Tanh": torch.nn.Tanh()}
+
+    def __init__(self, model_dir, modules):
+        super().__init__()
+        self.steps = []
+        for m in modules[1:]:
+            kind = m["type"].rsplit(".", 1)[1]
+            sub = os.path.join(model_dir, m["path"])
+            c = json.load(open(os.path.join(sub, "config.json")))
+            if kind == "Pooling":
+                mode = c.get("pooling_mode") or ("cls" if c.get("pooling_mode_cls_token") else "mean")
+                self.mean = mode == "mean"
+                continue
+            w = read_safetensors(os.path.join(sub, "model.safetensors"))
+            if kind == "Dense":
+                lin = torch.nn.Linear(c["in_features"], c["out_features"], bias=c.get("bias", True))
+                lin.load_state_dict({k.split(".", 1)[1]: v for k, v in w.items()}, strict=True)
+                act = self.ACTS[c.get("activation_function", "torch.nn.modules.activation.Tanh")]
+                self.steps.append(torch.nn.Sequential(lin, act).double())
+            elif kind == "LayerNorm":
+                ln = LayerNorm(c["dimension"])
+                ln.load_state_dict({k.split(".", 1)[1]: v for k, v in w.items()}, strict=True)
+                self.steps.append(ln.double())
+            else:
+                raise SystemExit("module %s not supported" % m["type"])
+
+    def forward(self, hidden):
+        x = hidden.mean(dim=1) if self.mean else hidden[:, 0]
+        for step in self.steps:
+            x = step(x)
+        return x
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--source", required=True, help="transformers' modeling_modernbert.py")
@@ -180,16 +246,25 @@ def main():
     install_shims()
     mb = load_source(a.source)
     with open(os.path.join(a.model_dir, "config.json")) as f:
-        config = Config(json.load(f))
-    model = mb.ModernBertForSequenceClassification(config).double().eval()
-    model.load_state_dict(read_safetensors(os.path.join(a.model_dir, "model.safetensors")),
-                          strict=True)
+        config = Config(transformers5_config(json.load(f)))
+    weights = read_safetensors(os.path.join(a.model_dir, "model.safetensors"))
+    modules_json = os.path.join(a.model_dir, "modules.json")
+    if os.path.exists(modules_json):
+        # sentence-transformers: a bare ModernBertModel at the root.
+        encoder = mb.ModernBertModel(config).double().eval()
+        encoder.load_state_dict(weights, strict=True)
+        head = SentenceTransformersHead(a.model_dir, json.load(open(modules_json)))
+        model = lambda input_ids, attention_mask: (head(encoder(
+            input_ids=input_ids, attention_mask=attention_mask)[0]),)
+    else:
+        model = mb.ModernBertForSequenceClassification(config).double().eval()
+        model.load_state_dict(weights, strict=True)
     with open(a.cases) as f, torch.no_grad():
         for line in f:
             case = json.loads(line)
             ids = torch.tensor([case["input_ids"]])
             logits = model(input_ids=ids, attention_mask=torch.ones_like(ids))[0][0]
-            if config.num_labels == 1:
+            if len(logits) == 1:
                 case["logit"] = float(logits[0])
             else:
                 case["logits"] = [float(v) for v in logits]
