@@ -3,8 +3,8 @@
 //
 // Expected ids come from npm `tokenizers` (Hugging Face's Rust tokenizers
 // library with Node bindings), never from rerank.  Writes into testdata/bpe/:
-//   {gpt2,llama,char,spm}/tokenizer.json
-//       four small BPE tokenizers this script builds (its own little merge
+//   {gpt2,llama,char,spm,drop}/tokenizer.json
+//       five small BPE tokenizers this script builds (its own little merge
 //       learner over an inline multilingual corpus), each exercising options
 //       the golden tokenizers do not: ByteLevel add_prefix_space, NFKC +
 //       Lowercase, Strip/Prepend/NFD normalizers, the Llama-3 regex, merges as
@@ -12,8 +12,8 @@
 //       continuing_subword_prefix / end_of_word_suffix, added tokens with
 //       lstrip / rstrip / single_word / normalized, Roberta/Bert/Template
 //       post-processors, the Llama-2 layout (Prepend + Replace, no
-//       pre-tokenizer);
-//   {gpt2,llama,char,spm}-cases.jsonl   single texts and truncated pairs;
+//       pre-tokenizer), characters dropped for want of an unk token;
+//   {gpt2,llama,char,spm,drop}-cases.jsonl   single texts and truncated pairs;
 //   modernbert-cases.jsonl, qwen3-cases.jsonl, mxbai-cases.jsonl
 //       the same hard texts on the golden tokenizers in ../shared (read, never
 //       copied: only texts and ids are written; the Qwen-style ones have no
@@ -308,6 +308,28 @@ function buildSpm() {
   };
 }
 
+// drop: no unk token and no byte fallback, so characters outside the
+// vocabulary (capitals, digits, most of Unicode) are dropped and a word can
+// have no ids at all; Unicode characters as symbols, the GPT-2 regex.
+function buildDrop() {
+  const vocab = { '[CLS]': 0, '[SEP]': 1 };
+  for (const c of ' abcdefghijklmnopqrstuvwxyz.,\'') vocab[c] = Object.keys(vocab).length;
+  const words = corpusWords().map((w) => Array.from(w)).filter((w) => w.every((c) => c in vocab));
+  const merges = learn(words, vocab, 150, '');
+  const added = withAdded(vocab, [['[CLS]', { special: true }], ['[SEP]', { special: true }],
+    ['<A>', { special: true }], ['<b>', { normalized: true }]]);
+  const gpt2 = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+  return {
+    version: '1.0', truncation: null, padding: null, added_tokens: added, normalizer: null,
+    pre_tokenizer: { type: 'Split', pattern: { Regex: gpt2 }, behavior: 'Isolated', invert: false },
+    post_processor: { type: 'BertProcessing', sep: ['[SEP]', 1], cls: ['[CLS]', 0] },
+    decoder: null,
+    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null,
+      end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, ignore_merges: false,
+      vocab, merges },
+  };
+}
+
 // ---- cases --------------------------------------------------------------------
 // Single texts, then (unless the tokenizer has no pair template: Qwen's)
 // truncated pairs; `long` adds an 8,192-token pair.
@@ -328,12 +350,15 @@ async function cases(tok, added, file, nRandom, pairs, long) {
   for (const a of pairs ? added.slice(0, 3) : []) {
     for (const ml of [7, 10]) {
       for (let i = 0; i <= ml + 1; i++) {
-        const q = ' the'.repeat(i) + a + ' the'.repeat(30);
-        pairs.push([q, ' flow'.repeat(40), ml], [' flow'.repeat(40), q, ml]);
+        const q = ' the'.repeat(i) + a + ' the'.repeat(12);
+        pairs.push([q, ' flow'.repeat(16), ml], [' flow'.repeat(16), q, ml]);
+        // a word after the added token that may have no ids (drop)
+        const z = ' the'.repeat(i) + a + 'ZZ the' + ' the'.repeat(12);
+        pairs.push([z, ' flow'.repeat(16), ml]);
       }
     }
   }
-  for (let i = 0; i < (pairs ? 6 : 0); i++) pairs.push([longText(randint(5, 200)), longText(randint(300, 900)), pick([64, 128, 512, 513])]);
+  for (let i = 0; i < (pairs ? 3 : 0); i++) pairs.push([longText(randint(5, 100)), longText(randint(200, 500)), pick([64, 128, 512, 513])]);
   if (long) { // an 8,192-token window, both texts past it
     pairs.push([longText(1500), longText(9000), 8192]);
   }
@@ -349,7 +374,7 @@ async function cases(tok, added, file, nRandom, pairs, long) {
 async function main() {
   fs.mkdirSync(OUT, { recursive: true });
   for (const [name, build] of [['gpt2', buildGpt2], ['llama', buildLlama], ['char', buildChar],
-    ['spm', buildSpm]]) {
+    ['spm', buildSpm], ['drop', buildDrop]]) {
     const json = build();
     const dir = path.join(OUT, name);
     fs.mkdirSync(dir, { recursive: true });

@@ -25,6 +25,12 @@
  * Oniguruma's \s (the White_Space property) come from utf8proc.  Another
  * regex is refused by name.
  *
+ * Known limits: character data is utf8proc's Unicode version, so a
+ * character assigned after it may class differently than in `tokenizers`;
+ * single_word's word characters approximate Rust regex's \w (Alphabetic is
+ * taken as the letters, Nl and the circled letters); a vocabulary key
+ * holding U+0000 cannot be read (jansson refuses it in object keys).
+ *
  * Reading tokenizer.json is bpe_json.c's; the pair template and its
  * truncation are tokenizer.c's. */
 #include "bpe_impl.h"
@@ -861,18 +867,29 @@ static bool repair_utf8(const char *s, size_t n, struct buf *out)
     return true;
 }
 
-/* Appends the ids of one text.  Marks for Hugging Face's early exit under
- * truncation (tokenize_with_limit stops after the pre-token that reaches
- * the limit, checking only after pre-tokens it tokenized itself, never
- * after an added token): the first id after each word is marked, so that a
- * text is cut only at the end of a word. */
-void bpe_tokenize(const struct tokenizer *t, const char *text,
-                         size_t len, struct ids *out)
+/* A word's ids: marked as a pre-token for Hugging Face's early exit under
+ * truncation (tokenizer_encode_ids).  A word with no ids (its characters
+ * dropped, no unk token) still lets tokenize_with_limit stop after it: the
+ * added token before it, if any, then stops it as well as it would. */
+static void push_word(const struct bpe *b, const char *w, size_t n,
+                      struct scratch *sc, struct ids *out)
+{
+    size_t first = out->n;
+    bpe_word(b, w, n, sc, out);
+    if (first < out->n)
+        ids_mark_word(out, first);
+    else if (out->n && out->word[out->n - 1] == IDS_ADDED)
+        out->word[out->n - 1] = IDS_WORD;
+}
+
+/* Appends the ids of one text: added tokens (ids_push_added), then the
+ * words of the pieces between them. */
+void bpe_tokenize(const struct tokenizer *t, const char *text, size_t len,
+                  struct ids *out)
 {
     const struct bpe *b = t->state;
     struct scratch sc = {0};
     struct ids tok1 = {0}, tok2 = {0};
-    bool after_word = false;
     if (repair_utf8(text, len, &sc.clean)) {
         text = sc.clean.data;
         len = sc.clean.len;
@@ -880,35 +897,23 @@ void bpe_tokenize(const struct tokenizer *t, const char *text,
     find_matches(b, &b->raw_trie, text, len, &sc.seg1, &tok1);
     for (size_t i = 0; i < sc.seg1.n; i++) {
         if (tok1.v[i] >= 0) {
-            ids_push(out, b->added[tok1.v[i]].id);
-            if (after_word)
-                ids_mark_word(out, out->n - 1);
-            after_word = false;
+            ids_push_added(out, b->added[tok1.v[i]].id);
             continue;
         }
         bpe_normalize(b->norm, b->n_norm, text + sc.seg1.v[i].start,
-                  sc.seg1.v[i].end - sc.seg1.v[i].start, &sc.norm, &sc.tmp);
+                      sc.seg1.v[i].end - sc.seg1.v[i].start, &sc.norm, &sc.tmp);
         find_matches(b, &b->norm_trie, sc.norm.data, sc.norm.len, &sc.seg2,
                      &tok2);
         for (size_t j = 0; j < sc.seg2.n; j++) {
-            size_t first = out->n;
             if (tok2.v[j] >= 0) {
-                ids_push(out, b->added[tok2.v[j]].id);
-                if (after_word)
-                    ids_mark_word(out, first);
-                after_word = false;
+                ids_push_added(out, b->added[tok2.v[j]].id);
                 continue;
             }
             pre_tokenize(b, sc.norm.data + sc.seg2.v[j].start,
                          sc.seg2.v[j].end - sc.seg2.v[j].start, &sc);
-            for (size_t w = 0; w < sc.pa.sp.n; w++) {
-                first = out->n;
-                bpe_word(b, sc.pa.text.data + sc.pa.sp.v[w].start,
-                         sc.pa.sp.v[w].end - sc.pa.sp.v[w].start, &sc, out);
-                if (after_word)
-                    ids_mark_word(out, first);
-                after_word = true;
-            }
+            for (size_t w = 0; w < sc.pa.sp.n; w++)
+                push_word(b, sc.pa.text.data + sc.pa.sp.v[w].start,
+                          sc.pa.sp.v[w].end - sc.pa.sp.v[w].start, &sc, out);
         }
     }
     ids_free(&tok1);

@@ -2,7 +2,8 @@
  * with longest_first truncation, and the choice of tokenizer for a model
  * directory.
  *
- * Tokenizing a text is each family's own (wordpiece.c, sentencepiece.c);
+ * Tokenizing a text is each family's own (wordpiece.c, sentencepiece.c,
+ * bpe.c);
  * this file only lays the two id sequences into the cross-encoder's input,
  * cutting them exactly as Hugging Face's `tokenizers` does. */
 #include "tokenizer.h"
@@ -22,14 +23,20 @@ void ids_push(struct ids *a, int32_t id)
         grow((void **)&a->v, &a->cap, a->n + 1, sizeof *a->v);
         a->word = xrealloc(a->word, a->cap);
     }
-    a->word[a->n] = 0;
+    a->word[a->n] = IDS_INSIDE;
     a->v[a->n++] = id;
 }
 
 void ids_mark_word(struct ids *a, size_t first)
 {
     if (first < a->n)
-        a->word[first] = 1;
+        a->word[first] = IDS_WORD;
+}
+
+void ids_push_added(struct ids *a, int32_t id)
+{
+    ids_push(a, id);
+    a->word[a->n - 1] = IDS_ADDED;
 }
 
 void ids_free(struct ids *a)
@@ -102,12 +109,18 @@ void tokenizer_encode_pair(const struct tokenizer *t, const int32_t *q,
 }
 
 /* The ids Hugging Face's tokenize_with_limit keeps of a: every pre-token up
- * to and including the one with which the count reaches limit. */
+ * to and including the first one other than an added token (those are
+ * split off before, and only counted) with which the count reaches limit. */
 static size_t early_exit_len(const struct ids *a, size_t limit)
 {
-    for (size_t i = limit; i < a->n; i++)
-        if (a->word[i])
+    size_t start = 0; /* where the current pre-token starts */
+    for (size_t i = 1; i <= a->n; i++) {
+        if (i < a->n && a->word[i] == IDS_INSIDE)
+            continue;
+        if (i >= limit && a->word[start] != IDS_ADDED)
             return i;
+        start = i;
+    }
     return a->n;
 }
 

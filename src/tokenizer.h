@@ -15,24 +15,31 @@
 
 #include "util.h"
 
-/* Token ids.  word[i] is 1 where v[i] begins a pre-token (a word, a
- * punctuation mark, an added token), which Hugging Face's early exit under
- * truncation needs (tokenizer_encode_ids); tokenizers mark it with
- * ids_mark_word.  Resetting n to 0 reuses the vector. */
+/* Token ids, with where each of Hugging Face's pre-tokens starts, which its
+ * early exit under truncation needs (tokenizer_encode_ids).  Tokenizers mark
+ * them with ids_mark_word and ids_push_added.  Resetting n to 0 reuses the
+ * vector. */
+enum { IDS_INSIDE, IDS_WORD, IDS_ADDED };
 struct ids {
     int32_t *v;      /* (cap) */
-    uint8_t *word;   /* (cap) */
+    uint8_t *word;   /* (cap) IDS_WORD where a pre-token (a word, a
+                        punctuation mark) starts, IDS_ADDED at an added token
+                        typed in the text, IDS_INSIDE elsewhere */
     size_t n, cap;
 };
 void ids_push(struct ids *a, int32_t id);
 /* Marks ids [first, n) as one pre-token (nothing when it is empty). */
 void ids_mark_word(struct ids *a, size_t first);
+/* Pushes the id of an added token matched in the text: a pre-token of its
+ * own, which counts toward the early exit but never ends it. */
+void ids_push_added(struct ids *a, int32_t id);
 void ids_free(struct ids *a);
 
 struct tokenizer {
-    const char *kind;          /* "wordpiece", "sentencepiece" */
+    const char *kind;          /* "wordpiece", "sentencepiece", "bpe" */
     /* Appends the ids of `text` (len bytes of valid UTF-8) to out,
-     * marking where each pre-token starts (ids_mark_word). */
+     * marking where each pre-token starts (ids_mark_word, ids_push_added);
+     * a tokenizer that marks nothing gets no early exit. */
     void (*tokenize)(const struct tokenizer *t, const char *text, size_t len,
                      struct ids *out);
     void (*free)(struct tokenizer *t);
@@ -72,7 +79,8 @@ void tokenizer_encode_ids(const struct tokenizer *t, const struct ids *q,
 
 /* Loads the tokenizer of a Hugging Face model directory: WordPiece from
  * vocab.txt or tokenizer.json, SentencePiece from sentencepiece.bpe.model or
- * tokenizer.json, as the files present and config say.  NULL + e on error. */
+ * tokenizer.json, BPE (bpe.h) from tokenizer.json, as the files present and
+ * config say.  NULL + e on error. */
 struct tokenizer *tokenizer_load(const char *model_dir, struct err *e);
 
 static inline void tokenizer_free(struct tokenizer *t)

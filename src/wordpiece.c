@@ -470,8 +470,7 @@ static void wordpiece_tokenize(const struct tokenizer *t, const char *text,
             continue;
         }
         basic_text(wp, text + start, i - start, &s, out);
-        ids_push(out, a->id);
-        ids_mark_word(out, out->n - 1);
+        ids_push_added(out, a->id);
         i += a->len;
         start = i;
     }

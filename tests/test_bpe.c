@@ -202,7 +202,7 @@ static void check_golden(void)
 /* The tokenizers scripts/gen-bpe-cases.js builds, on their cases. */
 static void check_generated(void)
 {
-    static const char *const names[] = {"gpt2", "llama", "char", "spm"};
+    static const char *const names[] = {"gpt2", "llama", "char", "spm", "drop"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         char path[256], cases[256];
         struct err e = {{0}};
@@ -402,7 +402,7 @@ static void check_refusals(void)
  * `make asan`, memory stays clean). */
 static void check_random_bytes(void)
 {
-    static const char *const names[] = {"gpt2", "llama", "char", "spm"};
+    static const char *const names[] = {"gpt2", "llama", "char", "spm", "drop"};
     static const char *const bits[] = {"<mask>", "[WORD]", "<|eot|>", "<|l|>",
                                        "[RS]", "  ", "\t\n", "'s", "\xc3\xa9",
                                        "\xe6\x97\xa5", "\xf0\x9f\x98\x80"};

@@ -388,49 +388,71 @@ static void test_truncation(void)
     check_pair(&roberta, 20, 20, 12, 4, 4);
     check_pair(&roberta, 0, 0, 4, 0, 0);
 
-    /* Hugging Face's early exit: each text stops after the pre-token that
-     * reaches max_length, which decides which text is the shorter.  Budget
-     * 7: a 13-id query of one-id words stops at 10, a 11-id document of one
-     * word keeps 11, so the query is the shorter and gets 3 (tokenizers
-     * 0.23; comparing 13 with 11 would give it 4). */
-    struct ids qi = {0}, di = {0};
-    for (int i = 0; i < 13; i++) {
-        ids_push(&qi, 10 + i);
-        ids_mark_word(&qi, qi.n - 1);
-    }
-    for (int i = 0; i < 11; i++)
-        ids_push(&di, 50 + i);
-    ids_mark_word(&di, 0);
     struct encoding enc = {0};
-    tokenizer_encode_ids(&bert, &qi, &di, 10, &enc);
-    CHECK_MSG(enc.input_ids.n == 10 && enc.input_ids.v[3] == 12 &&
-                  enc.input_ids.v[4] == 2 && enc.input_ids.v[8] == 53,
-              "early exit: query 3, document 4");
-    /* A word straddling max_length is kept whole: a 13-id query of words
-     * [0,8) [8,13) stops at 13, not 10, so the 12-id document of one-id
-     * words (stopping at 10) is the shorter and gets 3. */
-    qi.n = di.n = 0;
-    for (int i = 0; i < 13; i++)
-        ids_push(&qi, 10 + i);
-    ids_mark_word(&qi, 0);
-    ids_mark_word(&qi, 8);
-    for (int i = 0; i < 12; i++) {
-        ids_push(&di, 50 + i);
-        ids_mark_word(&di, di.n - 1);
-    }
-    tokenizer_encode_ids(&bert, &qi, &di, 10, &enc);
-    CHECK_MSG(enc.input_ids.n == 10 && enc.input_ids.v[4] == 13 &&
-                  enc.input_ids.v[5] == 2 && enc.input_ids.v[8] == 52,
-              "early exit: a straddling word is kept whole");
-    ids_free(&qi);
-    ids_free(&di);
-
     /* The encoding is replaced, not appended to. */
     int32_t q[] = {7}, d[] = {8, 9};
     tokenizer_encode_pair(&bert, q, 1, d, 2, 512, &enc);
     tokenizer_encode_pair(&bert, q, 1, d, 2, 512, &enc);
     CHECK(enc.input_ids.n == 6 && enc.type_ids.n == 6);
     encoding_free(&enc);
+}
+
+/* Appends n pre-tokens of len ids each to a (ids base + position). */
+static void push_words(struct ids *a, int32_t base, size_t n, size_t len)
+{
+    for (size_t w = 0; w < n; w++) {
+        size_t first = a->n;
+        for (size_t i = 0; i < len; i++)
+            ids_push(a, base + (int32_t)a->n);
+        ids_mark_word(a, first);
+    }
+}
+
+/* tokenizer_encode_ids of q and d must keep want_q and want_d ids. */
+static void check_kept(const struct tokenizer *t, const struct ids *q,
+                       const struct ids *d, size_t max_length, size_t want_q,
+                       size_t want_d, const char *what)
+{
+    struct encoding enc = {0};
+    tokenizer_encode_ids(t, q, d, max_length, &enc);
+    const int32_t *v = enc.input_ids.v;
+    CHECK_MSG(enc.input_ids.n == want_q + want_d + 3 &&
+                  v[want_q] == q->v[want_q - 1] && v[want_q + 1] == t->sep_id &&
+                  v[want_q + 2] == d->v[0],
+              "early exit: %s: want %zu+%zu", what, want_q, want_d);
+    encoding_free(&enc);
+}
+
+/* Hugging Face's early exit (tokenizers 0.23): each text stops after the
+ * pre-token that reaches max_length, which decides which text is the
+ * shorter, and so which gets the odd token of an odd budget.  max_length
+ * 10, budget 7 throughout. */
+static void test_early_exit(void)
+{
+    struct tokenizer bert = pair_tokenizer(1, true);
+    struct ids q = {0}, d = {0};
+    /* 13 one-id words stop at 10; one 11-id word keeps 11: the query is
+     * the shorter (comparing 13 with 11 would make it the longer). */
+    push_words(&q, 10, 13, 1);
+    push_words(&d, 50, 1, 11);
+    check_kept(&bert, &q, &d, 10, 3, 4, "one-id words against one word");
+    /* A word straddling max_length is kept whole: words of 8 and 5 ids
+     * stop at 13, not 10, against 12 one-id words stopping at 10. */
+    q.n = d.n = 0;
+    push_words(&q, 10, 1, 8);
+    push_words(&q, 10, 1, 5);
+    push_words(&d, 50, 12, 1);
+    check_kept(&bert, &q, &d, 10, 4, 3, "a straddling word");
+    /* An added token counts but does not end it: nine words, [SEP] typed
+     * in the text (reaching 10), a two-id word and two more stop at 12. */
+    q.n = 0;
+    push_words(&q, 10, 9, 1);
+    ids_push_added(&q, 2);
+    push_words(&q, 10, 1, 2);
+    push_words(&q, 10, 2, 1);
+    check_kept(&bert, &q, &d, 10, 4, 3, "an added token");
+    ids_free(&q);
+    ids_free(&d);
 }
 
 /* Loading dir must fail with a message containing each of the needles. */
@@ -538,6 +560,7 @@ int main(void)
     test_decomposition_growth();
     test_nul_escape();
     test_truncation();
+    test_early_exit();
     test_errors();
 
     char model[512], golden[512];
