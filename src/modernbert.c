@@ -660,9 +660,10 @@ static struct model *modernbert_load(const struct model_dir *d, struct err *e)
     struct modernbert *m = xcalloc(1, sizeof *m);
     char path[4096];
     model_dir_file(d, "config.json", path, sizeof path);
-    /* The modular layout has a bare ModernBertModel at the root; the
-     * classification model keeps it under "model.". */
-    bool modular = d->modules != NULL;
+    /* The modular layout has a bare ModernBertModel at the root and modules
+     * after it; the classification model keeps it under "model." (also
+     * when a modules.json names it as the one Transformer module). */
+    bool modular = json_array_size(d->modules) > 1;
     if (!modular && d->architecture[0] &&
         strcmp(d->architecture, "ModernBertForSequenceClassification") != 0) {
         err_set(e, "%s: architectures [\"%.100s\"] is not a cross-encoder; "

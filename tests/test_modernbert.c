@@ -463,6 +463,22 @@ static void test_broken(void)
     expect_broken(no_mode, "st-pooling-max", "1_Pooling/config.json",
                   "pooling_mode_max_tokens=true",
                   "\"pooling_mode_max_tokens\" is not supported", NULL);
+    /* A classification model whose modules.json names just the
+     * Transformer is the Hugging Face layout. */
+    char hf[512];
+    make_copy(cls, "hf-modules", "config.json", "torch_dtype=\"float32\"", hf,
+              sizeof hf);
+    {
+        char p[600];
+        snprintf(p, sizeof p, "%s/modules.json", hf);
+        const char *one = "[{\"idx\": 0, \"name\": \"0\", \"path\": \"\", "
+                          "\"type\": \"sentence_transformers.models."
+                          "Transformer\"}]";
+        write_file(p, one, strlen(one));
+        struct model *m = model_load_weights(hf, &e);
+        CHECK_MSG(m && m->n_labels == 1, "%s: %s", hf, e.msg);
+        model_free(m);
+    }
     expect_broken(ettin, "st-root", "model.safetensors",
                   "-layers.3.mlp_norm.weight",
                   "tensor layers.3.mlp_norm.weight is missing", NULL);
