@@ -262,10 +262,13 @@ static json_t *get_alias(json_t *obj, const char *const *keys, const char **whic
     return NULL;
 }
 
-/* Reads a document object's id and text.  Returns 0 or -1 with e. */
+/* Reads a document object's id (NULL when it has none) and text.  Returns 0
+ * or -1 with e. */
 static int get_doc_fields(json_t *obj, struct parsed *p, struct err *e)
 {
     const char *key = "docid";
+    p->docid = NULL;
+    p->docid_is_int = false;
     json_t *id = get_alias(obj, docid_keys, &key);
     if (get_id(id, key, &p->docid, &p->docid_is_int, p->docid_buf, e) < 0)
         return -1;
