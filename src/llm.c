@@ -551,7 +551,8 @@ static bool score_from_logprobs(json_t *choice, double *score)
     json_t *item;
     json_array_foreach(top, i, item) {
         json_t *tok = json_object_get(item, "token"), *lp = json_object_get(item, "logprob");
-        if (!json_is_string(tok) || !json_is_number(lp))
+        /* A log-probability is <= 0; a larger one would overflow exp(). */
+        if (!json_is_string(tok) || !json_is_number(lp) || !(json_number_value(lp) <= 0))
             continue;
         const char *t = json_string_value(tok);
         size_t len = json_string_length(tok);
