@@ -21,7 +21,8 @@ for t in "$@"; do
     log="$dir/logs/$t.log"
     if [ -d "fuzz/regressions/$t" ] && ! "$bin" fuzz/regressions/$t/* > "$log" 2>&1; then
         echo "$t: a reproducer in fuzz/regressions/$t fails again"
-        tail -n 30 "$log"; failed="$failed $t"; continue
+        grep -E '^(Running:|==.*ERROR|SUMMARY|    #[0-4] )|runtime error' "$log" | head -n 12
+        failed="$failed $t"; continue
     fi
     "$bin" $dict -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="$dir/findings/$t-" \
@@ -29,7 +30,8 @@ for t in "$@"; do
     rc=$?
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
     if [ $rc -ne 0 ]; then
-        echo "$t: FINDING (exit $rc)"; grep -E '^(==|SUMMARY|.*runtime error|artifact_prefix|Test unit written)' "$log" | head -n 20
+        echo "$t: FINDING (exit $rc)"
+        grep -E '^(==.*ERROR|SUMMARY|    #[0-4] |Test unit written)|runtime error' "$log" | head -n 12
         failed="$failed $t"
     else
         echo "$t: ${runs:-?} runs in ${secs} s, no finding"
