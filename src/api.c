@@ -292,6 +292,21 @@ static int parse_answer(const struct api_scorer *s, const struct http_request *r
     return rc;
 }
 
+int api_parse_answer(const char *provider, const struct http_client *http,
+                     const char *body, size_t len, size_t m, double *scores,
+                     struct err *e)
+{
+    struct api_scorer s = {.http = (struct http_client *)http};
+    for (size_t i = 0; i < N_PROVIDERS && !s.p; i++)
+        if (strcmp(provider, providers[i].name) == 0)
+            s.p = &providers[i];
+    if (!s.p)
+        return err_set(e, "unknown API \"%s\"", provider);
+    struct http_request r = {.label = provider,
+                             .response = {(char *)body, len, len}};
+    return parse_answer(&s, &r, m, scores, e);
+}
+
 /* Builds request r of a group: documents [lo, lo + m).  Returns the body
  * (caller frees) or NULL with e filled. */
 static char *request_body(const struct api_scorer *s, const struct group *g, size_t lo,

@@ -581,7 +581,8 @@ static bool score_from_logprobs(json_t *choice, double *score)
     json_t *item;
     json_array_foreach(top, i, item) {
         json_t *tok = json_object_get(item, "token"), *lp = json_object_get(item, "logprob");
-        if (!json_is_string(tok) || !json_is_number(lp))
+        /* A log-probability is <= 0; a larger one would overflow exp(). */
+        if (!json_is_string(tok) || !json_is_number(lp) || !(json_number_value(lp) <= 0))
             continue;
         const char *t = json_string_value(tok);
         size_t len = json_string_length(tok);
@@ -610,6 +611,17 @@ static int text_verdict(const char *text)
     if (n == 2 && strncasecmp(text, "no", 2) == 0)
         return 0;
     return -1;
+}
+
+/* The score of one pointwise answer: from its log-probabilities, else from
+ * its text (yes 1, no 0, anything else 0.5).  False when it was neither. */
+static bool pointwise_verdict(json_t *choice, double *score)
+{
+    if (score_from_logprobs(choice, score))
+        return true;
+    int v = text_verdict(choice_text(choice));
+    *score = v < 0 ? 0.5 : v;
+    return v >= 0;
 }
 
 /* One request per candidate, all of the group's at once through http.c's
@@ -662,11 +674,7 @@ static int pointwise_score(struct llm_scorer *s, struct group *g, struct err *e)
             rc = -1;
             break;
         }
-        if (!score_from_logprobs(choice, &scores[i])) {
-            int v = text_verdict(choice_text(choice));
-            scores[i] = v < 0 ? 0.5 : v;
-            n_unclear += v < 0;
-        }
+        n_unclear += !pointwise_verdict(choice, &scores[i]);
         json_decref(root);
     }
     if (rc == 0) {
@@ -683,6 +691,22 @@ static int pointwise_score(struct llm_scorer *s, struct group *g, struct err *e)
         buf_free(&reqs[i].response);
     }
     free(reqs);
+    return rc;
+}
+
+long llm_parse_answer(enum llm_mode mode, const struct http_client *http,
+                      const char *body, size_t len, size_t m, size_t *perm,
+                      double *score, struct err *e)
+{
+    struct llm_scorer s = {.http = (struct http_client *)http};
+    struct http_request r = {.label = "llm", .response = {(char *)body, len, len}};
+    json_t *root, *choice;
+    if (chat_answer(&s, &r, &root, &choice, e) < 0)
+        return -1;
+    long rc = mode == LLM_LISTWISE
+                  ? (long)llm_parse_permutation(choice_text(choice), m, perm)
+                  : pointwise_verdict(choice, score);
+    json_decref(root);
     return rc;
 }
 

@@ -386,7 +386,8 @@ int trec_qrels_read(struct trec_qrels *q, const char *path, struct err *e)
     free(n_tmp);
     if (rc < 0 || status < 0)
         return -1;
-    qsort(q->topics, q->n_topics, sizeof *q->topics, cmp_qrels_topic);
+    if (q->n_topics) /* qsort(NULL, 0) is undefined */
+        qsort(q->topics, q->n_topics, sizeof *q->topics, cmp_qrels_topic);
     return 0;
 }
 

@@ -303,10 +303,10 @@ static int index_scan(struct trec_docs *d, struct rrx_entry **out, size_t *n,
                 now.st_mtim.tv_sec != d->st.st_mtim.tv_sec ||
                 now.st_mtim.tv_nsec != d->st.st_mtim.tv_nsec))
         rc = err_set(e, "%s: changed while it was being indexed", d->path);
-    if (!rc) {
+    if (!rc && nv) /* qsort(NULL, 0) is undefined */
         qsort(v, nv, sizeof *v, cmp_entry);
+    if (!rc)
         rc = entries_check_duplicates(d, v, nv, e);
-    }
     if (rc) {
         free(v);
         return -1;

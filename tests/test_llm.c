@@ -290,6 +290,33 @@ static void test_parse(void)
     check_parse("2", 1, (size_t[]){0}, 0);
 }
 
+/* Answers read without a server (llm_parse_answer, the scorer's own path). */
+static void test_parse_answer(void)
+{
+    struct http_options ho;
+    http_options_init(&ho);
+    struct err e;
+    struct http_client *http = http_client_new(&ho, &e);
+    const char *fmt = "{\"choices\":[{\"message\":{\"content\":\"Yes\"},\"logprobs\":"
+                      "{\"content\":[{\"token\":\"Yes\",\"logprob\":-0.1,\"top_logprobs\":"
+                      "[{\"token\":\"Yes\",\"logprob\":%s},{\"token\":\" no\",\"logprob\":"
+                      "-2.3},{\"token\":\"yes\",\"logprob\":-4}]}]}}]}";
+    char body[512];
+    size_t perm[1];
+    double score = -1;
+    snprintf(body, sizeof body, fmt, "-0.1");
+    CHECK(llm_parse_answer(LLM_POINTWISE, http, body, strlen(body), 1, perm, &score, &e) == 1);
+    double yes = exp(-0.1) + exp(-4.0), no = exp(-2.3);
+    CHECK_NEAR(score, yes / (yes + no), 1e-12);
+    /* A "log-probability" above 0 is not one: that entry is left out, and
+     * the score stays a probability (it was NaN: exp(1000) overflows). */
+    snprintf(body, sizeof body, fmt, "1000");
+    CHECK(llm_parse_answer(LLM_POINTWISE, http, body, strlen(body), 1, perm, &score, &e) == 1);
+    yes = exp(-4.0);
+    CHECK_NEAR(score, yes / (yes + no), 1e-12);
+    http_client_free(http);
+}
+
 static void test_estimate(void)
 {
     CHECK(llm_estimate_tokens(NULL, 0) == 3);
@@ -990,6 +1017,7 @@ int main(void)
     setenv("no_proxy", "127.0.0.1,localhost", 1);
     setenv("NO_PROXY", "127.0.0.1,localhost", 1);
     test_parse();
+    test_parse_answer();
     test_estimate();
     test_options();
     test_cascade_floor();
