@@ -1,4 +1,4 @@
-/* fuzz_config — config.json of a model directory (src/bert.c): model type,
+/* fuzz_config — config.json of a model directory (src/model.c, src/bert.c): model type,
  * sizes, labels, position offsets, all to be validated against the weights
  * before anything is allocated from them.  The input is config.json; the
  * weights beside it are the valid model.safetensors of testdata/tiny-xlmr
@@ -6,9 +6,6 @@
  * loads is run on one short sequence. */
 #include "fuzz.h"
 
-/* Until the model-family seam (model.h, branch `model`) is merged, bert.h
- * is the model's interface; drop the #else side then. */
-#if __has_include("model.h")
 #include "model.h"
 #define fuzz_model struct model
 #define fuzz_model_load model_load_weights
@@ -16,15 +13,6 @@
 #define fuzz_model_labels(m) (m)->n_labels
 #define fuzz_model_forward(m, s, n, l, e) (m)->family->forward((m), (s), (n), (l), (e))
 #define fuzz_model_free model_free
-#else
-#include "bert.h"
-#define fuzz_model struct bert_model
-#define fuzz_model_load bert_load
-#define fuzz_model_threads bert_set_threads
-#define fuzz_model_labels bert_n_labels
-#define fuzz_model_forward bert_forward
-#define fuzz_model_free bert_free
-#endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
