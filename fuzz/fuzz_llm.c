@@ -27,10 +27,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *body = (const char *)data;
     size_t perm[WINDOW];
     double score = -1;
-    struct err e = {{0}};
+    struct err e = {0};
     long n = llm_parse_answer(LLM_LISTWISE, http, body, size, WINDOW, perm, &score, &e);
     if (n < 0) {
-        if (!e.msg[0] || strstr(e.msg, FUZZ_SECRET))
+        if (!e.msg[0] || fuzz_shows_secret(e.msg))
             abort();
     } else {
         unsigned char seen[WINDOW] = {0};
