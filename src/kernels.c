@@ -258,6 +258,40 @@ HOT void gelu_gate(float *x, size_t rows, size_t inter)
     }
 }
 
+HOT void silu_gate(float *x, size_t rows, size_t inter)
+{
+    float a[VL], g[VL];
+    for (size_t r = 0; r < rows; r++, x += 2 * inter) {
+        size_t j = 0;
+        for (; j + VL <= inter; j += VL) {
+            v8f v = vload(x + j);
+            vstore(x + j, v / (vsplat(1.0f) + vexp(-v)) * vload(x + inter + j));
+        }
+        if (j < inter) {
+            size_t n = inter - j;
+            memset(a, 0, sizeof a);
+            memset(g, 0, sizeof g);
+            memcpy(a, x + j, n * sizeof *a);
+            memcpy(g, x + inter + j, n * sizeof *g);
+            v8f v = vload(a);
+            vstore(a, v / (vsplat(1.0f) + vexp(-v)) * vload(g));
+            memcpy(x + j, a, n * sizeof *a);
+        }
+    }
+}
+
+void rmsnorm(float *x, const float *w, size_t rows, size_t dim, float eps)
+{
+    for (size_t r = 0; r < rows; r++, x += dim) {
+        double ss = 0;
+        for (size_t j = 0; j < dim; j++)
+            ss += (double)x[j] * x[j];
+        float inv = (float)(1.0 / sqrt(ss / (double)dim + (double)eps));
+        for (size_t j = 0; j < dim; j++)
+            x[j] = x[j] * inv * w[j];
+    }
+}
+
 HOT void rope_rows(float *x, size_t ld, size_t rows, size_t n_head,
                    size_t head_dim, const float *cos_t, const float *sin_t)
 {
