@@ -269,7 +269,8 @@ struct scorer *crossenc_scorer_new(const struct crossenc_options *o, struct err 
                 c->o.max_length, limit);
         goto fail;
     }
-    if (c->o.max_length <= specials + 1) {
+    /* A pair needs a token of each text; a prompt one of its middle. */
+    if (c->o.max_length <= specials + (c->model->family->encode_text ? 0 : 1)) {
         err_set(e, "--max-length %zu leaves no room for text (the pair template takes %zu tokens)",
                 c->o.max_length, specials);
         goto fail;
