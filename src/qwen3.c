@@ -7,6 +7,9 @@
  *     vocabulary; default score sigmoid(logit) = softmax([no, yes])[1].
  *   Qwen3ForSequenceClassification (the seq-cls conversion): same body and
  *     prompt; the logit is score.weight [1, hidden] at the last token.
+ *   Qwen2ForCausalLM (mixedbread-ai/mxbai-rerank-base-v2, -large-v2): the
+ *     recipe of mixedbread's mxbai_rerank package (its prompt, its
+ *     truncation); logit("1") - logit("0"), printed raw by default.
  *
  * The body: embeddings; per layer RMSNorm -> q/k/v projections (biases
  * when attention_bias), per-head RMSNorm of q and k (Qwen3's q_norm and
@@ -46,8 +49,17 @@ static const char QWEN3_SUFFIX[] =
 static const char QWEN3_INSTRUCTION[] =
     "Given a web search query, retrieve relevant passages that answer the "
     "query";
+static const char MXBAI_PREFIX[] =
+    "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a "
+    "helpful assistant.<|im_end|>\n<|im_start|>user\n";
+static const char MXBAI_SUFFIX[] = "<|im_end|>\n<|im_start|>assistant\n";
+static const char MXBAI_TASK[] =
+    "You are a search relevance expert who evaluates how well documents "
+    "match search queries. For each query-document pair, carefully analyze "
+    "the semantic relationship between them, then provide your binary "
+    "relevance judgment (0 for not relevant, 1 for relevant).\nRelevance:";
 
-enum recipe { RECIPE_YES_NO, RECIPE_SEQCLS };
+enum recipe { RECIPE_YES_NO, RECIPE_SEQCLS, RECIPE_MXBAI };
 
 struct qwen_layer {
     const float *in_norm;     /* (hidden) input_layernorm */
@@ -77,11 +89,13 @@ struct qwen {
                                     read row by row from the file */
     const float *final_norm;  /* (hidden) model.norm */
     struct qwen_layer *layers; /* (n_layer) */
-    float *head;              /* (n_head_rows, hidden): yes, no rows; or
+    float *head;              /* (n_head_rows, hidden): the rows of the
+                                 answers yes, no ("1", "0"); or
                                  score.weight */
     size_t n_head_rows;
 
     struct ids prefix, suffix; /* the prompt's fixed parts */
+    struct ids sep, task;     /* mxbai: "\n" and the task prompt */
     struct weights w;
     struct pool *pool;
 
@@ -322,8 +336,9 @@ static int load_head(struct qwen *m, const struct model_dir *d, bool tied,
                        "BF16", m->w.st.path, name,
                        safetensors_dtype_name(t->dtype));
     int32_t ids[2];
-    if (single_token(m, d->path, "yes", &ids[0], e) ||
-        single_token(m, d->path, "no", &ids[1], e))
+    bool mxbai = m->recipe == RECIPE_MXBAI;
+    if (single_token(m, d->path, mxbai ? "1" : "yes", &ids[0], e) ||
+        single_token(m, d->path, mxbai ? "0" : "no", &ids[1], e))
         return -1;
     m->n_head_rows = 2;
     m->head = weights_own(&m->w, 2 * h);
@@ -341,6 +356,8 @@ static void qwen_free(struct model *base)
     free(m->layers);
     ids_free(&m->prefix);
     ids_free(&m->suffix);
+    ids_free(&m->sep);
+    ids_free(&m->task);
     weights_close(&m->w);
     pool_free(m->pool);
     free(m->rope_cos);
@@ -374,16 +391,20 @@ static struct model *qwen_load(const struct model_dir *d, struct err *e)
     } else if (strcmp(d->architecture, "Qwen3ForSequenceClassification") == 0 &&
                qwen3) {
         m->recipe = RECIPE_SEQCLS;
+    } else if (strcmp(d->architecture, "Qwen2ForCausalLM") == 0 && !qwen3) {
+        m->recipe = RECIPE_MXBAI;
     } else {
         err_set(e, "%s: architectures [\"%.100s\"] with model_type \"%.40s\" "
                 "is not a supported reranker (Qwen3ForCausalLM, "
-                "Qwen3ForSequenceClassification)", path, d->architecture,
-                d->model_type);
+                "Qwen3ForSequenceClassification, Qwen2ForCausalLM)", path,
+                d->architecture, d->model_type);
         goto fail;
     }
-    bool qkv_bias, tied;
+    /* Qwen2 always has q/k/v biases and no q/k norms; Qwen3 has the norms
+     * and biases when attention_bias. */
+    bool qkv_bias = !qwen3, tied;
     if (config_parse(m, d, e) ||
-        get_bool(d, "attention_bias", false, &qkv_bias, e) ||
+        (qwen3 && get_bool(d, "attention_bias", false, &qkv_bias, e)) ||
         get_bool(d, "tie_word_embeddings", false, &tied, e) ||
         weights_open(&m->w, d, d->model_type, e))
         goto fail;
@@ -398,16 +419,24 @@ static struct model *qwen_load(const struct model_dir *d, struct err *e)
                 safetensors_dtype_name(m->emb->dtype));
         goto fail;
     }
-    if (load_layers(m, qkv_bias, true, e) ||
+    if (load_layers(m, qkv_bias, qwen3, e) ||
         !(m->base.tok = tokenizer_load(d->path, e)) ||
         load_head(m, d, tied, e))
         goto fail;
-    m->base.tok->tokenize(m->base.tok, QWEN3_PREFIX, strlen(QWEN3_PREFIX),
-                          &m->prefix);
-    m->base.tok->tokenize(m->base.tok, QWEN3_SUFFIX, strlen(QWEN3_SUFFIX),
-                          &m->suffix);
+    const struct tokenizer *t = m->base.tok;
+    bool mxbai = m->recipe == RECIPE_MXBAI;
+    const char *prefix = mxbai ? MXBAI_PREFIX : QWEN3_PREFIX;
+    const char *suffix = mxbai ? MXBAI_SUFFIX : QWEN3_SUFFIX;
+    t->tokenize(t, prefix, strlen(prefix), &m->prefix);
+    t->tokenize(t, suffix, strlen(suffix), &m->suffix);
+    if (mxbai) {
+        t->tokenize(t, "\n", 1, &m->sep);
+        t->tokenize(t, MXBAI_TASK, strlen(MXBAI_TASK), &m->task);
+    }
     m->base.n_labels = 1;
-    m->base.activation = ACTIVATION_SIGMOID;
+    /* P(yes) for Qwen3 (its model card, sentence-transformers); the raw
+     * difference for mxbai (what its predict returns). */
+    m->base.activation = mxbai ? ACTIVATION_NONE : ACTIVATION_SIGMOID;
     long n_cpu = sysconf(_SC_NPROCESSORS_ONLN);
     qwen_set_threads(&m->base, n_cpu > 0 ? (int)(n_cpu < 64 ? n_cpu : 64) : 1);
     return &m->base;
@@ -418,21 +447,86 @@ fail:
 
 static bool qwen_match(const struct model_dir *d)
 {
-    return strcmp(d->model_type, "qwen3") == 0;
+    return strcmp(d->model_type, "qwen3") == 0 ||
+           strcmp(d->model_type, "qwen2") == 0;
 }
 
 /* ---- the prompt ----------------------------------------------------- */
 
+/* Tokens of max_length the prompt takes: Qwen3's prefix and suffix; none
+ * for mxbai, whose max_length bounds the query and document alone. */
 static size_t qwen_template_tokens(const struct model *base)
 {
     const struct qwen *m = (const struct qwen *)base;
-    return m->prefix.n + m->suffix.n;
+    return m->recipe == RECIPE_MXBAI ? 0 : m->prefix.n + m->suffix.n;
 }
 
 static void ids_append(struct ids *dst, const int32_t *v, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         ids_push(dst, v[i]);
+}
+
+/* a[0..n) then b[0..nb) of text tokenized, up to `limit` tokens of the
+ * two together, appended to out. */
+static void tokenize_cut(const struct tokenizer *t, const char *a, size_t na,
+                         const char *b, size_t nb, size_t limit,
+                         struct ids *out)
+{
+    char *text = xmalloc(na + nb + 1);
+    memcpy(text, a, na);
+    memcpy(text + na, b, nb);
+    size_t start = out->n;
+    t->tokenize(t, text, na + nb, out);
+    free(text);
+    if (out->n - start > limit)
+        out->n = start + limit;
+}
+
+/* mxbai_rerank's MxbaiRerankV2.prepare_inputs: max_length (ML) bounds the
+ * content, shrunk so that it and the fixed parts fit model_max_length;
+ * query part "[instruction: I\n]query: Q" cut to ML*3//4 tokens; "document:
+ * D" cut to min(model_max_length - |query| - fixed, ML); then "\n" + the
+ * document cut so the content holds ML tokens (prepare_for_model,
+ * only_second); then prefix + content + "\n" + task prompt + suffix. */
+static void mxbai_encode(const struct qwen *m, const char *instr,
+                         const char *q, size_t nq, const char *d, size_t nd,
+                         size_t max_length, struct ids *ids)
+{
+    const struct tokenizer *t = m->base.tok;
+    size_t fixed = m->prefix.n + m->task.n + m->suffix.n + m->sep.n;
+    size_t mml = m->base.model_max_length, ml = max_length;
+    if (mml && ml + fixed > mml)
+        ml = mml > fixed ? mml - fixed : 0;
+    ids_append(ids, m->prefix.v, m->prefix.n);
+    size_t q0 = ids->n;
+    if (instr) {
+        static const char a[] = "instruction: ", b[] = "\nquery: ";
+        size_t ni = strlen(instr);
+        char *head = xmalloc(sizeof a + ni + sizeof b);
+        memcpy(head, a, sizeof a - 1);
+        memcpy(head + sizeof a - 1, instr, ni);
+        memcpy(head + sizeof a - 1 + ni, b, sizeof b);
+        tokenize_cut(t, head, strlen(head), q, nq, ml * 3 / 4, ids);
+        free(head);
+    } else {
+        tokenize_cut(t, "query: ", 7, q, nq, ml * 3 / 4, ids);
+    }
+    size_t n_query = ids->n - q0;
+    size_t doc_max = ml;
+    if (mml) {
+        size_t avail = mml > n_query + fixed ? mml - n_query - fixed : 0;
+        doc_max = avail < ml ? avail : ml;
+    }
+    size_t d0 = ids->n;
+    ids_append(ids, m->sep.v, m->sep.n);
+    tokenize_cut(t, "document: ", 10, d, nd, doc_max, ids);
+    size_t second = ml > n_query ? ml - n_query : 0;
+    if (ids->n - d0 > second)
+        ids->n = d0 + second;
+    ids_append(ids, m->sep.v, m->sep.n);
+    ids_append(ids, m->task.v, m->task.n);
+    ids_append(ids, m->suffix.v, m->suffix.n);
 }
 
 /* The model card's recipe: prefix ids + the ids of "<Instruct>: I\n<Query>:
@@ -444,6 +538,12 @@ static void qwen_encode_text(const struct model *base, const char *instr,
                              struct encoding *out)
 {
     const struct qwen *m = (const struct qwen *)base;
+    struct ids *ids = &out->input_ids;
+    ids->n = 0;
+    if (m->recipe == RECIPE_MXBAI) {
+        mxbai_encode(m, instr, q, nq, d, nd, max_length, ids);
+        goto types;
+    }
     if (!instr)
         instr = QWEN3_INSTRUCTION;
     static const char a[] = "<Instruct>: ", b[] = "\n<Query>: ",
@@ -456,8 +556,6 @@ static void qwen_encode_text(const struct model *base, const char *instr,
     memcpy(mid + len, q, nq), len += nq;
     memcpy(mid + len, c, sizeof c - 1), len += sizeof c - 1;
     memcpy(mid + len, d, nd), len += nd;
-    struct ids *ids = &out->input_ids;
-    ids->n = 0;
     ids_append(ids, m->prefix.v, m->prefix.n);
     base->tok->tokenize(base->tok, mid, len, ids);
     free(mid);
@@ -466,6 +564,7 @@ static void qwen_encode_text(const struct model *base, const char *instr,
     if (ids->n - m->prefix.n > room)
         ids->n = m->prefix.n + room;
     ids_append(ids, m->suffix.v, m->suffix.n);
+types:
     out->type_ids.n = 0;
     for (size_t i = 0; i < ids->n; i++)
         ids_push(&out->type_ids, 0);
@@ -702,7 +801,7 @@ static int qwen_forward(struct model *base, const struct encoding *const *seqs,
 }
 
 const struct model_family qwen3_family = {
-    "qwen3",          qwen_match,       qwen_load,
+    "qwen",           qwen_match,       qwen_load,
     qwen_template_tokens, NULL,         qwen_forward,
     qwen_set_threads, qwen_free,        qwen_encode_text,
 };

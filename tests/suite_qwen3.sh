@@ -1,10 +1,11 @@
 #!/bin/sh
-# tests/suite_qwen3.sh — the Qwen3-Reranker family end to end: the 152
+# tests/suite_qwen3.sh — the Qwen LLM reranker family end to end: the 152
 # golden rows of ../shared/golden/qwen3-reranker-cases.jsonl through the
 # real binary with tiny-qwen3-reranker (Qwen3ForCausalLM) and
-# tiny-qwen3-reranker-seqcls (tests/golden_llm.py: --tokenize ids, raw
-# logits, default scores, custom instructions, empty texts, batch
-# invariance).  Skipped without ../shared or python3.
+# tiny-qwen3-reranker-seqcls, and the 160 of mxbai-rerank-v2-cases.jsonl
+# with tiny-mxbai-rerank-v2 (Qwen2ForCausalLM) (tests/golden_llm.py:
+# --tokenize ids, raw logits, default scores, custom instructions, empty
+# texts, batch invariance).  Skipped without ../shared or python3.
 cd "$(dirname "$0")/.." || exit 2
 case "$(command -v rerank)" in "$(pwd)"/*) ;; *) PATH="$(pwd):$PATH" ;; esac
 SHARED=${RERANK_SHARED:-../shared}
@@ -26,6 +27,9 @@ if [ -f "$g/qwen3-reranker-cases.jsonl" ] && command -v python3 > /dev/null; the
     python3 tests/golden_llm.py "$g/qwen3-reranker-cases.jsonl" "$g/tiny-qwen3-reranker-seqcls" \
         seqcls_logit seqcls_score "$tmp/seqcls" > "$tmp/seqcls.log" 2>&1
     add "$tmp/seqcls.log"
+    python3 tests/golden_llm.py "$g/mxbai-rerank-v2-cases.jsonl" "$g/tiny-mxbai-rerank-v2" \
+        logit_1-logit_0 score "$tmp/mxbai" > "$tmp/mxbai.log" 2>&1
+    add "$tmp/mxbai.log"
 else
     skipped=$((skipped + 1)); echo "SKIP qwen3 goldens: no $g/qwen3-reranker-cases.jsonl or python3"
 fi

@@ -1,7 +1,9 @@
-/* test_qwen3.c — the Qwen3 reranker family (src/qwen3.c) against Hugging
- * Face: the shared golden tiny-qwen3-reranker (Qwen3ForCausalLM: logit
- * "yes" - logit "no") and tiny-qwen3-reranker-seqcls (score.weight), whose
- * 152 rows were scored by transformers in float64.  The rows' input_ids go
+/* test_qwen3.c — the Qwen LLM reranker family (src/qwen3.c) against
+ * Hugging Face: the shared golden tiny-qwen3-reranker (Qwen3ForCausalLM:
+ * logit "yes" - logit "no") and tiny-qwen3-reranker-seqcls (score.weight),
+ * whose 152 rows were scored by transformers in float64, and
+ * tiny-mxbai-rerank-v2 (Qwen2ForCausalLM: logit "1" - logit "0", ids by
+ * mixedbread's mxbai_rerank package; 160 rows).  The rows' input_ids go
  * straight into forward (the forward pass alone), the family's prompt must
  * rebuild those ids from the texts (encode_text), and a batch must score as
  * its sequences alone.  The RMSNorm and SiLU kernels are checked against
@@ -63,13 +65,12 @@ struct row {
     struct encoding enc;      /* the golden input_ids */
 };
 
-/* The golden rows, input_ids as encodings.  Returns the count (0 when the
- * file is absent). */
-static size_t load_rows(struct row **out)
+/* The golden rows of cases file `name`, input_ids as encodings.  Returns
+ * the count (0 when the file is absent). */
+static size_t load_rows(const char *name, struct row **out)
 {
     char path[1024];
-    snprintf(path, sizeof path, "%s/golden/qwen3-reranker-cases.jsonl",
-             shared_dir());
+    snprintf(path, sizeof path, "%s/golden/%s", shared_dir(), name);
     FILE *f = fopen(path, "r");
     if (!f)
         return 0;
@@ -109,8 +110,9 @@ static const char *str(const struct row *r, const char *key)
  * all rows of qid "grp" (30 documents) as one batch, against each alone
  * (1e-5). */
 static void check_forward(struct model *m, struct row *rows, size_t n,
-                          bool seqcls)
+                          const char *kind)
 {
+    bool seqcls = strcmp(kind, "seqcls") == 0, mxbai = strcmp(kind, "mxbai") == 0;
     float *alone = xmalloc(n * sizeof *alone);
     struct err e = {{0}};
     double worst = 0;
@@ -118,16 +120,15 @@ static void check_forward(struct model *m, struct row *rows, size_t n,
         const struct encoding *one = &rows[i].enc;
         CHECK_MSG(m->family->forward(m, &one, 1, &alone[i], &e) == 0, "%s",
                   e.msg);
-        double want = seqcls ? num(&rows[i], "seqcls_logit")
-                             : num(&rows[i], "logit_yes") -
-                                   num(&rows[i], "logit_no");
+        double want = seqcls  ? num(&rows[i], "seqcls_logit")
+                      : mxbai ? num(&rows[i], "logit_1") - num(&rows[i], "logit_0")
+                              : num(&rows[i], "logit_yes") -
+                                    num(&rows[i], "logit_no");
         worst = fmax(worst, fabs(alone[i] - want));
         CHECK_MSG(fabs(alone[i] - want) <= 1e-4, "%s row %zu: logit %.7g, "
-                  "want %.7g", seqcls ? "seqcls" : "causal", i + 1, alone[i],
-                  want);
+                  "want %.7g", kind, i + 1, alone[i], want);
     }
-    printf("%s: %zu rows, worst logit difference %.3g\n",
-           seqcls ? "seqcls" : "causal", n, worst);
+    printf("%s: %zu rows, worst logit difference %.3g\n", kind, n, worst);
     const struct encoding **batch = xmalloc(n * sizeof *batch);
     size_t *which = xmalloc(n * sizeof *which), nb = 0;
     for (size_t i = 0; i < n; i++)
@@ -176,34 +177,44 @@ static void check_prompt(const struct model *m, struct row *rows, size_t n)
 int main(void)
 {
     test_rmsnorm_silu();
-    struct row *rows = NULL;
-    size_t n = load_rows(&rows);
-    if (!n) {
-        SKIP("no %s/golden/qwen3-reranker-cases.jsonl", shared_dir());
-        return check_report();
-    }
-    CHECK_MSG(n == 152, "%zu rows", n);
-    static const char *const dirs[2] = {"tiny-qwen3-reranker",
-                                        "tiny-qwen3-reranker-seqcls"};
-    for (int k = 0; k < 2; k++) {
+    static const struct {
+        const char *dir, *cases, *kind;
+        size_t n_rows;
+        enum activation activation;
+    } models[] = {
+        {"tiny-qwen3-reranker", "qwen3-reranker-cases.jsonl", "causal", 152,
+         ACTIVATION_SIGMOID},
+        {"tiny-qwen3-reranker-seqcls", "qwen3-reranker-cases.jsonl", "seqcls",
+         152, ACTIVATION_SIGMOID},
+        {"tiny-mxbai-rerank-v2", "mxbai-rerank-v2-cases.jsonl", "mxbai", 160,
+         ACTIVATION_NONE},
+    };
+    for (size_t k = 0; k < sizeof models / sizeof *models; k++) {
+        struct row *rows = NULL;
+        size_t n = load_rows(models[k].cases, &rows);
+        if (!n) {
+            SKIP("no %s/golden/%s", shared_dir(), models[k].cases);
+            continue;
+        }
+        CHECK_MSG(n == models[k].n_rows, "%s: %zu rows", models[k].cases, n);
         char dir[1024];
-        snprintf(dir, sizeof dir, "%s/golden/%s", shared_dir(), dirs[k]);
+        snprintf(dir, sizeof dir, "%s/golden/%s", shared_dir(), models[k].dir);
         struct err e = {{0}};
         struct model *m = model_load(dir, &e);
         CHECK_MSG(m != NULL, "%s", e.msg);
-        if (!m)
-            continue;
-        CHECK_STR(m->family->name, "qwen3");
-        CHECK(m->n_labels == 1 && m->activation == ACTIVATION_SIGMOID);
-        m->family->set_threads(m, 1);
-        check_forward(m, rows, n, k == 1);
-        check_prompt(m, rows, n);
-        model_free(m);
+        if (m) {
+            CHECK_STR(m->family->name, "qwen");
+            CHECK(m->n_labels == 1 && m->activation == models[k].activation);
+            m->family->set_threads(m, 1);
+            check_forward(m, rows, n, models[k].kind);
+            check_prompt(m, rows, n);
+            model_free(m);
+        }
+        for (size_t i = 0; i < n; i++) {
+            json_decref(rows[i].j);
+            encoding_free(&rows[i].enc);
+        }
+        free(rows);
     }
-    for (size_t i = 0; i < n; i++) {
-        json_decref(rows[i].j);
-        encoding_free(&rows[i].enc);
-    }
-    free(rows);
     return check_report();
 }
