@@ -61,17 +61,25 @@ static const char MXBAI_TASK[] =
 
 enum recipe { RECIPE_YES_NO, RECIPE_SEQCLS, RECIPE_MXBAI };
 
+/* An nn.Linear weight (out, in): float32, or BF16 read from the mapped
+ * file (multiplied by tiles, kernels.h: matmul_bf16; no float32 copy). */
+struct mat {
+    const float *f;
+    const void *bf16;
+};
+
 struct qwen_layer {
     const float *in_norm;     /* (hidden) input_layernorm */
-    const float *wq, *bq;     /* (n_head*hd, hidden), (n_head*hd) or NULL */
-    const float *wk, *bk;     /* (n_kv*hd, hidden), (n_kv*hd) or NULL */
-    const float *wv, *bv;     /* (n_kv*hd, hidden), (n_kv*hd) or NULL */
-    const float *wo;          /* (hidden, n_head*hd) */
+    struct mat wq;            /* (n_head*hd, hidden) */
+    struct mat wk, wv;        /* (n_kv*hd, hidden) */
+    const float *bq;          /* (n_head*hd) or NULL */
+    const float *bk, *bv;     /* (n_kv*hd) or NULL */
+    struct mat wo;            /* (hidden, n_head*hd) */
     const float *q_norm;      /* (hd) or NULL (Qwen2) */
     const float *k_norm;      /* (hd) or NULL */
     const float *post_norm;   /* (hidden) post_attention_layernorm */
-    const float *gate, *up;   /* (inter, hidden) */
-    const float *down;        /* (hidden, inter) */
+    struct mat gate, up;      /* (inter, hidden) */
+    struct mat down;          /* (hidden, inter) */
 };
 
 struct span {
@@ -106,7 +114,9 @@ struct qwen {
     float *qkv;               /* (n_tokens, (n_head + 2 n_kv) hd) */
     float *ctx;               /* (n_tokens, n_head hd) */
     float *scratch;           /* per worker: normed (SPAN_ROWS, hidden),
-                                 mlp (SPAN_ROWS, 2 inter), scores */
+                                 mlp (SPAN_ROWS, 2 inter), BF16 tile,
+                                 scores */
+    size_t tile_floats;       /* a BF16 weight tile (matmul_bf16_tmp) */
     size_t *seq_off;
     struct span *spans;
     size_t cap_x, cap_qkv, cap_ctx, cap_scratch, cap_seq_off, cap_spans;
@@ -224,6 +234,37 @@ static int wget(struct weights *w, const char *prefix, const char *name,
     return *out ? 0 : -1;
 }
 
+/* The weight <prefix><name> (d0, d1) into *out: BF16 in place, else as
+ * float32.  0, or -1 with e. */
+static int mget(struct weights *w, const char *prefix, const char *name,
+                size_t d0, size_t d1, struct mat *out, struct err *e)
+{
+    char full[256];
+    snprintf(full, sizeof full, "%s%s", prefix, name);
+    out->f = NULL;
+    out->bf16 = NULL;
+    if (weights_check(w, full, d0, d1, e))
+        return -1;
+    const struct st_tensor *t = safetensors_find(&w->st, full);
+    if (t->dtype == ST_BF16) {
+        out->bf16 = t->data;
+        return 0;
+    }
+    out->f = weights_get(w, full, d0, d1, e);
+    return out->f ? 0 : -1;
+}
+
+/* c(rows, n) = a(rows, k) W^T + beta c, W (n, k); tmp: a BF16 tile. */
+static void linear(size_t rows, size_t n, size_t k, const float *a,
+                   size_t lda, const struct mat *W, float beta, float *c,
+                   size_t ldc, float *tmp)
+{
+    if (W->f)
+        matmul(rows, n, k, 1.0f, a, lda, W->f, k, true, beta, c, ldc);
+    else
+        matmul_bf16(rows, n, k, a, lda, W->bf16, beta, c, ldc, tmp);
+}
+
 /* Row `row` of the 2-d tensor t (cols floats) into out as float32. */
 static void tensor_row(const struct st_tensor *t, size_t row, size_t cols,
                        float *out)
@@ -267,22 +308,22 @@ static int load_layers(struct qwen *m, bool qkv_bias, bool qk_norm,
         char p[128];
         snprintf(p, sizeof p, "model.layers.%zu.", l);
         if (wget(w, p, "input_layernorm.weight", h, 0, true, &L->in_norm, e) ||
-            wget(w, p, "self_attn.q_proj.weight", nq, h, true, &L->wq, e) ||
+            mget(w, p, "self_attn.q_proj.weight", nq, h, &L->wq, e) ||
             wget(w, p, "self_attn.q_proj.bias", nq, 0, qkv_bias, &L->bq, e) ||
-            wget(w, p, "self_attn.k_proj.weight", nk, h, true, &L->wk, e) ||
+            mget(w, p, "self_attn.k_proj.weight", nk, h, &L->wk, e) ||
             wget(w, p, "self_attn.k_proj.bias", nk, 0, qkv_bias, &L->bk, e) ||
-            wget(w, p, "self_attn.v_proj.weight", nk, h, true, &L->wv, e) ||
+            mget(w, p, "self_attn.v_proj.weight", nk, h, &L->wv, e) ||
             wget(w, p, "self_attn.v_proj.bias", nk, 0, qkv_bias, &L->bv, e) ||
-            wget(w, p, "self_attn.o_proj.weight", h, nq, true, &L->wo, e) ||
+            mget(w, p, "self_attn.o_proj.weight", h, nq, &L->wo, e) ||
             wget(w, p, "self_attn.q_norm.weight", hd, 0, qk_norm, &L->q_norm,
                  e) ||
             wget(w, p, "self_attn.k_norm.weight", hd, 0, qk_norm, &L->k_norm,
                  e) ||
             wget(w, p, "post_attention_layernorm.weight", h, 0, true,
                  &L->post_norm, e) ||
-            wget(w, p, "mlp.gate_proj.weight", in, h, true, &L->gate, e) ||
-            wget(w, p, "mlp.up_proj.weight", in, h, true, &L->up, e) ||
-            wget(w, p, "mlp.down_proj.weight", h, in, true, &L->down, e))
+            mget(w, p, "mlp.gate_proj.weight", in, h, &L->gate, e) ||
+            mget(w, p, "mlp.up_proj.weight", in, h, &L->up, e) ||
+            mget(w, p, "mlp.down_proj.weight", h, in, &L->down, e))
             return -1;
     }
     return wget(w, "", "model.norm.weight", h, 0, true, &m->final_norm, e);
@@ -433,6 +474,10 @@ static struct model *qwen_load(const struct model_dir *d, struct err *e)
         t->tokenize(t, "\n", 1, &m->sep);
         t->tokenize(t, MXBAI_TASK, strlen(MXBAI_TASK), &m->task);
     }
+    size_t widest_in = m->hidden > m->inter ? m->hidden : m->inter;
+    if (m->n_head * m->hd > widest_in)
+        widest_in = m->n_head * m->hd;
+    m->tile_floats = matmul_bf16_tmp(widest_in);
     m->base.n_labels = 1;
     /* P(yes) for Qwen3 (its model card, sentence-transformers); the raw
      * difference for mxbai (what its predict returns). */
@@ -642,7 +687,7 @@ struct pass {
 /* Rows of a span up to attention of layer l: q|k|v = in_norm(x) W^T (+ b),
  * q_norm / k_norm per head, then the rotary embedding of q and k. */
 static void pre_attention(struct qwen *m, size_t l, const struct span *sp,
-                          float *normed)
+                          float *normed, float *tile)
 {
     const struct qwen_layer *L = &m->layers[l];
     size_t h = m->hidden, rows = sp->n, half = m->hd / 2, ld = qkv_width(m);
@@ -652,9 +697,9 @@ static void pre_attention(struct qwen *m, size_t l, const struct span *sp,
     float *q = m->qkv + sp->r0 * ld;              /* (rows, nq), stride ld */
     float *k = q + nq;                            /* (rows, nk), stride ld */
     float *v = k + nk;                            /* (rows, nk), stride ld */
-    matmul(rows, nq, h, 1.0f, normed, h, L->wq, h, true, 0.0f, q, ld);
-    matmul(rows, nk, h, 1.0f, normed, h, L->wk, h, true, 0.0f, k, ld);
-    matmul(rows, nk, h, 1.0f, normed, h, L->wv, h, true, 0.0f, v, ld);
+    linear(rows, nq, h, normed, h, &L->wq, 0.0f, q, ld, tile);
+    linear(rows, nk, h, normed, h, &L->wk, 0.0f, k, ld, tile);
+    linear(rows, nk, h, normed, h, &L->wv, 0.0f, v, ld, tile);
     if (L->bq) {
         for (size_t r = 0; r < rows; r++) {
             add_bias(q + r * ld, L->bq, 1, nq);
@@ -684,25 +729,24 @@ static void span_task(void *ctx, size_t task, int worker)
     size_t h = m->hidden, in = m->inter, rows = sp->n, nq = m->n_head * m->hd;
     float *normed = m->scratch + (size_t)worker * m->scratch_stride;
     float *mlp = normed + SPAN_ROWS * h;          /* (rows, 2 inter) */
+    float *tile = mlp + SPAN_ROWS * 2 * in;       /* (tile_floats) */
     float *x = m->x + sp->r0 * h;                 /* (rows, h) */
     if (ps->first) {
-        pre_attention(m, 0, sp, normed);
+        pre_attention(m, 0, sp, normed, tile);
         return;
     }
     const struct qwen_layer *L = &m->layers[ps->layer];
     /* x += ctx Wo^T */
-    matmul(rows, h, nq, 1.0f, m->ctx + sp->r0 * nq, nq, L->wo, nq, true, 1.0f,
-           x, h);
+    linear(rows, h, nq, m->ctx + sp->r0 * nq, nq, &L->wo, 1.0f, x, h, tile);
     /* x += (silu(gate) * up) Wdown^T, [gate | up] = post_norm(x) W^T */
     memcpy(normed, x, rows * h * sizeof *normed);
     rmsnorm(normed, L->post_norm, rows, h, m->eps);
-    matmul(rows, in, h, 1.0f, normed, h, L->gate, h, true, 0.0f, mlp, 2 * in);
-    matmul(rows, in, h, 1.0f, normed, h, L->up, h, true, 0.0f, mlp + in,
-           2 * in);
+    linear(rows, in, h, normed, h, &L->gate, 0.0f, mlp, 2 * in, tile);
+    linear(rows, in, h, normed, h, &L->up, 0.0f, mlp + in, 2 * in, tile);
     silu_gate(mlp, rows, in);
-    matmul(rows, h, in, 1.0f, mlp, 2 * in, L->down, in, true, 1.0f, x, h);
+    linear(rows, h, in, mlp, 2 * in, &L->down, 1.0f, x, h, tile);
     if (ps->layer + 1 < m->n_layer)
-        pre_attention(m, ps->layer + 1, sp, normed);
+        pre_attention(m, ps->layer + 1, sp, normed, tile);
 }
 
 /* Attention task (sequence, head): ctx = softmax(Q K^T / sqrt(hd)) V with
@@ -719,7 +763,8 @@ static void attention_task(void *ctx, size_t task, int worker)
     size_t off = m->seq_off[s], len = m->seq_off[s + 1] - off;
     float scale = (float)(1.0 / sqrt((double)d));
     float *scores = m->scratch + (size_t)worker * m->scratch_stride +
-                    SPAN_ROWS * (m->hidden + 2 * m->inter); /* (rows, keys) */
+                    SPAN_ROWS * (m->hidden + 2 * m->inter) +
+                    m->tile_floats;                         /* (rows, keys) */
     const float *q = m->qkv + off * ld + head * d;          /* (len, d) */
     const float *k = m->qkv + off * ld + nq + kvh * d;      /* (len, d) */
     const float *v = k + m->n_kv * d;                       /* (len, d) */
@@ -755,7 +800,8 @@ static int qwen_forward(struct model *base, const struct encoding *const *seqs,
     reserve(&m->ctx, &m->cap_ctx, n_tok * m->n_head * m->hd);
     rope_reserve(m, max_len);
     size_t gb = max_len < ATTN_BLOCK ? max_len : ATTN_BLOCK;
-    size_t stride = SPAN_ROWS * (h + 2 * m->inter) + gb * max_len;
+    size_t stride =
+        SPAN_ROWS * (h + 2 * m->inter) + m->tile_floats + gb * max_len;
     if (stride > m->scratch_stride)
         m->scratch_stride = stride;
     reserve(&m->scratch, &m->cap_scratch, m->scratch_stride * workers);
