@@ -121,6 +121,10 @@ struct qwen {
     struct span *spans;
     size_t cap_x, cap_qkv, cap_ctx, cap_scratch, cap_seq_off, cap_spans;
     size_t scratch_stride;
+    /* The batch's shared prefix: its keys and values per layer,
+     * (n_layer, prefix_len, 2 n_kv hd) as k | v, computed once. */
+    float *kv_cache;
+    size_t cap_kv_cache, prefix_len;
 };
 
 /* Width of the fused q|k|v rows. */
@@ -409,6 +413,7 @@ static void qwen_free(struct model *base)
     free(m->scratch);
     free(m->seq_off);
     free(m->spans);
+    free(m->kv_cache);
     free(m);
 }
 
@@ -682,6 +687,7 @@ struct pass {
     struct qwen *m;
     size_t layer;             /* the layer whose attention has run */
     bool first;               /* only layer 0's projections to do */
+    size_t cached;            /* rows of kv_cache before each sequence */
 };
 
 /* Rows of a span up to attention of layer l: q|k|v = in_norm(x) W^T (+ b),
@@ -750,16 +756,17 @@ static void span_task(void *ctx, size_t task, int worker)
 }
 
 /* Attention task (sequence, head): ctx = softmax(Q K^T / sqrt(hd)) V with
- * the causal mask, over blocks of query rows; a block multiplies only the
- * keys up to its last row, and each row's softmax covers keys 0..itself.
+ * the causal mask, over blocks of query rows; keys are the cached prefix's
+ * (ps->cached rows, all visible) then the sequence's own up to the block's
+ * last row, and each row's softmax covers exactly the keys up to itself.
  * Head hd reads key/value head hd / (n_head / n_kv). */
 static void attention_task(void *ctx, size_t task, int worker)
 {
     const struct pass *ps = ctx;
     struct qwen *m = ps->m;
     size_t s = task / m->n_head, head = task % m->n_head;
-    size_t d = m->hd, ld = qkv_width(m), nq = m->n_head * d;
-    size_t kvh = head / (m->n_head / m->n_kv);
+    size_t d = m->hd, ld = qkv_width(m), nq = m->n_head * d, np = ps->cached;
+    size_t kvh = head / (m->n_head / m->n_kv), kvw = 2 * m->n_kv * d;
     size_t off = m->seq_off[s], len = m->seq_off[s + 1] - off;
     float scale = (float)(1.0 / sqrt((double)d));
     float *scores = m->scratch + (size_t)worker * m->scratch_stride +
@@ -768,23 +775,101 @@ static void attention_task(void *ctx, size_t task, int worker)
     const float *q = m->qkv + off * ld + head * d;          /* (len, d) */
     const float *k = m->qkv + off * ld + nq + kvh * d;      /* (len, d) */
     const float *v = k + m->n_kv * d;                       /* (len, d) */
+    const float *pk = m->kv_cache + ps->layer * np * kvw + kvh * d; /* (np, d) */
+    const float *pv = pk + m->n_kv * d;                     /* (np, d) */
     float *out = m->ctx + off * nq + head * d;              /* (len, d) */
     for (size_t r = 0; r < len; r += ATTN_BLOCK) {
         size_t rows = len - r < ATTN_BLOCK ? len - r : ATTN_BLOCK;
-        size_t nk = r + rows;
-        matmul(rows, nk, d, scale, q + r * ld, ld, k, ld, true, 0.0f, scores,
-               nk);
+        size_t nk = np + r + rows;
+        if (np)
+            matmul(rows, np, d, scale, q + r * ld, ld, pk, kvw, true, 0.0f,
+                   scores, nk);
+        matmul(rows, r + rows, d, scale, q + r * ld, ld, k, ld, true, 0.0f,
+               scores + np, nk);
         for (size_t i = 0; i < rows; i++) {
             float *row = scores + i * nk;
-            size_t seen = r + i + 1;
+            size_t seen = np + r + i + 1;
             softmax_rows(row, 1, seen);
             memset(row + seen, 0, (nk - seen) * sizeof *row);
         }
-        matmul(rows, d, nk, 1.0f, scores, nk, v, ld, false, 0.0f, out + r * nq,
-               nq);
+        if (np)
+            matmul(rows, d, np, 1.0f, scores, nk, pv, kvw, false, 0.0f,
+                   out + r * nq, nq);
+        matmul(rows, d, r + rows, 1.0f, scores + np, nk, v, ld, false,
+               np ? 1.0f : 0.0f, out + r * nq, nq);
     }
 }
 
+/* Copies layer l's keys and values of the rows just projected (the
+ * prefix, run alone as sequence 0) into kv_cache. */
+static void save_prefix_kv(struct qwen *m, size_t l)
+{
+    size_t ld = qkv_width(m), nq = m->n_head * m->hd, kvw = 2 * m->n_kv * m->hd;
+    float *dst = m->kv_cache + l * m->prefix_len * kvw;
+    for (size_t r = 0; r < m->prefix_len; r++)
+        memcpy(dst + r * kvw, m->qkv + r * ld + nq, kvw * sizeof *dst);
+}
+
+/* One pass of the body over sequences ids[s][skip, n[s]) packed, each at
+ * positions skip.. after `cached` rows of kv_cache (0 or skip); when
+ * save, the single sequence's keys and values go to kv_cache instead.
+ * Leaves the last layer's output in x. */
+static void body(struct qwen *m, const struct encoding *const *seqs,
+                 size_t n_seqs, size_t skip, size_t cached, bool save)
+{
+    size_t h = m->hidden, n_tok = 0, n_spans = 0;
+    grow((void **)&m->seq_off, &m->cap_seq_off, n_seqs + 1, sizeof *m->seq_off);
+    m->seq_off[0] = 0;
+    for (size_t s = 0; s < n_seqs; s++) {
+        size_t len = (save ? m->prefix_len : seqs[s]->input_ids.n) - skip;
+        m->seq_off[s + 1] = n_tok + len;
+        for (size_t r = 0; r < len; r += SPAN_ROWS) {
+            grow((void **)&m->spans, &m->cap_spans, n_spans + 1,
+                 sizeof *m->spans);
+            m->spans[n_spans++] = (struct span){
+                n_tok + r, len - r < SPAN_ROWS ? len - r : SPAN_ROWS, skip + r};
+        }
+        /* x = embed_tokens[ids], rows read from the file */
+        for (size_t i = 0; i < len; i++)
+            tensor_row(m->emb, (size_t)seqs[s]->input_ids.v[skip + i], h,
+                       m->x + (n_tok + i) * h);
+        n_tok += len;
+    }
+    struct pass ps = {m, 0, true, cached};
+    pool_run(m->pool, n_spans, span_task, &ps);
+    ps.first = false;
+    for (size_t l = 0; l < m->n_layer; l++) {
+        ps.layer = l;
+        if (save)
+            save_prefix_kv(m, l);
+        pool_run(m->pool, n_seqs * m->n_head, attention_task, &ps);
+        pool_run(m->pool, n_spans, span_task, &ps);
+    }
+}
+
+/* Tokens every sequence of the batch starts with, leaving each at least
+ * one of its own (the last, whose logit is wanted); 0 for one sequence. */
+static size_t shared_prefix(const struct encoding *const *seqs, size_t n_seqs)
+{
+    if (n_seqs < 2)
+        return 0;
+    const struct ids *a = &seqs[0]->input_ids;
+    size_t p = a->n - 1;
+    for (size_t s = 1; s < n_seqs && p; s++) {
+        const struct ids *b = &seqs[s]->input_ids;
+        size_t i = 0, lim = b->n - 1 < p ? b->n - 1 : p;
+        while (i < lim && a->v[i] == b->v[i])
+            i++;
+        p = i;
+    }
+    return p;
+}
+
+/* Logits of a batch.  The tokens all its sequences start with (an LLM
+ * reranker's prompt and query) run once, their keys and values cached;
+ * then each sequence's own rows attend to them and to themselves.  Causal
+ * attention makes that the same computation, so a sequence scores the
+ * same (to float rounding) in any batch. */
 static int qwen_forward(struct model *base, const struct encoding *const *seqs,
                         size_t n_seqs, float *logits, struct err *e)
 {
@@ -795,9 +880,13 @@ static int qwen_forward(struct model *base, const struct encoding *const *seqs,
     if (check_batch(m, seqs, n_seqs, &n_tok, &max_len, e))
         return -1;
     size_t h = m->hidden, workers = (size_t)pool_size(m->pool);
+    size_t kvw = 2 * m->n_kv * m->hd;
+    m->prefix_len = shared_prefix(seqs, n_seqs);
     reserve(&m->x, &m->cap_x, n_tok * h);
     reserve(&m->qkv, &m->cap_qkv, n_tok * qkv_width(m));
     reserve(&m->ctx, &m->cap_ctx, n_tok * m->n_head * m->hd);
+    reserve(&m->kv_cache, &m->cap_kv_cache,
+            m->n_layer * m->prefix_len * kvw + 1);
     rope_reserve(m, max_len);
     size_t gb = max_len < ATTN_BLOCK ? max_len : ATTN_BLOCK;
     size_t stride =
@@ -805,34 +894,10 @@ static int qwen_forward(struct model *base, const struct encoding *const *seqs,
     if (stride > m->scratch_stride)
         m->scratch_stride = stride;
     reserve(&m->scratch, &m->cap_scratch, m->scratch_stride * workers);
-    grow((void **)&m->seq_off, &m->cap_seq_off, n_seqs + 1, sizeof *m->seq_off);
-    size_t n_spans = 0;
-    m->seq_off[0] = 0;
-    for (size_t s = 0; s < n_seqs; s++) {
-        size_t off = m->seq_off[s], len = seqs[s]->input_ids.n;
-        m->seq_off[s + 1] = off + len;
-        for (size_t r = 0; r < len; r += SPAN_ROWS) {
-            grow((void **)&m->spans, &m->cap_spans, n_spans + 1,
-                 sizeof *m->spans);
-            m->spans[n_spans++] = (struct span){
-                off + r, len - r < SPAN_ROWS ? len - r : SPAN_ROWS, r};
-        }
-    }
 
-    /* x = embed_tokens[ids], rows read from the file */
-    float *x = m->x;
-    for (size_t s = 0; s < n_seqs; s++)
-        for (size_t i = 0; i < seqs[s]->input_ids.n; i++, x += h)
-            tensor_row(m->emb, (size_t)seqs[s]->input_ids.v[i], h, x);
-
-    struct pass ps = {m, 0, true};
-    pool_run(m->pool, n_spans, span_task, &ps);
-    ps.first = false;
-    for (size_t l = 0; l < m->n_layer; l++) {
-        ps.layer = l;
-        pool_run(m->pool, n_seqs * m->n_head, attention_task, &ps);
-        pool_run(m->pool, n_spans, span_task, &ps);
-    }
+    if (m->prefix_len)
+        body(m, seqs, 1, 0, 0, true);
+    body(m, seqs, n_seqs, m->prefix_len, m->prefix_len, false);
     /* logit = norm(x_last) . (yes - no), or . score */
     for (size_t s = 0; s < n_seqs; s++) {
         float *last = m->x + (m->seq_off[s + 1] - 1) * h;
