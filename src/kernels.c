@@ -263,45 +263,39 @@ HOT void residual_layernorm(float *x, const float *y, const float *bias,
     }
 }
 
+
+INLINE v8f vsilu(v8f v)
+{
+    return v / (vsplat(1.0f) + vexp(-v));
+}
+
+/* The body of a gated activation: each row of x(rows, 2*inter) is
+ * [a | b]; a becomes ACT(a) * b (a tail shorter than a vector padded). */
+#define GATED_ROWS(ACT)                                                        \
+    float a[VL], g[VL];                                                        \
+    for (size_t r = 0; r < rows; r++, x += 2 * inter) {                        \
+        size_t j = 0;                                                          \
+        for (; j + VL <= inter; j += VL)                                       \
+            vstore(x + j, ACT(vload(x + j)) * vload(x + inter + j));           \
+        if (j < inter) {                                                       \
+            size_t n = inter - j;                                              \
+            memset(a, 0, sizeof a);                                            \
+            memset(g, 0, sizeof g);                                            \
+            memcpy(a, x + j, n * sizeof *a);                                   \
+            memcpy(g, x + inter + j, n * sizeof *g);                           \
+            vstore(a, ACT(vload(a)) * vload(g));                               \
+            memcpy(x + j, a, n * sizeof *a);                                   \
+        }                                                                      \
+    }
+
 HOT void gelu_gate(float *x, size_t rows, size_t inter)
 {
-    float a[VL], g[VL];
-    for (size_t r = 0; r < rows; r++, x += 2 * inter) {
-        size_t j = 0;
-        for (; j + VL <= inter; j += VL)
-            vstore(x + j, vgelu(vload(x + j)) * vload(x + inter + j));
-        if (j < inter) {
-            size_t n = inter - j;
-            memset(a, 0, sizeof a);
-            memset(g, 0, sizeof g);
-            memcpy(a, x + j, n * sizeof *a);
-            memcpy(g, x + inter + j, n * sizeof *g);
-            vstore(a, vgelu(vload(a)) * vload(g));
-            memcpy(x + j, a, n * sizeof *a);
-        }
-    }
+    GATED_ROWS(vgelu)
 }
 
 HOT void silu_gate(float *x, size_t rows, size_t inter)
 {
-    float a[VL], g[VL];
-    for (size_t r = 0; r < rows; r++, x += 2 * inter) {
-        size_t j = 0;
-        for (; j + VL <= inter; j += VL) {
-            v8f v = vload(x + j);
-            vstore(x + j, v / (vsplat(1.0f) + vexp(-v)) * vload(x + inter + j));
-        }
-        if (j < inter) {
-            size_t n = inter - j;
-            memset(a, 0, sizeof a);
-            memset(g, 0, sizeof g);
-            memcpy(a, x + j, n * sizeof *a);
-            memcpy(g, x + inter + j, n * sizeof *g);
-            v8f v = vload(a);
-            vstore(a, v / (vsplat(1.0f) + vexp(-v)) * vload(g));
-            memcpy(x + j, a, n * sizeof *a);
-        }
-    }
+    GATED_ROWS(vsilu)
 }
 
 void rmsnorm(float *x, const float *w, size_t rows, size_t dim, float eps)

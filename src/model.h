@@ -202,6 +202,19 @@ static inline void model_free(struct model *m)
         m->family->free(m);
 }
 
+/* Checks a batch for a model of n_vocab tokens: every sequence 1 to
+ * m->max_tokens ids, each in [0, n_vocab), and the packed token count
+ * times `widest` (the widest activation row, in floats) within INT_MAX
+ * (cblas sizes).  Token count into *n_tokens, longest sequence into
+ * *max_len.  0, or -1 with e naming the sequence. */
+int model_check_batch(const struct model *m, size_t n_vocab, size_t widest,
+                      const struct encoding *const *seqs, size_t n_seqs,
+                      size_t *n_tokens, size_t *max_len, struct err *e);
+
+/* *p holds at least n floats, its capacity in *cap (grown without keeping
+ * the contents): activation buffers sized by the largest batch seen. */
+void model_reserve(float **p, size_t *cap, size_t n);
+
 /* The template and encode of tokenizers that hold the cross-encoder pair
  * template themselves ([CLS] q [SEP] d [SEP], <s> q </s></s> d </s>):
  * for families whose input is tokenizer_encode_pair. */

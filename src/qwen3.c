@@ -622,44 +622,6 @@ types:
 
 /* ---- forward -------------------------------------------------------- */
 
-/* Checks the batch; its token count into *n_tokens, longest sequence into
- * *max_len.  0, or -1 with e naming the sequence. */
-static int check_batch(const struct qwen *m, const struct encoding *const *seqs,
-                       size_t n_seqs, size_t *n_tokens, size_t *max_len,
-                       struct err *e)
-{
-    size_t total = 0, longest = 0, widest = qkv_width(m);
-    if (2 * m->inter > widest)
-        widest = 2 * m->inter;
-    for (size_t s = 0; s < n_seqs; s++) {
-        const struct ids *ids = &seqs[s]->input_ids;
-        if (ids->n == 0 || ids->n > m->base.max_tokens)
-            return err_set(e, "sequence %zu: %zu tokens (the model takes 1 to "
-                           "%zu)", s, ids->n, m->base.max_tokens);
-        for (size_t i = 0; i < ids->n; i++)
-            if (ids->v[i] < 0 || (size_t)ids->v[i] >= m->n_vocab)
-                return err_set(e, "sequence %zu: token id %ld outside the "
-                               "vocabulary (%zu)", s, (long)ids->v[i],
-                               m->n_vocab);
-        total += ids->n;
-        longest = ids->n > longest ? ids->n : longest;
-        if (total > (size_t)INT_MAX / widest)
-            return err_set(e, "batch of %zu sequences is too large", n_seqs);
-    }
-    *n_tokens = total;
-    *max_len = longest;
-    return 0;
-}
-
-static void reserve(float **p, size_t *cap, size_t n)
-{
-    if (n > *cap) {
-        free(*p);
-        *p = xmalloc(n * sizeof **p);
-        *cap = n;
-    }
-}
-
 /* Rotary tables up to position len (grown, never shrunk): inv_freq =
  * 1 / theta^(2i / hd), angle = position * inv_freq, in double. */
 static void rope_reserve(struct qwen *m, size_t len)
@@ -877,15 +839,17 @@ static int qwen_forward(struct model *base, const struct encoding *const *seqs,
     size_t n_tok = 0, max_len = 0;
     if (n_seqs == 0)
         return 0;
-    if (check_batch(m, seqs, n_seqs, &n_tok, &max_len, e))
+    size_t widest = qkv_width(m) > 2 * m->inter ? qkv_width(m) : 2 * m->inter;
+    if (model_check_batch(base, m->n_vocab, widest, seqs, n_seqs, &n_tok,
+                          &max_len, e))
         return -1;
     size_t h = m->hidden, workers = (size_t)pool_size(m->pool);
     size_t kvw = 2 * m->n_kv * m->hd;
     m->prefix_len = shared_prefix(seqs, n_seqs);
-    reserve(&m->x, &m->cap_x, n_tok * h);
-    reserve(&m->qkv, &m->cap_qkv, n_tok * qkv_width(m));
-    reserve(&m->ctx, &m->cap_ctx, n_tok * m->n_head * m->hd);
-    reserve(&m->kv_cache, &m->cap_kv_cache,
+    model_reserve(&m->x, &m->cap_x, n_tok * h);
+    model_reserve(&m->qkv, &m->cap_qkv, n_tok * qkv_width(m));
+    model_reserve(&m->ctx, &m->cap_ctx, n_tok * m->n_head * m->hd);
+    model_reserve(&m->kv_cache, &m->cap_kv_cache,
             m->n_layer * m->prefix_len * kvw + 1);
     rope_reserve(m, max_len);
     size_t gb = max_len < ATTN_BLOCK ? max_len : ATTN_BLOCK;
@@ -893,7 +857,7 @@ static int qwen_forward(struct model *base, const struct encoding *const *seqs,
         SPAN_ROWS * (h + 2 * m->inter) + m->tile_floats + gb * max_len;
     if (stride > m->scratch_stride)
         m->scratch_stride = stride;
-    reserve(&m->scratch, &m->cap_scratch, m->scratch_stride * workers);
+    model_reserve(&m->scratch, &m->cap_scratch, m->scratch_stride * workers);
 
     if (m->prefix_len)
         body(m, seqs, 1, 0, 0, true);
