@@ -75,6 +75,7 @@ struct qwen_layer {
     const float *bq;          /* (n_head*hd) or NULL */
     const float *bk, *bv;     /* (n_kv*hd) or NULL */
     struct mat wo;            /* (hidden, n_head*hd) */
+    const float *bo;          /* (hidden) or NULL: Qwen3's attention_bias */
     const float *q_norm;      /* (hd) or NULL (Qwen2) */
     const float *k_norm;      /* (hd) or NULL */
     const float *post_norm;   /* (hidden) post_attention_layernorm */
@@ -285,8 +286,8 @@ static void tensor_row(const struct st_tensor *t, size_t row, size_t cols,
 
 /* The layers, after the layer count, hidden, attention and MLP sizes are
  * proven against the file.  0, or -1 with e. */
-static int load_layers(struct qwen *m, bool qkv_bias, bool qk_norm,
-                       struct err *e)
+static int load_layers(struct qwen *m, bool qkv_bias, bool o_bias,
+                       bool qk_norm, struct err *e)
 {
     struct weights *w = &m->w;
     size_t h = m->hidden, hd = m->hd, nq = m->n_head * hd, nk = m->n_kv * hd;
@@ -319,6 +320,7 @@ static int load_layers(struct qwen *m, bool qkv_bias, bool qk_norm,
             mget(w, p, "self_attn.v_proj.weight", nk, h, &L->wv, e) ||
             wget(w, p, "self_attn.v_proj.bias", nk, 0, qkv_bias, &L->bv, e) ||
             mget(w, p, "self_attn.o_proj.weight", h, nq, &L->wo, e) ||
+            wget(w, p, "self_attn.o_proj.bias", h, 0, o_bias, &L->bo, e) ||
             wget(w, p, "self_attn.q_norm.weight", hd, 0, qk_norm, &L->q_norm,
                  e) ||
             wget(w, p, "self_attn.k_norm.weight", hd, 0, qk_norm, &L->k_norm,
@@ -446,8 +448,8 @@ static struct model *qwen_load(const struct model_dir *d, struct err *e)
                 d->architecture, d->model_type);
         goto fail;
     }
-    /* Qwen2 always has q/k/v biases and no q/k norms; Qwen3 has the norms
-     * and biases when attention_bias. */
+    /* Qwen2 always has q/k/v biases (none on o_proj) and no q/k norms;
+     * Qwen3 has the norms, and biases on q/k/v/o when attention_bias. */
     bool qkv_bias = !qwen3, tied;
     if (config_parse(m, d, e) ||
         (qwen3 && get_bool(d, "attention_bias", false, &qkv_bias, e)) ||
@@ -465,7 +467,7 @@ static struct model *qwen_load(const struct model_dir *d, struct err *e)
                 safetensors_dtype_name(m->emb->dtype));
         goto fail;
     }
-    if (load_layers(m, qkv_bias, qwen3, e) ||
+    if (load_layers(m, qkv_bias, qwen3 && qkv_bias, qwen3, e) ||
         !(m->base.tok = tokenizer_load(d->path, e)) ||
         load_head(m, d, tied, e))
         goto fail;
@@ -704,8 +706,10 @@ static void span_task(void *ctx, size_t task, int worker)
         return;
     }
     const struct qwen_layer *L = &m->layers[ps->layer];
-    /* x += ctx Wo^T */
+    /* x += ctx Wo^T (+ b) */
     linear(rows, h, nq, m->ctx + sp->r0 * nq, nq, &L->wo, 1.0f, x, h, tile);
+    if (L->bo)
+        add_bias(x, L->bo, rows, h);
     /* x += (silu(gate) * up) Wdown^T, [gate | up] = post_norm(x) W^T */
     memcpy(normed, x, rows * h * sizeof *normed);
     rmsnorm(normed, L->post_norm, rows, h, m->eps);

@@ -3,7 +3,8 @@
  * logit "yes" - logit "no") and tiny-qwen3-reranker-seqcls (score.weight),
  * whose 152 rows were scored by transformers in float64, and
  * tiny-mxbai-rerank-v2 (Qwen2ForCausalLM: logit "1" - logit "0", ids by
- * mixedbread's mxbai_rerank package; 160 rows).  The rows' input_ids go
+ * mixedbread's mxbai_rerank package; 160 rows); and testdata/qwen3-untied,
+ * the layout they leave out (untied head, GQA 4:1, biases, F16).  The rows' input_ids go
  * straight into forward (the forward pass alone), the family's prompt must
  * rebuild those ids from the texts (encode_text), and a batch must score as
  * its sequences alone.  The RMSNorm and SiLU kernels are checked against
@@ -208,6 +209,61 @@ static void check_prompt(const struct model *m, struct row *rows, size_t n)
     encoding_free(&got);
 }
 
+/* testdata/qwen3-untied (scripts/gen-tiny-qwen3.py: lm_head.weight, 8
+ * heads / 2 kv heads, head_dim 16, biases on q/k/v/o, F16) against its
+ * float64 reference, which reproduces transformers on the goldens.  The
+ * directory gets the golden tokenizer (for "yes" and "no") at run time. */
+static void check_untied(void)
+{
+    const char *dir = "tests/out/qwen3-untied";
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "rm -rf %s && mkdir -p %s && cp testdata/"
+             "qwen3-untied/config.json testdata/qwen3-untied/model.safetensors "
+             "%s/golden/tiny-qwen3-reranker/tokenizer.json "
+             "%s/golden/tiny-qwen3-reranker/tokenizer_config.json %s/", dir,
+             dir, shared_dir(), shared_dir(), dir);
+    CHECK_MSG(system(cmd) == 0, "%s", cmd);
+    struct err e = {{0}};
+    struct model *m = model_load(dir, &e);
+    CHECK_MSG(m != NULL, "%s", e.msg);
+    FILE *f = fopen("testdata/qwen3-untied/logits.jsonl", "r");
+    CHECK(f != NULL);
+    if (!m || !f) {
+        model_free(m);
+        if (f)
+            fclose(f);
+        return;
+    }
+    char *line = NULL;
+    size_t cap = 0, n = 0;
+    double worst = 0;
+    struct encoding enc = {{0}, {0}};
+    while (getline(&line, &cap, f) > 0) {
+        json_t *j = json_loads(line, 0, NULL);
+        const json_t *ids = json_object_get(j, "input_ids");
+        enc.input_ids.n = 0;
+        for (size_t i = 0; i < json_array_size(ids); i++)
+            ids_push(&enc.input_ids,
+                     (int32_t)json_integer_value(json_array_get(ids, i)));
+        const struct encoding *one = &enc;
+        float logit = NAN;
+        CHECK_MSG(m->family->forward(m, &one, 1, &logit, &e) == 0, "%s", e.msg);
+        double want = json_number_value(json_object_get(j, "logit_yes")) -
+                      json_number_value(json_object_get(j, "logit_no"));
+        worst = fmax(worst, fabs(logit - want));
+        CHECK_MSG(fabs(logit - want) <= 1e-4, "qwen3-untied row %zu: %.7g, "
+                  "want %.7g", n + 1, logit, want);
+        json_decref(j);
+        n++;
+    }
+    CHECK_MSG(n == 41, "qwen3-untied: %zu rows", n);
+    printf("untied: %zu rows, worst logit difference %.3g\n", n, worst);
+    free(line);
+    fclose(f);
+    encoding_free(&enc);
+    model_free(m);
+}
+
 int main(void)
 {
     test_rmsnorm_silu();
@@ -224,6 +280,16 @@ int main(void)
         {"tiny-mxbai-rerank-v2", "mxbai-rerank-v2-cases.jsonl", "mxbai", 160,
          ACTIVATION_NONE},
     };
+    char probe[1024];
+    snprintf(probe, sizeof probe, "%s/golden/tiny-qwen3-reranker/tokenizer.json",
+             shared_dir());
+    FILE *pf = fopen(probe, "r");
+    if (pf) {
+        fclose(pf);
+        check_untied();
+    } else {
+        SKIP("no %s (the untied model's tokenizer)", probe);
+    }
     for (size_t k = 0; k < sizeof models / sizeof *models; k++) {
         struct row *rows = NULL;
         size_t n = load_rows(models[k].cases, &rows);
