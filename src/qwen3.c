@@ -11,21 +11,24 @@
  *     recipe of mixedbread's mxbai_rerank package (its prompt, its
  *     truncation); logit("1") - logit("0"), printed raw by default.
  *
- * The body: embeddings; per layer RMSNorm -> q/k/v projections (biases
- * when attention_bias), per-head RMSNorm of q and k (Qwen3's q_norm and
- * k_norm), rotary embedding (rotate_half, rope_theta), causal
- * grouped-query attention (head_dim from config), o_proj, residual;
- * RMSNorm -> SwiGLU MLP, residual; final RMSNorm (of the last row only).
+ * The body: embeddings; per layer RMSNorm -> q/k/v projections (biases:
+ * Qwen2 always, Qwen3 with o_proj's when attention_bias), per-head RMSNorm
+ * of q and k (Qwen3's q_norm and k_norm), rotary embedding (rotate_half,
+ * rope_theta), causal grouped-query attention (head_dim from config),
+ * o_proj, residual; RMSNorm -> SwiGLU MLP, residual; final RMSNorm (of the
+ * last row only).
  *
  * Execution follows modernbert.c: sequences packed without padding, dense
  * layers as GEMMs over spans of at most SPAN_ROWS rows counted from each
  * sequence's start, attention per (sequence, head) over blocks of query
- * rows, so a sequence's logit never depends on the batch.  The prompt is
- * this file's: encode_text tokenizes its prefix, middle and suffix
- * separately (model.h). */
+ * rows, so a sequence's logit never depends on the batch.  The tokens all
+ * sequences of a batch start with run once first, their keys and values
+ * kept per layer for the rest.  BF16 weights are multiplied from the
+ * mapped file (kernels.h: matmul_bf16), the embeddings read row by row.
+ * The prompt is this file's: encode_text tokenizes its parts separately
+ * (model.h). */
 #include <cblas.h>
 #include <jansson.h>
-#include <limits.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -552,7 +555,7 @@ static void mxbai_encode(const struct qwen *m, const char *instr,
         ml = mml > fixed ? mml - fixed : 0;
     ids_append(ids, m->prefix.v, m->prefix.n);
     size_t q0 = ids->n;
-    if (instr) {
+    if (instr && *instr) { /* Python's truth: "" is no instruction */
         static const char a[] = "instruction: ", b[] = "\nquery: ";
         size_t ni = strlen(instr);
         char *head = xmalloc(sizeof a + ni + sizeof b);

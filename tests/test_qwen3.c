@@ -264,6 +264,22 @@ static void check_untied(void)
     model_free(m);
 }
 
+/* An empty instruction: mxbai_rerank tests `if instruction`, so "" is no
+ * instruction; Qwen3's recipe replaces only None, so "" stays empty. */
+static void check_empty_instruction(const struct model *m, bool mxbai)
+{
+    struct encoding a = {{0}, {0}}, b = {{0}, {0}};
+    m->family->encode_text(m, "", "q", 1, "d", 1, 64, &a);
+    m->family->encode_text(m, NULL, "q", 1, "d", 1, 64, &b);
+    bool same = a.input_ids.n == b.input_ids.n &&
+                memcmp(a.input_ids.v, b.input_ids.v,
+                       a.input_ids.n * sizeof *a.input_ids.v) == 0;
+    CHECK_MSG(same == mxbai, "%s: an empty instruction %s the default",
+              mxbai ? "mxbai" : "qwen3", same ? "gives" : "differs from");
+    encoding_free(&a);
+    encoding_free(&b);
+}
+
 int main(void)
 {
     test_rmsnorm_silu();
@@ -309,6 +325,7 @@ int main(void)
             m->family->set_threads(m, 1);
             check_forward(m, rows, n, models[k].kind);
             check_prompt(m, rows, n);
+            check_empty_instruction(m, strcmp(models[k].kind, "mxbai") == 0);
             model_free(m);
         }
         for (size_t i = 0; i < n; i++) {
