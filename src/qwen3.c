@@ -218,6 +218,22 @@ static int config_parse(struct qwen *m, const struct model_dir *d,
     if (scaling && !json_is_null(scaling))
         return err_set(e, "%s/config.json: \"rope_scaling\" is not supported",
                        d->path);
+    /* transformers 5 writes {"rope_theta": T, "rope_type": "default"}. */
+    const json_t *rp = json_object_get(c, "rope_parameters");
+    if (rp && !json_is_null(rp)) {
+        const json_t *type = json_object_get(rp, "rope_type");
+        const json_t *t = json_object_get(rp, "rope_theta");
+        if (!json_is_object(rp) ||
+            (type && !(json_is_string(type) &&
+                       strcmp(json_string_value(type), "default") == 0)) ||
+            (t && !(json_is_number(t) && json_number_value(t) > 0 &&
+                    isfinite(json_number_value(t)))))
+            return err_set(e, "%s/config.json: \"rope_parameters\" is not "
+                           "supported (only rope_type \"default\" with a "
+                           "positive rope_theta)", d->path);
+        if (t)
+            m->theta = json_number_value(t);
+    }
     bool sliding;
     if (get_bool(d, "use_sliding_window", false, &sliding, e))
         return -1;
