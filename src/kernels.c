@@ -20,30 +20,6 @@
 #define HOT
 #endif
 
-/* Rows of W per tile: about 1 MB of float32, at least 16 rows. */
-static size_t bf16_tile_rows(size_t k)
-{
-    size_t t = (256 * 1024) / (k ? k : 1);
-    return t < 16 ? 16 : t;
-}
-
-size_t matmul_bf16_tmp(size_t k)
-{
-    return 16 * k > 256 * 1024 ? 16 * k : 256 * 1024;
-}
-
-void matmul_bf16(size_t m, size_t n, size_t k, const float *a, size_t lda,
-                 const void *w, float beta, float *c, size_t ldc, float *tmp)
-{
-    size_t tile = bf16_tile_rows(k);
-    const char *wb = w;
-    for (size_t j = 0; j < n; j += tile) {
-        size_t nt = n - j < tile ? n - j : tile;
-        bf16_to_f32(tmp, wb + j * k * 2, nt * k);
-        matmul(m, nt, k, 1.0f, a, lda, tmp, k, true, beta, c + j, ldc);
-    }
-}
-
 void matmul(size_t m, size_t n, size_t k, float alpha, const float *a,
             size_t lda, const float *b, size_t ldb, bool b_trans, float beta,
             float *c, size_t ldc)

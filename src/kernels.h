@@ -24,17 +24,6 @@ void matmul(size_t m, size_t n, size_t k, float alpha, const float *a,
             size_t lda, const float *b, size_t ldb, bool b_trans, float beta,
             float *c, size_t ldc);
 
-/* C(m,n) = A(m,k) W^T + beta C for an nn.Linear weight W (n,k) kept as
- * bfloat16 (raw little-endian bits, as a safetensors file holds it): W is
- * converted to float32 a tile of rows at a time into tmp (at least
- * matmul_bf16_tmp(k) floats, which serves any smaller k too) and
- * multiplied with matmul, so no float32 copy of W exists and the products
- * are those of the converted weights.  The tiling depends only on W's
- * shape, never on m. */
-void matmul_bf16(size_t m, size_t n, size_t k, const float *a, size_t lda,
-                 const void *w, float beta, float *c, size_t ldc, float *tmp);
-size_t matmul_bf16_tmp(size_t k);
-
 /* x(rows,cols) += bias(cols) on every row. */
 void add_bias(float *x, const float *bias, size_t rows, size_t cols);
 

@@ -23,8 +23,9 @@
  * sequence's start, attention per (sequence, head) over blocks of query
  * rows, so a sequence's logit never depends on the batch.  The tokens all
  * sequences of a batch start with run once first, their keys and values
- * kept per layer for the rest.  BF16 weights are multiplied from the
- * mapped file (kernels.h: matmul_bf16), the embeddings read row by row.
+ * kept per layer for the rest.  BF16 weights stay in the mapped file: a
+ * pass step converts the matrices it needs (one layer's) once for all the
+ * batch's spans; the embeddings are read row by row.
  * The prompt is this file's: encode_text tokenizes its parts separately
  * (model.h). */
 #include <cblas.h>
@@ -64,26 +65,32 @@ static const char MXBAI_TASK[] =
 
 enum recipe { RECIPE_YES_NO, RECIPE_SEQCLS, RECIPE_MXBAI };
 
-/* An nn.Linear weight (out, in): float32, or BF16 read from the mapped
- * file (multiplied by tiles, kernels.h: matmul_bf16; no float32 copy). */
+/* An nn.Linear weight (out, in): float32 (f), or BF16 in the mapped file
+ * (bf16) with no float32 copy kept: conv is its float32 form while a step
+ * of a pass that multiplies by it runs (convert_step), NULL otherwise. */
 struct mat {
     const float *f;
     const void *bf16;
+    const float *conv;
+    size_t n, k;
 };
+
+/* A layer's matrices; a pass step multiplies by layer l's o_proj and MLP
+ * and layer l + 1's q/k/v. */
+enum { M_Q, M_K, M_V, M_O, M_GATE, M_UP, M_DOWN, N_MATS };
 
 struct qwen_layer {
     const float *in_norm;     /* (hidden) input_layernorm */
-    struct mat wq;            /* (n_head*hd, hidden) */
-    struct mat wk, wv;        /* (n_kv*hd, hidden) */
+    /* [M_Q] (n_head*hd, hidden), [M_K] [M_V] (n_kv*hd, hidden),
+     * [M_O] (hidden, n_head*hd), [M_GATE] [M_UP] (inter, hidden),
+     * [M_DOWN] (hidden, inter) */
+    struct mat w[N_MATS];
     const float *bq;          /* (n_head*hd) or NULL */
     const float *bk, *bv;     /* (n_kv*hd) or NULL */
-    struct mat wo;            /* (hidden, n_head*hd) */
     const float *bo;          /* (hidden) or NULL: Qwen3's attention_bias */
     const float *q_norm;      /* (hd) or NULL (Qwen2) */
     const float *k_norm;      /* (hd) or NULL */
     const float *post_norm;   /* (hidden) post_attention_layernorm */
-    struct mat gate, up;      /* (inter, hidden) */
-    struct mat down;          /* (hidden, inter) */
 };
 
 struct span {
@@ -118,9 +125,7 @@ struct qwen {
     float *qkv;               /* (n_tokens, (n_head + 2 n_kv) hd) */
     float *ctx;               /* (n_tokens, n_head hd) */
     float *scratch;           /* per worker: normed (SPAN_ROWS, hidden),
-                                 mlp (SPAN_ROWS, 2 inter), BF16 tile,
-                                 scores */
-    size_t tile_floats;       /* a BF16 weight tile (matmul_bf16_tmp) */
+                                 mlp (SPAN_ROWS, 2 inter), scores */
     size_t *seq_off;
     struct span *spans;
     size_t cap_x, cap_qkv, cap_ctx, cap_scratch, cap_seq_off, cap_spans;
@@ -129,6 +134,13 @@ struct qwen {
      * (n_layer, prefix_len, 2 n_kv hd) as k | v, computed once. */
     float *kv_cache;
     size_t cap_kv_cache, prefix_len;
+    /* One layer's worth of BF16 matrices as float32 (conv of struct
+     * mat), made when first needed; layer_floats its size. */
+    float *wconv;
+    size_t layer_floats;
+    const void **conv_src;    /* chunks to convert in the current step */
+    float **conv_dst;
+    size_t *conv_n, n_conv, cap_conv;
 };
 
 /* Width of the fused q|k|v rows. */
@@ -267,6 +279,9 @@ static int mget(struct weights *w, const char *prefix, const char *name,
     snprintf(full, sizeof full, "%s%s", prefix, name);
     out->f = NULL;
     out->bf16 = NULL;
+    out->conv = NULL;
+    out->n = d0;
+    out->k = d1;
     if (weights_check(w, full, d0, d1, e))
         return -1;
     const struct st_tensor *t = safetensors_find(&w->st, full);
@@ -278,15 +293,13 @@ static int mget(struct weights *w, const char *prefix, const char *name,
     return out->f ? 0 : -1;
 }
 
-/* c(rows, n) = a(rows, k) W^T + beta c, W (n, k); tmp: a BF16 tile. */
+/* c(rows, n) = a(rows, k) W^T + beta c, W (n, k). */
 static void linear(size_t rows, size_t n, size_t k, const float *a,
                    size_t lda, const struct mat *W, float beta, float *c,
-                   size_t ldc, float *tmp)
+                   size_t ldc)
 {
-    if (W->f)
-        matmul(rows, n, k, 1.0f, a, lda, W->f, k, true, beta, c, ldc);
-    else
-        matmul_bf16(rows, n, k, a, lda, W->bf16, beta, c, ldc, tmp);
+    matmul(rows, n, k, 1.0f, a, lda, W->f ? W->f : W->conv, k, true, beta, c,
+           ldc);
 }
 
 /* Row `row` of the 2-d tensor t (cols floats) into out as float32. */
@@ -332,13 +345,13 @@ static int load_layers(struct qwen *m, bool qkv_bias, bool o_bias,
         char p[128];
         snprintf(p, sizeof p, "model.layers.%zu.", l);
         if (wget(w, p, "input_layernorm.weight", h, 0, true, &L->in_norm, e) ||
-            mget(w, p, "self_attn.q_proj.weight", nq, h, &L->wq, e) ||
+            mget(w, p, "self_attn.q_proj.weight", nq, h, &L->w[M_Q], e) ||
             wget(w, p, "self_attn.q_proj.bias", nq, 0, qkv_bias, &L->bq, e) ||
-            mget(w, p, "self_attn.k_proj.weight", nk, h, &L->wk, e) ||
+            mget(w, p, "self_attn.k_proj.weight", nk, h, &L->w[M_K], e) ||
             wget(w, p, "self_attn.k_proj.bias", nk, 0, qkv_bias, &L->bk, e) ||
-            mget(w, p, "self_attn.v_proj.weight", nk, h, &L->wv, e) ||
+            mget(w, p, "self_attn.v_proj.weight", nk, h, &L->w[M_V], e) ||
             wget(w, p, "self_attn.v_proj.bias", nk, 0, qkv_bias, &L->bv, e) ||
-            mget(w, p, "self_attn.o_proj.weight", h, nq, &L->wo, e) ||
+            mget(w, p, "self_attn.o_proj.weight", h, nq, &L->w[M_O], e) ||
             wget(w, p, "self_attn.o_proj.bias", h, 0, o_bias, &L->bo, e) ||
             wget(w, p, "self_attn.q_norm.weight", hd, 0, qk_norm, &L->q_norm,
                  e) ||
@@ -346,9 +359,9 @@ static int load_layers(struct qwen *m, bool qkv_bias, bool o_bias,
                  e) ||
             wget(w, p, "post_attention_layernorm.weight", h, 0, true,
                  &L->post_norm, e) ||
-            mget(w, p, "mlp.gate_proj.weight", in, h, &L->gate, e) ||
-            mget(w, p, "mlp.up_proj.weight", in, h, &L->up, e) ||
-            mget(w, p, "mlp.down_proj.weight", h, in, &L->down, e))
+            mget(w, p, "mlp.gate_proj.weight", in, h, &L->w[M_GATE], e) ||
+            mget(w, p, "mlp.up_proj.weight", in, h, &L->w[M_UP], e) ||
+            mget(w, p, "mlp.down_proj.weight", h, in, &L->w[M_DOWN], e))
             return -1;
     }
     return wget(w, "", "model.norm.weight", h, 0, true, &m->final_norm, e);
@@ -435,6 +448,10 @@ static void qwen_free(struct model *base)
     free(m->seq_off);
     free(m->spans);
     free(m->kv_cache);
+    free(m->wconv);
+    free(m->conv_src);
+    free(m->conv_dst);
+    free(m->conv_n);
     free(m);
 }
 
@@ -500,10 +517,8 @@ static struct model *qwen_load(const struct model_dir *d, struct err *e)
         t->tokenize(t, "\n", 1, &m->sep);
         t->tokenize(t, MXBAI_TASK, strlen(MXBAI_TASK), &m->task);
     }
-    size_t widest_in = m->hidden > m->inter ? m->hidden : m->inter;
-    if (m->n_head * m->hd > widest_in)
-        widest_in = m->n_head * m->hd;
-    m->tile_floats = matmul_bf16_tmp(widest_in);
+    for (int i = 0; i < N_MATS; i++)
+        m->layer_floats += m->layers[0].w[i].n * m->layers[0].w[i].k;
     m->base.n_labels = 1;
     /* P(yes) for Qwen3 (its model card, sentence-transformers); the raw
      * difference for mxbai (what its predict returns). */
@@ -676,7 +691,7 @@ struct pass {
 /* Rows of a span up to attention of layer l: q|k|v = in_norm(x) W^T (+ b),
  * q_norm / k_norm per head, then the rotary embedding of q and k. */
 static void pre_attention(struct qwen *m, size_t l, const struct span *sp,
-                          float *normed, float *tile)
+                          float *normed)
 {
     const struct qwen_layer *L = &m->layers[l];
     size_t h = m->hidden, rows = sp->n, half = m->hd / 2, ld = qkv_width(m);
@@ -686,9 +701,9 @@ static void pre_attention(struct qwen *m, size_t l, const struct span *sp,
     float *q = m->qkv + sp->r0 * ld;              /* (rows, nq), stride ld */
     float *k = q + nq;                            /* (rows, nk), stride ld */
     float *v = k + nk;                            /* (rows, nk), stride ld */
-    linear(rows, nq, h, normed, h, &L->wq, 0.0f, q, ld, tile);
-    linear(rows, nk, h, normed, h, &L->wk, 0.0f, k, ld, tile);
-    linear(rows, nk, h, normed, h, &L->wv, 0.0f, v, ld, tile);
+    linear(rows, nq, h, normed, h, &L->w[M_Q], 0.0f, q, ld);
+    linear(rows, nk, h, normed, h, &L->w[M_K], 0.0f, k, ld);
+    linear(rows, nk, h, normed, h, &L->w[M_V], 0.0f, v, ld);
     if (L->bq) {
         for (size_t r = 0; r < rows; r++) {
             add_bias(q + r * ld, L->bq, 1, nq);
@@ -718,26 +733,25 @@ static void span_task(void *ctx, size_t task, int worker)
     size_t h = m->hidden, in = m->inter, rows = sp->n, nq = m->n_head * m->hd;
     float *normed = m->scratch + (size_t)worker * m->scratch_stride;
     float *mlp = normed + SPAN_ROWS * h;          /* (rows, 2 inter) */
-    float *tile = mlp + SPAN_ROWS * 2 * in;       /* (tile_floats) */
     float *x = m->x + sp->r0 * h;                 /* (rows, h) */
     if (ps->first) {
-        pre_attention(m, 0, sp, normed, tile);
+        pre_attention(m, 0, sp, normed);
         return;
     }
     const struct qwen_layer *L = &m->layers[ps->layer];
     /* x += ctx Wo^T (+ b) */
-    linear(rows, h, nq, m->ctx + sp->r0 * nq, nq, &L->wo, 1.0f, x, h, tile);
+    linear(rows, h, nq, m->ctx + sp->r0 * nq, nq, &L->w[M_O], 1.0f, x, h);
     if (L->bo)
         add_bias(x, L->bo, rows, h);
     /* x += (silu(gate) * up) Wdown^T, [gate | up] = post_norm(x) W^T */
     memcpy(normed, x, rows * h * sizeof *normed);
     rmsnorm(normed, L->post_norm, rows, h, m->eps);
-    linear(rows, in, h, normed, h, &L->gate, 0.0f, mlp, 2 * in, tile);
-    linear(rows, in, h, normed, h, &L->up, 0.0f, mlp + in, 2 * in, tile);
+    linear(rows, in, h, normed, h, &L->w[M_GATE], 0.0f, mlp, 2 * in);
+    linear(rows, in, h, normed, h, &L->w[M_UP], 0.0f, mlp + in, 2 * in);
     silu_gate(mlp, rows, in);
-    linear(rows, h, in, mlp, 2 * in, &L->down, 1.0f, x, h, tile);
+    linear(rows, h, in, mlp, 2 * in, &L->w[M_DOWN], 1.0f, x, h);
     if (ps->layer + 1 < m->n_layer)
-        pre_attention(m, ps->layer + 1, sp, normed, tile);
+        pre_attention(m, ps->layer + 1, sp, normed);
 }
 
 /* Attention task (sequence, head): ctx = softmax(Q K^T / sqrt(hd)) V with
@@ -755,8 +769,7 @@ static void attention_task(void *ctx, size_t task, int worker)
     size_t off = m->seq_off[s], len = m->seq_off[s + 1] - off;
     float scale = (float)(1.0 / sqrt((double)d));
     float *scores = m->scratch + (size_t)worker * m->scratch_stride +
-                    SPAN_ROWS * (m->hidden + 2 * m->inter) +
-                    m->tile_floats;                         /* (rows, keys) */
+                    SPAN_ROWS * (m->hidden + 2 * m->inter); /* (rows, keys) */
     const float *q = m->qkv + off * ld + head * d;          /* (len, d) */
     const float *k = m->qkv + off * ld + nq + kvh * d;      /* (len, d) */
     const float *v = k + m->n_kv * d;                       /* (len, d) */
@@ -795,6 +808,52 @@ static void save_prefix_kv(struct qwen *m, size_t l)
         memcpy(dst + r * kvw, m->qkv + r * ld + nq, kvw * sizeof *dst);
 }
 
+static void conv_task(void *ctx, size_t task, int worker)
+{
+    struct qwen *m = ctx;
+    bf16_to_f32(m->conv_dst[task], m->conv_src[task], m->conv_n[task]);
+}
+
+/* Before a step of a pass: the BF16 matrices it multiplies (layer lo's
+ * o_proj and MLP, layer ln's q/k/v; n_layer for none) converted once, in
+ * parallel, into wconv, for every span of the batch; on == false drops
+ * them after the step.  One layer of float32 at a time, never the model. */
+static void convert_step(struct qwen *m, size_t lo, size_t ln, bool on)
+{
+    enum { CHUNK = 1 << 20 };
+    size_t off = 0;
+    if (on && !m->wconv)
+        m->wconv = xmalloc(m->layer_floats * sizeof *m->wconv);
+    m->n_conv = 0;
+    for (int i = 0; i < N_MATS; i++) {
+        size_t l = i <= M_V ? ln : lo;
+        if (l >= m->n_layer)
+            continue;
+        struct mat *W = &m->layers[l].w[i];
+        size_t n = W->n * W->k;
+        if (W->bf16 && !on)
+            W->conv = NULL;
+        else if (W->bf16) {
+            W->conv = m->wconv + off;
+            for (size_t j = 0; j < n; j += CHUNK) {
+                size_t k = m->n_conv++;
+                grow((void **)&m->conv_src, &m->cap_conv, m->n_conv,
+                     sizeof *m->conv_src);
+                m->conv_dst = xreallocarray(m->conv_dst, m->cap_conv,
+                                            sizeof *m->conv_dst);
+                m->conv_n = xreallocarray(m->conv_n, m->cap_conv,
+                                          sizeof *m->conv_n);
+                m->conv_src[k] = (const char *)W->bf16 + j * 2;
+                m->conv_dst[k] = m->wconv + off + j;
+                m->conv_n[k] = n - j < CHUNK ? n - j : CHUNK;
+            }
+        }
+        off += n;
+    }
+    if (m->n_conv)
+        pool_run(m->pool, m->n_conv, conv_task, m);
+}
+
 /* One pass of the body over sequences ids[s][skip, n[s]) packed, each at
  * positions skip.. after `cached` rows of kv_cache (0 or skip); when
  * save, the single sequence's keys and values go to kv_cache instead.
@@ -821,14 +880,19 @@ static void body(struct qwen *m, const struct encoding *const *seqs,
         n_tok += len;
     }
     struct pass ps = {m, 0, true, cached};
+    size_t none = m->n_layer;
+    convert_step(m, none, 0, true);
     pool_run(m->pool, n_spans, span_task, &ps);
+    convert_step(m, none, 0, false);
     ps.first = false;
     for (size_t l = 0; l < m->n_layer; l++) {
         ps.layer = l;
         if (save)
             save_prefix_kv(m, l);
         pool_run(m->pool, n_seqs * m->n_head, attention_task, &ps);
+        convert_step(m, l, l + 1, true);
         pool_run(m->pool, n_spans, span_task, &ps);
+        convert_step(m, l, l + 1, false);
     }
 }
 
@@ -876,8 +940,7 @@ static int qwen_forward(struct model *base, const struct encoding *const *seqs,
             m->n_layer * m->prefix_len * kvw + 1);
     rope_reserve(m, max_len);
     size_t gb = max_len < ATTN_BLOCK ? max_len : ATTN_BLOCK;
-    size_t stride =
-        SPAN_ROWS * (h + 2 * m->inter) + m->tile_floats + gb * max_len;
+    size_t stride = SPAN_ROWS * (h + 2 * m->inter) + gb * max_len;
     if (stride > m->scratch_stride)
         m->scratch_stride = stride;
     model_reserve(&m->scratch, &m->cap_scratch, m->scratch_stride * workers);

@@ -8,7 +8,7 @@
  * straight into forward (the forward pass alone), the family's prompt must
  * rebuild those ids from the texts (encode_text), and a batch must score as
  * its sequences alone.  The RMSNorm and SiLU kernels are checked against
- * naive double loops, the BF16 tiled product against matmul.  The golden parts are skipped without ../shared. */
+ * naive double loops.  The golden parts are skipped without ../shared. */
 #include "check.h"
 #include "kernels.h"
 #include "model.h"
@@ -59,40 +59,6 @@ static void test_rmsnorm_silu(void)
             worst = fmax(worst, fabs(y[r * 26 + j] - want) / fmax(1, fabs(want)));
         }
     CHECK_MSG(worst < 1e-6, "silu_gate differs by %g (relative)", worst);
-}
-
-/* matmul_bf16 against matmul on the converted weights: k = 20000 makes
- * tiles of 16 rows, so W's 40 rows take 3 tiles, the last one short. */
-static void test_matmul_bf16(void)
-{
-    size_t m = 3, n = 40, k = 20000;
-    uint16_t *w = xmalloc(n * k * sizeof *w);
-    float *wf = xmalloc(n * k * sizeof *wf), *a = xmalloc(m * k * sizeof *a);
-    float *c1 = xmalloc(m * n * sizeof *c1), *c2 = xmalloc(m * n * sizeof *c2);
-    float *tmp = xmalloc(matmul_bf16_tmp(k) * sizeof *tmp);
-    for (size_t i = 0; i < n * k; i++) {
-        float v = (float)sin((double)i * 0.37);
-        uint32_t bits;
-        memcpy(&bits, &v, sizeof bits);
-        w[i] = (uint16_t)(bits >> 16);
-    }
-    bf16_to_f32(wf, w, n * k);
-    for (size_t i = 0; i < m * k; i++)
-        a[i] = (float)cos((double)i * 0.11);
-    for (size_t i = 0; i < m * n; i++)
-        c1[i] = c2[i] = (float)i;
-    matmul(m, n, k, 1.0f, a, k, wf, k, true, 0.5f, c1, n);
-    matmul_bf16(m, n, k, a, k, w, 0.5f, c2, n, tmp);
-    double worst = 0;
-    for (size_t i = 0; i < m * n; i++)
-        worst = fmax(worst, fabs(c1[i] - c2[i]) / fmax(1, fabs(c1[i])));
-    CHECK_MSG(worst < 1e-5, "matmul_bf16 differs by %g", worst);
-    free(w);
-    free(wf);
-    free(a);
-    free(c1);
-    free(c2);
-    free(tmp);
 }
 
 struct row {
@@ -283,7 +249,6 @@ static void check_empty_instruction(const struct model *m, bool mxbai)
 int main(void)
 {
     test_rmsnorm_silu();
-    test_matmul_bf16();
     static const struct {
         const char *dir, *cases, *kind;
         size_t n_rows;
