@@ -822,8 +822,6 @@ static void convert_step(struct qwen *m, size_t lo, size_t ln, bool on)
 {
     enum { CHUNK = 1 << 20 };
     size_t off = 0;
-    if (on && !m->wconv)
-        m->wconv = xmalloc(m->layer_floats * sizeof *m->wconv);
     m->n_conv = 0;
     for (int i = 0; i < N_MATS; i++) {
         size_t l = i <= M_V ? ln : lo;
@@ -834,6 +832,8 @@ static void convert_step(struct qwen *m, size_t lo, size_t ln, bool on)
         if (W->bf16 && !on)
             W->conv = NULL;
         else if (W->bf16) {
+            if (!m->wconv)
+                m->wconv = xmalloc(m->layer_floats * sizeof *m->wconv);
             W->conv = m->wconv + off;
             for (size_t j = 0; j < n; j += CHUNK) {
                 size_t k = m->n_conv++;
