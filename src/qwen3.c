@@ -521,8 +521,13 @@ static struct model *qwen_load(const struct model_dir *d, struct err *e)
         m->layer_floats += m->layers[0].w[i].n * m->layers[0].w[i].k;
     m->base.n_labels = 1;
     /* P(yes) for Qwen3 (its model card, sentence-transformers); the raw
-     * difference for mxbai (what its predict returns). */
+     * difference for mxbai (what its predict returns); for the seq-cls
+     * conversion what CrossEncoder.predict applies (sigmoid unless its
+     * configuration names another). */
     m->base.activation = mxbai ? ACTIVATION_NONE : ACTIVATION_SIGMOID;
+    if (m->recipe == RECIPE_SEQCLS &&
+        model_dir_activation(d, 1, &m->base.activation, e))
+        goto fail;
     long n_cpu = sysconf(_SC_NPROCESSORS_ONLN);
     qwen_set_threads(&m->base, n_cpu > 0 ? (int)(n_cpu < 64 ? n_cpu : 64) : 1);
     return &m->base;
