@@ -691,6 +691,9 @@ struct pass {
     size_t layer;             /* the layer whose attention has run */
     bool first;               /* only layer 0's projections to do */
     size_t cached;            /* rows of kv_cache before each sequence */
+    bool last_row;            /* attention for each sequence's last row
+                                 only (the last layer: no later row needs
+                                 the others) */
 };
 
 /* Rows of a span up to attention of layer l: q|k|v = in_norm(x) W^T (+ b),
@@ -781,7 +784,7 @@ static void attention_task(void *ctx, size_t task, int worker)
     const float *pk = m->kv_cache + ps->layer * np * kvw + kvh * d; /* (np, d) */
     const float *pv = pk + m->n_kv * d;                     /* (np, d) */
     float *out = m->ctx + off * nq + head * d;              /* (len, d) */
-    for (size_t r = 0; r < len; r += ATTN_BLOCK) {
+    for (size_t r = ps->last_row ? len - 1 : 0; r < len; r += ATTN_BLOCK) {
         size_t rows = len - r < ATTN_BLOCK ? len - r : ATTN_BLOCK;
         size_t nk = np + r + rows;
         if (np)
@@ -884,7 +887,7 @@ static void body(struct qwen *m, const struct encoding *const *seqs,
                        m->x + (n_tok + i) * h);
         n_tok += len;
     }
-    struct pass ps = {m, 0, true, cached};
+    struct pass ps = {m, 0, true, cached, false};
     size_t none = m->n_layer;
     convert_step(m, none, 0, true);
     pool_run(m->pool, n_spans, span_task, &ps);
@@ -894,6 +897,15 @@ static void body(struct qwen *m, const struct encoding *const *seqs,
         ps.layer = l;
         if (save)
             save_prefix_kv(m, l);
+        /* The logit reads the last row alone: in the last layer of the
+         * candidates' pass, only it goes on (one row per sequence). */
+        if (!save && l + 1 == m->n_layer) {
+            ps.last_row = true;
+            for (size_t s = 0; s < n_seqs; s++)
+                m->spans[s] = (struct span){m->seq_off[s + 1] - 1, 1,
+                                            seqs[s]->input_ids.n - 1};
+            n_spans = n_seqs;
+        }
         pool_run(m->pool, n_seqs * m->n_head, attention_task, &ps);
         convert_step(m, l, l + 1, true);
         pool_run(m->pool, n_spans, span_task, &ps);
