@@ -863,9 +863,10 @@ static void convert_step(struct qwen *m, size_t lo, size_t ln, bool on)
 }
 
 /* One pass of the body over sequences ids[s][skip, n[s]) packed, each at
- * positions skip.. after `cached` rows of kv_cache (0 or skip); when
- * save, the single sequence's keys and values go to kv_cache instead.
- * Leaves the last layer's output in x. */
+ * positions skip.. after `cached` rows of kv_cache (0 or skip), leaving
+ * each sequence's last row of the last layer's output in x; when save,
+ * the single sequence's keys and values of every layer go to kv_cache
+ * instead. */
 static void body(struct qwen *m, const struct encoding *const *seqs,
                  size_t n_seqs, size_t skip, size_t cached, bool save)
 {
@@ -897,6 +898,8 @@ static void body(struct qwen *m, const struct encoding *const *seqs,
         ps.layer = l;
         if (save)
             save_prefix_kv(m, l);
+        if (save && l + 1 == m->n_layer)
+            break; /* the prefix's keys and values are all there is to keep */
         /* The logit reads the last row alone: in the last layer of the
          * candidates' pass, only it goes on (one row per sequence). */
         if (!save && l + 1 == m->n_layer) {
