@@ -49,7 +49,10 @@ const char cli_usage[] =
 "                          BAAI bge-reranker-base, -large, -v2-m3) and\n"
 "                          modernbert (ModernBertForSequenceClassification\n"
 "                          and the sentence-transformers layout: Ettin\n"
-"                          rerankers, gte-reranker-modernbert-base)\n"
+"                          rerankers, gte-reranker-modernbert-base) and\n"
+"                          qwen (LLM rerankers: Qwen3-Reranker-0.6B/4B/8B,\n"
+"                          score P(yes), and its seq-cls conversion;\n"
+"                          mxbai-rerank-base/large-v2, logit(1) - logit(0))\n"
 "      --max-length N      tokens per pair (default: min(512, the model's))\n"
 "      --activation NAME   auto (default: what sentence-transformers'\n"
 "                          CrossEncoder.predict applies: the model config's\n"
@@ -63,6 +66,10 @@ const char cli_usage[] =
 "                          max: score overlapping windows, keep the best\n"
 "      --stride N          tokens shared by consecutive windows of --long max\n"
 "      --tokenize          print each pair's token ids instead of scoring\n"
+"      --instruction TEXT  the task an LLM reranker judges by (Qwen3-Reranker:\n"
+"                          default \"Given a web search query, retrieve\n"
+"                          relevant passages that answer the query\";\n"
+"                          mxbai-rerank-v2: none by default)\n"
 "\n"
 "Remote rerank APIs:\n"
 "      --api NAME          cohere, cohere-v2, jina, voyage, mixedbread,\n"
@@ -123,7 +130,7 @@ enum {
     OPT_TIMEOUT, OPT_RETRIES, OPT_CACERT, OPT_RUN, OPT_QUERIES, OPT_DOCS,
     OPT_DEPTH, OPT_DROP_TAIL, OPT_TOPIC_FIELD, OPT_LLM, OPT_LLM_URL,
     OPT_LLM_MODEL, OPT_WINDOW, OPT_STEP, OPT_PASSAGE_WORDS, OPT_CASCADE,
-    OPT_DRY_RUN, OPT_END,
+    OPT_DRY_RUN, OPT_INSTRUCTION, OPT_END,
 };
 
 static const struct option long_options[] = {
@@ -150,6 +157,7 @@ static const struct option long_options[] = {
     {"threads", required_argument, NULL, 't'},
     {"long", required_argument, NULL, OPT_LONG},
     {"stride", required_argument, NULL, OPT_STRIDE},
+    {"instruction", required_argument, NULL, OPT_INSTRUCTION},
     {"tokenize", no_argument, NULL, OPT_TOKENIZE},
     {"api", required_argument, NULL, OPT_API},
     {"api-url", required_argument, NULL, OPT_API_URL},
@@ -279,6 +287,7 @@ static const struct {
     {OPT_LONG, "--long", SCOPE_CROSS_ENCODER},
     {OPT_STRIDE, "--stride", SCOPE_LONG_MAX},
     {OPT_TOKENIZE, "--tokenize", SCOPE_CROSS_ENCODER},
+    {OPT_INSTRUCTION, "--instruction", SCOPE_CROSS_ENCODER},
     {OPT_API_BATCH, "--api-batch", SCOPE_API},
     {OPT_API_CONCURRENCY, "--api-concurrency", SCOPE_NETWORK},
     {OPT_TIMEOUT, "--timeout", SCOPE_NETWORK},
@@ -540,6 +549,9 @@ int cli_parse(int argc, char **argv, struct options *o, struct err *e)
             break;
         case OPT_TOKENIZE:
             o->tokenize = true;
+            break;
+        case OPT_INSTRUCTION:
+            o->instruction = optarg;
             break;
         case OPT_API:
             o->api = optarg;

@@ -49,6 +49,15 @@ void residual_layernorm(float *x, const float *y, const float *bias,
  * gelu(input) * gate (exact GELU), the gate half is left as it was. */
 void gelu_gate(float *x, size_t rows, size_t inter);
 
+/* The gated SiLU of a SwiGLU feed-forward layer (Llama/Qwen MLP): each row
+ * of x(rows, 2*inter) is [gate | up]; its first inter floats become
+ * silu(gate) * up, silu(v) = v / (1 + e^-v); the up half is left as it was. */
+void silu_gate(float *x, size_t rows, size_t inter);
+
+/* Root-mean-square norm, as Llama/Qwen's RMSNorm: each row of x(rows,dim)
+ * becomes x / sqrt(mean(x^2) + eps) * w (mean accumulated in double). */
+void rmsnorm(float *x, const float *w, size_t rows, size_t dim, float eps);
+
 /* Rotary position embedding, GPT-NeoX layout (transformers' rotate_half):
  * for each row r of x (row stride ld) and each of n_head heads of head_dim
  * floats, with h = head_dim / 2, the pair (x[j], x[j+h]) becomes

@@ -18,11 +18,12 @@
 
 /* The families, tried in order; the first whose match() accepts wins. */
 extern const struct model_family bert_family, xlm_roberta_family,
-    modernbert_family;
+    modernbert_family, qwen3_family;
 static const struct model_family *const families[] = {
     &bert_family,
     &xlm_roberta_family,
     &modernbert_family,
+    &qwen3_family,
 };
 enum { N_FAMILIES = sizeof families / sizeof *families };
 
@@ -445,4 +446,37 @@ void model_pair_encode(const struct model *m, const struct ids *q,
                        struct encoding *out)
 {
     tokenizer_encode_ids(m->tok, q, d, max_length, out);
+}
+
+int model_check_batch(const struct model *m, size_t n_vocab, size_t widest,
+                      const struct encoding *const *seqs, size_t n_seqs,
+                      size_t *n_tokens, size_t *max_len, struct err *e)
+{
+    size_t total = 0, longest = 0;
+    for (size_t s = 0; s < n_seqs; s++) {
+        const struct ids *ids = &seqs[s]->input_ids;
+        if (ids->n == 0 || ids->n > m->max_tokens)
+            return err_set(e, "sequence %zu: %zu tokens (the model takes 1 to "
+                           "%zu)", s, ids->n, m->max_tokens);
+        for (size_t i = 0; i < ids->n; i++)
+            if (ids->v[i] < 0 || (size_t)ids->v[i] >= n_vocab)
+                return err_set(e, "sequence %zu: token id %ld outside the "
+                               "vocabulary (%zu)", s, (long)ids->v[i], n_vocab);
+        total += ids->n;
+        longest = ids->n > longest ? ids->n : longest;
+        if (total > (size_t)INT_MAX / widest)
+            return err_set(e, "batch of %zu sequences is too large", n_seqs);
+    }
+    *n_tokens = total;
+    *max_len = longest;
+    return 0;
+}
+
+void model_reserve(float **p, size_t *cap, size_t n)
+{
+    if (n > *cap) {
+        free(*p);
+        *p = xmalloc(n * sizeof **p);
+        *cap = n;
+    }
 }

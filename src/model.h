@@ -164,7 +164,7 @@ struct model_family {
     size_t (*template_tokens)(const struct model *m);
     /* The (query ids, document ids) pair as one sequence into out
      * (replacing its contents), truncated to max_length tokens, which
-     * exceeds template_tokens. */
+     * exceeds template_tokens.  NULL when encode_text is set. */
     void (*encode)(const struct model *m, const struct ids *q,
                    const struct ids *d, size_t max_length,
                    struct encoding *out);
@@ -176,6 +176,15 @@ struct model_family {
     /* Worker threads forward uses (n >= 1). */
     void (*set_threads)(struct model *m, int n);
     void (*free)(struct model *m);
+    /* Optional; NULL for the pair-template families.  A family whose
+     * template cannot be made from the texts' ids (an LLM prompt around
+     * the texts, tokenized in parts, the boundary words merging with the
+     * text around them) encodes from the texts themselves: instruction
+     * (NULL: the family's default), query and document (valid UTF-8) into
+     * out, cut to max_length tokens as the family's recipe does. */
+    void (*encode_text)(const struct model *m, const char *instruction,
+                        const char *q, size_t nq, const char *d, size_t nd,
+                        size_t max_length, struct encoding *out);
 };
 
 /* The model in directory dir, by the first family whose match accepts it,
@@ -192,6 +201,19 @@ static inline void model_free(struct model *m)
     if (m)
         m->family->free(m);
 }
+
+/* Checks a batch for a model of n_vocab tokens: every sequence 1 to
+ * m->max_tokens ids, each in [0, n_vocab), and the packed token count
+ * times `widest` (the widest activation row, in floats) within INT_MAX
+ * (cblas sizes).  Token count into *n_tokens, longest sequence into
+ * *max_len.  0, or -1 with e naming the sequence. */
+int model_check_batch(const struct model *m, size_t n_vocab, size_t widest,
+                      const struct encoding *const *seqs, size_t n_seqs,
+                      size_t *n_tokens, size_t *max_len, struct err *e);
+
+/* *p holds at least n floats, its capacity in *cap (grown without keeping
+ * the contents): activation buffers sized by the largest batch seen. */
+void model_reserve(float **p, size_t *cap, size_t n);
 
 /* The template and encode of tokenizers that hold the cross-encoder pair
  * template themselves ([CLS] q [SEP] d [SEP], <s> q </s></s> d </s>):

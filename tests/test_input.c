@@ -50,7 +50,7 @@ static void test_crlf_limit(void)
     struct input_options o = {.mode = INPUT_LINES, .query = "q", .max_line = 3};
     struct input *in = open_one(path, &o);
     struct group g = {0};
-    struct err e = {{0}};
+    struct err e = {0};
     CHECK(input_next_group(in, &g, &e) == -1);
     CHECK(g.n_cands == 2);
     if (g.n_cands == 2) {
@@ -134,7 +134,7 @@ static void test_json_out_of_memory(void)
         setrlimit(RLIMIT_AS, &rl);
         in = open_one(path, &o);
         struct group g = {0};
-        struct err e = {{0}};
+        struct err e = {0};
         int r = input_next_group(in, &g, &e);
         printf("returned %d: %s\n", r, e.msg);
         fflush(stdout);
