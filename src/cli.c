@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,9 @@ const char cli_usage[] =
 "      --skip-invalid      report and skip bad lines instead of stopping\n"
 "      --shard K/N         only the groups whose qid (or query) hashes to\n"
 "                          shard K of N (0 <= K < N)\n"
+"      --text-field NAMES  score the comma-separated JSON fields NAMES,\n"
+"                          as \"name: value\" lines (Cohere's rank_fields),\n"
+"                          instead of the document text\n"
 "\n"
 "TREC batch input (instead of FILEs):\n"
 "      --run FILE          a TREC run: qid Q0 docid rank score tag\n"
@@ -87,6 +91,10 @@ const char cli_usage[] =
 "\n"
 "Output:\n"
 "  -k, --top-k N           keep the best N candidates of each group\n"
+"      --min-score X       leave out candidates scoring below X (ranks\n"
+"                          count what is kept); with --run, needs --drop-tail\n"
+"  -o, --output FILE       write to FILE, replaced only when the run ends\n"
+"                          (a failed run leaves it as it was)\n"
 "      --format FORMAT     jsonl (default), tsv or trec\n"
 "      --no-text           leave the document text out of the output\n"
 "      --run-tag TAG       last column of --format trec (default rerank)\n"
@@ -120,7 +128,7 @@ enum {
     OPT_TIMEOUT, OPT_RETRIES, OPT_CACERT, OPT_RUN, OPT_QUERIES, OPT_DOCS,
     OPT_DEPTH, OPT_DROP_TAIL, OPT_TOPIC_FIELD, OPT_LLM, OPT_LLM_URL,
     OPT_LLM_MODEL, OPT_WINDOW, OPT_STEP, OPT_PASSAGE_WORDS, OPT_CASCADE,
-    OPT_DRY_RUN, OPT_END,
+    OPT_DRY_RUN, OPT_MIN_SCORE, OPT_TEXT_FIELD, OPT_END,
 };
 
 static const struct option long_options[] = {
@@ -134,6 +142,9 @@ static const struct option long_options[] = {
     {"bm25-b", required_argument, NULL, OPT_BM25_B},
     {"seed", required_argument, NULL, OPT_SEED},
     {"top-k", required_argument, NULL, 'k'},
+    {"min-score", required_argument, NULL, OPT_MIN_SCORE},
+    {"output", required_argument, NULL, 'o'},
+    {"text-field", required_argument, NULL, OPT_TEXT_FIELD},
     {"format", required_argument, NULL, OPT_FORMAT},
     {"no-text", no_argument, NULL, OPT_NO_TEXT},
     {"run-tag", required_argument, NULL, OPT_RUN_TAG},
@@ -290,6 +301,8 @@ static const struct {
     {OPT_STEP, "--step", SCOPE_LISTWISE},
     {OPT_RUN_TAG, "--run-tag", SCOPE_TREC_FORMAT},
     {'k', "--top-k", SCOPE_SCORES},
+    {OPT_MIN_SCORE, "--min-score", SCOPE_SCORES},
+    {OPT_TEXT_FIELD, "--text-field", SCOPE_FILES},
     {OPT_FORMAT, "--format", SCOPE_SCORES},
     {OPT_NO_TEXT, "--no-text", SCOPE_SCORES},
     {OPT_KEEP_GOING, "--keep-going", SCOPE_SCORES},
@@ -360,6 +373,11 @@ static int cli_check(struct options *o, const bool *given, struct err *e)
 {
     if (o->in.mode == INPUT_LINES && !o->in.query && !o->run)
         return err_set(e, "--input lines needs --query");
+    if (o->in.mode == INPUT_LINES && o->in.text_fields)
+        return err_set(e, "--text-field needs JSON Lines input, not --input lines");
+    if (o->has_min_score && o->run && !o->drop_tail)
+        return err_set(e, "--min-score with --run needs --drop-tail (the documents "
+                       "below --depth are not scored)");
     bool trec = o->run || o->queries || o->docs;
     if (trec && !(o->run && o->queries && o->docs))
         return err_set(e, "--run, --queries and --docs go together");
@@ -410,7 +428,7 @@ int cli_parse(int argc, char **argv, struct options *o, struct err *e)
     long v;
     double d;
     bool given[OPT_END] = {false};
-    while ((c = getopt_long(argc, argv, ":q:m:k:t:h", long_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":q:m:k:t:o:h", long_options, NULL)) != -1) {
         if (c > 0 && c < OPT_END)
             given[c] = true;
         switch (c) {
@@ -482,6 +500,22 @@ int cli_parse(int argc, char **argv, struct options *o, struct err *e)
             if (parse_long(optarg, 1, LONG_MAX, &v))
                 return err_set(e, "--top-k needs a positive integer, not '%s'", optarg);
             o->top_k = v;
+            break;
+        case OPT_MIN_SCORE:
+            if (parse_double(optarg, -HUGE_VAL, HUGE_VAL, &o->min_score))
+                return err_set(e, "--min-score needs a number, not '%s'", optarg);
+            o->has_min_score = true;
+            break;
+        case 'o':
+            if (!*optarg)
+                return err_set(e, "-o needs a file name");
+            o->output = optarg;
+            break;
+        case OPT_TEXT_FIELD:
+            if (!*optarg || *optarg == ',' || strstr(optarg, ",,") ||
+                optarg[strlen(optarg) - 1] == ',')
+                return err_set(e, "--text-field needs NAME[,NAME...], not '%s'", optarg);
+            o->in.text_fields = optarg;
             break;
         case OPT_FORMAT:
             if (output_format_parse(optarg, &o->format))

@@ -36,6 +36,9 @@ struct options {
     struct input_options in;
     enum output_format format;
     long top_k;
+    bool has_min_score;      /* --min-score given */
+    double min_score;
+    const char *output;      /* -o FILE; NULL: stdout */
     bool no_text;
     const char *run_tag;
     enum method method;

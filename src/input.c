@@ -35,6 +35,10 @@ struct input {
     bool has_pending;
     long skipped;
     bool io_failed;
+    char *fields_store;        /* --text-field split at its commas */
+    const char **fields;
+    size_t n_fields;
+    struct buf field_text;     /* the text built from them, per document */
 };
 
 struct input *input_open(char *const *files, int n_files,
@@ -48,6 +52,19 @@ struct input *input_open(char *const *files, int n_files,
     in->o = *o;
     in->files = files;
     in->n_files = n_files;
+    if (o->text_fields) {
+        in->fields_store = xstrdup(o->text_fields);
+        size_t n = 1;
+        for (const char *c = o->text_fields; *c; c++)
+            n += *c == ',';
+        in->fields = xcalloc(n, sizeof *in->fields);
+        for (char *f = in->fields_store, *next; f; f = next) {
+            next = strchr(f, ',');
+            if (next)
+                *next++ = 0;
+            in->fields[in->n_fields++] = f;
+        }
+    }
     return in;
 }
 
@@ -69,6 +86,9 @@ void input_close(struct input *in)
         fclose(in->f);
     buf_free(&in->line);
     buf_free(&in->pending);
+    buf_free(&in->field_text);
+    free(in->fields);
+    free(in->fields_store);
     free(in);
 }
 
@@ -231,13 +251,52 @@ static json_t *get_alias(json_t *obj, const char *const *keys, const char **whic
     return NULL;
 }
 
+/* The text of --text-field: "name: value" lines, in the order the names
+ * were given (Cohere's rank_fields); a field a document lacks is left out.
+ * Strings are taken as they are, numbers as their JSON text.  Fills
+ * p->text (valid until the next document is read) or returns -1 with e. */
+static int get_field_text(struct input *in, json_t *obj, struct parsed *p, struct err *e)
+{
+    struct buf *b = &in->field_text;
+    b->len = 0;
+    bool any = false;
+    for (size_t i = 0; i < in->n_fields; i++) {
+        json_t *v = json_object_get(obj, in->fields[i]);
+        if (!v)
+            continue;
+        if (any)
+            buf_putc(b, '\n');
+        any = true;
+        buf_printf(b, "%s: ", in->fields[i]);
+        if (json_is_string(v)) {
+            buf_put(b, json_string_value(v), json_string_length(v));
+        } else if (json_is_number(v)) {
+            char *num = json_dumps(v, JSON_ENCODE_ANY);
+            buf_puts(b, num);
+            free(num);
+        } else {
+            return err_set(e, "\"%s\" must be a string or a number (--text-field)",
+                           in->fields[i]);
+        }
+    }
+    if (!any)
+        return err_set(e, "none of the --text-field fields (%s) is present",
+                       in->o.text_fields);
+    buf_putc(b, 0);
+    p->text = b->data;
+    p->text_len = b->len - 1;
+    return 0;
+}
+
 /* Reads a document object's id and text.  Returns 0 or -1 with e. */
-static int get_doc_fields(json_t *obj, struct parsed *p, struct err *e)
+static int get_doc_fields(struct input *in, json_t *obj, struct parsed *p, struct err *e)
 {
     const char *key = "docid";
     json_t *id = get_alias(obj, docid_keys, &key);
     if (get_id(id, key, &p->docid, &p->docid_is_int, p->docid_buf, e) < 0)
         return -1;
+    if (in->n_fields)
+        return get_field_text(in, obj, p, e);
     json_t *text = get_alias(obj, text_keys, &key);
     if (!text)
         return err_set(e, "missing \"text\" (or \"document\", \"passage\", \"contents\")");
@@ -265,6 +324,8 @@ static int parse_line(struct input *in, const char *s, size_t n,
         in->mode = *c == '{' ? INPUT_JSONL : INPUT_LINES;
     }
     if (in->mode == INPUT_LINES) {
+        if (in->n_fields)
+            return err_set(e, "--text-field needs JSON Lines input, not plain text");
         if (!in->o.query)
             return err_set(e, "plain-text input needs --query (or give JSON Lines)");
         if (memchr(s, 0, n))
@@ -307,7 +368,7 @@ static int parse_line(struct input *in, const char *s, size_t n,
         json_array_foreach(docs, i, d) {
             if (json_is_object(d)) {
                 struct parsed dp;
-                if (get_doc_fields(d, &dp, e) < 0)
+                if (get_doc_fields(in, d, &dp, e) < 0)
                     return err_prefix(e, "documents[%zu]", i);
             } else if (!json_is_string(d)) {
                 return err_set(e, "documents[%zu] must be a string or an object", i);
@@ -318,7 +379,7 @@ static int parse_line(struct input *in, const char *s, size_t n,
         return 0;
     }
     p->kind = P_CANDIDATE;
-    return get_doc_fields(p->root, p, e);
+    return get_doc_fields(in, p->root, p, e);
 }
 
 static const char *gdup(struct group *g, const char *s)
@@ -407,7 +468,7 @@ static void fill_group(struct input *in, struct group *g, struct parsed *p,
                           json_string_length(d), NULL, 0);
         } else {
             struct parsed dp;
-            get_doc_fields(d, &dp, NULL);
+            get_doc_fields(in, d, &dp, NULL);
             add_candidate(in, g, name, lineno, dp.docid, dp.docid_is_int, dp.text,
                           dp.text_len, elems.v[i].p, elems.v[i].n);
         }

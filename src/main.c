@@ -396,7 +396,19 @@ static int run(struct options *o)
     }
     sc->progress = group_progress;
     struct writer w = {.f = stdout, .format = o->format, .top_k = o->top_k,
+                       .has_min_score = o->has_min_score, .min_score = o->min_score,
                        .no_text = o->no_text, .run_tag = o->run_tag};
+    struct out_file of = {0};
+    if (o->output) {
+        w.f = out_file_open(&of, o->output, &e);
+        w.sync = true;
+        if (!w.f) {
+            say(e.msg);
+            scorer_free(sc);
+            source_close(&src, true);
+            return exit_status(e.kind, EXIT_IO);
+        }
+    }
     struct group g = {0};
     long failed = 0, ordinal = 0;
 
@@ -461,6 +473,13 @@ static int run(struct options *o)
         status = EXIT_PARTIAL;
     else if (status == EXIT_OK && skipped)
         status = EXIT_SKIPPED;
+    /* A run that finished (even with skipped lines or failed groups) has
+     * written all it will: -o FILE gets it. */
+    bool finished = status == EXIT_OK || status == EXIT_SKIPPED || status == EXIT_PARTIAL;
+    if (of.tmp && finished && out_file_commit(&of, &e) < 0) {
+        say(e.msg);
+        status = exit_status(e.kind, EXIT_IO);
+    }
     if (o->verbose && !o->quiet)
         fprintf(stderr, "rerank: %ld groups, %ld candidates, %ld lines skipped, %ld groups failed\n",
                 prog.groups, (long)prog.cands, skipped, failed);
@@ -469,6 +488,9 @@ quiet_exit:
     /* The reader went away (`rerank ... | head`): end quietly. */
     status = EXIT_OK;
 done:
+    if (w.f && w.f != stdout)
+        fclose(w.f);   /* a failed -o run: the temporary file goes */
+    out_file_free(&of);
     group_free(&g);
     writer_free(&w);
     scorer_free(sc);
