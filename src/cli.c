@@ -89,6 +89,13 @@ const char cli_usage[] =
 "      --dry-run           send nothing and write no ranking; report the\n"
 "                          requests and token estimates on stderr\n"
 "\n"
+"Score cache:\n"
+"      --cache FILE        reuse the scores stored in FILE (SQLite; created\n"
+"                          when missing) and store new ones; keyed by model,\n"
+"                          scoring options, query and document text; for the\n"
+"                          cross-encoder, --api and --llm pointwise\n"
+"      --cache-readonly    read --cache FILE but never write it\n"
+"\n"
 "Output:\n"
 "  -k, --top-k N           keep the best N candidates of each group\n"
 "      --min-score X       leave out candidates scoring below X (ranks\n"
@@ -110,8 +117,9 @@ const char cli_usage[] =
 "\n"
 "Exit status: 0 success; 1 bad input (every group before it was written);\n"
 "2 usage error (also an option that does not apply); 3 bad lines were\n"
-"skipped (--skip-invalid); 4 the model could not be loaded; 5 scoring a\n"
-"group failed (groups before it were written); 6 some groups failed\n"
+"skipped (--skip-invalid); 4 the model (or the --cache file) could not be\n"
+"loaded; 5 scoring a group failed (groups before it were written); 6 some\n"
+"groups failed\n"
 "(--keep-going); 7 an eval threshold was missed; 8 an input file could not\n"
 "be opened or read, or the output could not be written.  rerank eval exits\n"
 "with the same statuses.\n"
@@ -128,7 +136,7 @@ enum {
     OPT_TIMEOUT, OPT_RETRIES, OPT_CACERT, OPT_RUN, OPT_QUERIES, OPT_DOCS,
     OPT_DEPTH, OPT_DROP_TAIL, OPT_TOPIC_FIELD, OPT_LLM, OPT_LLM_URL,
     OPT_LLM_MODEL, OPT_WINDOW, OPT_STEP, OPT_PASSAGE_WORDS, OPT_CASCADE,
-    OPT_DRY_RUN, OPT_MIN_SCORE, OPT_TEXT_FIELD, OPT_END,
+    OPT_DRY_RUN, OPT_MIN_SCORE, OPT_TEXT_FIELD, OPT_CACHE, OPT_CACHE_READONLY, OPT_END,
 };
 
 static const struct option long_options[] = {
@@ -145,6 +153,8 @@ static const struct option long_options[] = {
     {"min-score", required_argument, NULL, OPT_MIN_SCORE},
     {"output", required_argument, NULL, 'o'},
     {"text-field", required_argument, NULL, OPT_TEXT_FIELD},
+    {"cache", required_argument, NULL, OPT_CACHE},
+    {"cache-readonly", no_argument, NULL, OPT_CACHE_READONLY},
     {"format", required_argument, NULL, OPT_FORMAT},
     {"no-text", no_argument, NULL, OPT_NO_TEXT},
     {"run-tag", required_argument, NULL, OPT_RUN_TAG},
@@ -263,6 +273,9 @@ enum scope {
     SCOPE_LISTWISE,       /* --llm listwise */
     SCOPE_TREC_FORMAT,    /* --format trec */
     SCOPE_SCORES,         /* scores are written (not --tokenize) */
+    SCOPE_POINTWISE,      /* a pointwise scorer really scores: the cross-
+                             encoder, --api or --llm pointwise, alone */
+    SCOPE_CACHE,          /* --cache */
 };
 
 static const struct {
@@ -303,6 +316,8 @@ static const struct {
     {'k', "--top-k", SCOPE_SCORES},
     {OPT_MIN_SCORE, "--min-score", SCOPE_SCORES},
     {OPT_TEXT_FIELD, "--text-field", SCOPE_FILES},
+    {OPT_CACHE, "--cache", SCOPE_POINTWISE},
+    {OPT_CACHE_READONLY, "--cache-readonly", SCOPE_CACHE},
     {OPT_FORMAT, "--format", SCOPE_SCORES},
     {OPT_NO_TEXT, "--no-text", SCOPE_SCORES},
     {OPT_KEEP_GOING, "--keep-going", SCOPE_SCORES},
@@ -363,6 +378,19 @@ static int scope_check(const struct options *o, enum scope s, const char *name,
     case SCOPE_SCORES:
         return o->tokenize ? err_set(e, "%s does not apply to --tokenize "
                                      "(which prints token ids, not scores)", name) : 0;
+    case SCOPE_POINTWISE:
+        if (o->tokenize || o->dry_run)
+            return err_set(e, "%s does not apply to %s (nothing is scored)", name,
+                           o->tokenize ? "--tokenize" : "--dry-run");
+        if (o->cascade || (o->llm && strcmp(o->llm, "pointwise") != 0) ||
+            (!o->llm && o->method != METHOD_CROSS_ENCODER && o->method != METHOD_API))
+            return err_set(e, "%s applies to scorers that score each pair alone (the "
+                           "cross-encoder, --api, --llm pointwise), not to %s", name,
+                           o->cascade ? "--cascade" : o->llm ? "--llm listwise"
+                                                             : other_scorer(o));
+        return 0;
+    case SCOPE_CACHE:
+        return o->cache ? 0 : err_set(e, "%s needs --cache FILE", name);
     }
     return 0;
 }
@@ -516,6 +544,14 @@ int cli_parse(int argc, char **argv, struct options *o, struct err *e)
                 optarg[strlen(optarg) - 1] == ',')
                 return err_set(e, "--text-field needs NAME[,NAME...], not '%s'", optarg);
             o->in.text_fields = optarg;
+            break;
+        case OPT_CACHE:
+            if (!*optarg)
+                return err_set(e, "--cache needs a file name");
+            o->cache = optarg;
+            break;
+        case OPT_CACHE_READONLY:
+            o->cache_readonly = true;
             break;
         case OPT_FORMAT:
             if (output_format_parse(optarg, &o->format))

@@ -67,6 +67,9 @@ struct options {
     const char *run, *queries, *docs, *topic_field;
     long depth;
     bool drop_tail;
+    /* score cache */
+    const char *cache;       /* --cache FILE */
+    bool cache_readonly;
     bool quiet, verbose, keep_going;
     long shard_k, shard_n;   /* --shard K/N; shard_n 0 when not sharding */
     bool help, version;

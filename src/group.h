@@ -65,5 +65,9 @@ void group_reset(struct group *g);
 void group_free(struct group *g);
 /* Appends a zeroed candidate and returns it. */
 struct candidate *group_add(struct group *g);
+/* Makes sub the group of g's query holding the candidates idx[0..n), in that
+ * order (copies; their strings stay g's).  For a scorer that hands part of
+ * a group to another (cascade.c, cache.c). */
+void group_subset(struct group *sub, const struct group *g, const size_t *idx, size_t n);
 
 #endif

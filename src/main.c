@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "cache.h"
 #include "cascade.h"
 #include "cli.h"
 #include "cpu.h"
@@ -205,7 +206,17 @@ static void append_tail(struct source *s, struct group *g)
 
 /* ---- scorers ------------------------------------------------------------ */
 
-static struct scorer *llm_make(const struct options *o, int *status)
+/* The score cache's identity of a scorer: its name and every option that
+ * changes a score, one "name=value" line each (cache.h).  Options left at
+ * their defaults are written as given ("(default)"), which names the same
+ * scores as long as the defaults stay. */
+static void ident_put(struct buf *ident, const char *name, const char *value)
+{
+    if (ident)
+        buf_printf(ident, "%s=%s\n", name, value ? value : "(default)");
+}
+
+static struct scorer *llm_make(const struct options *o, struct buf *ident, int *status)
 {
     struct err e = {0};
     struct llm_options lo;
@@ -234,11 +245,20 @@ static struct scorer *llm_make(const struct options *o, int *status)
         say(e.msg);
         *status = exit_status(e.kind, EXIT_USAGE);
     }
+    char words[32];
+    snprintf(words, sizeof words, "%d", lo.passage_words);
+    ident_put(ident, "scorer", "llm");
+    ident_put(ident, "mode", o->llm);
+    ident_put(ident, "url", o->llm_url);
+    ident_put(ident, "model", o->llm_model);
+    ident_put(ident, "passage_words", words);
     return s;
 }
 
-/* The scorer the method options choose (--method, --model, --api). */
-static struct scorer *first_stage_make(const struct options *o, int *status)
+/* The scorer the method options choose (--method, --model, --api); its
+ * cache identity appended to ident when not NULL. */
+static struct scorer *first_stage_make(const struct options *o, struct buf *ident,
+                                       int *status)
 {
     struct err e = {0};
     switch (o->method) {
@@ -267,6 +287,10 @@ static struct scorer *first_stage_make(const struct options *o, int *status)
             say(e.msg);
             *status = exit_status(e.kind, EXIT_USAGE);
         }
+        ident_put(ident, "scorer", "api");
+        ident_put(ident, "provider", o->api);
+        ident_put(ident, "url", o->api_url);
+        ident_put(ident, "model", o->api_model);
         return s;
     }
     case METHOD_CROSS_ENCODER:
@@ -294,6 +318,26 @@ static struct scorer *first_stage_make(const struct options *o, int *status)
         if (!s) {
             say(e.msg);
             *status = exit_status(e.kind, EXIT_MODEL);
+        } else if (ident) {
+            char num[64];
+            ident_put(ident, "scorer", "cross-encoder");
+            buf_puts(ident, "model=");
+            if (cache_model_identity(dir, ident, &e) < 0) {
+                say(e.msg);
+                *status = exit_status(e.kind, EXIT_MODEL);
+                scorer_free(s);
+                free(dir);
+                return NULL;
+            }
+            buf_putc(ident, '\n');
+            snprintf(num, sizeof num, "%zu", crossenc_max_length(s));
+            ident_put(ident, "max_length", num);
+            ident_put(ident, "activation", o->activation);
+            snprintf(num, sizeof num, "%ld", o->label);
+            ident_put(ident, "label", num);
+            ident_put(ident, "long", o->long_mode);
+            snprintf(num, sizeof num, "%ld", o->stride);
+            ident_put(ident, "stride", num);
         }
         free(dir);
         return s;
@@ -303,17 +347,17 @@ static struct scorer *first_stage_make(const struct options *o, int *status)
 
 /* Makes the scorer: the method's, the LLM's, or the LLM after the method's
  * (--cascade).  Returns it, or NULL after printing why (*status set). */
-static struct scorer *scorer_make(const struct options *o, int *status)
+static struct scorer *scorer_make(const struct options *o, struct buf *ident, int *status)
 {
     if (!o->llm)
-        return first_stage_make(o, status);
+        return first_stage_make(o, ident, status);
     if (!o->cascade)
-        return llm_make(o, status);
-    struct scorer *first = first_stage_make(o, status);
+        return llm_make(o, ident, status);
+    struct scorer *first = first_stage_make(o, NULL, status);
     if (!first)
         return NULL;
     first->progress = group_progress;   /* the cascade reports none of its own */
-    struct scorer *second = llm_make(o, status);
+    struct scorer *second = llm_make(o, NULL, status);
     if (!second) {
         scorer_free(first);
         return NULL;
@@ -389,11 +433,26 @@ static int run(struct options *o)
     }
     if (src.trec)
         run_totals(o, &src);
-    struct scorer *sc = scorer_make(o, &status);
+    struct cache *cache = NULL;
+    struct cache_stats cache_stats = {0};
+    if (o->cache && !(cache = cache_open(o->cache, o->cache_readonly, &e))) {
+        say(e.msg);
+        source_close(&src, true);
+        return exit_status(e.kind, EXIT_IO);
+    }
+    struct buf ident = {0};
+    struct scorer *sc = scorer_make(o, cache ? &ident : NULL, &status);
     if (!sc) {
+        buf_free(&ident);
+        cache_close(cache);
         source_close(&src, true);
         return status;
     }
+    if (cache) {
+        sc = cache_scorer_new(sc, cache, ident.data, &cache_stats);
+        prog.cache_hits = &cache_stats.hits;
+    }
+    buf_free(&ident);
     sc->progress = group_progress;
     struct writer w = {.f = stdout, .format = o->format, .top_k = o->top_k,
                        .has_min_score = o->has_min_score, .min_score = o->min_score,
@@ -405,6 +464,7 @@ static int run(struct options *o)
         if (!w.f) {
             say(e.msg);
             scorer_free(sc);
+            cache_close(cache);
             source_close(&src, true);
             return exit_status(e.kind, EXIT_IO);
         }
@@ -483,6 +543,10 @@ static int run(struct options *o)
     if (o->verbose && !o->quiet)
         fprintf(stderr, "rerank: %ld groups, %ld candidates, %ld lines skipped, %ld groups failed\n",
                 prog.groups, (long)prog.cands, skipped, failed);
+    if (cache && o->verbose && !o->quiet)
+        fprintf(stderr, "rerank: score cache: %lld hits, %lld misses, %lld scorer calls, "
+                "%lld scores stored\n", cache_stats.hits, cache_stats.misses,
+                cache_stats.calls, cache_stats.stored);
     goto done;
 quiet_exit:
     /* The reader went away (`rerank ... | head`): end quietly. */
@@ -494,6 +558,7 @@ done:
     group_free(&g);
     writer_free(&w);
     scorer_free(sc);
+    cache_close(cache);
     source_close(&src, o->quiet);
     return status;
 }
