@@ -42,6 +42,9 @@ const char cli_usage[] =
 "      --bm25-k1 X         BM25 term-frequency saturation (default 0.9)\n"
 "      --bm25-b X          BM25 length normalisation (default 0.4)\n"
 "      --seed N            seed of --method random (default 0)\n"
+"      --skip-margin X     keep a group's first-stage order, unscored, when\n"
+"                          its top first-stage score (JSON \"score\", or the\n"
+"                          --run score) leads the second by X or more\n"
 "\n"
 "Cross-encoder:\n"
 "      --model NAME        model directory, or ORG/NAME[@REVISION] from the\n"
@@ -136,7 +139,7 @@ enum {
     OPT_TIMEOUT, OPT_RETRIES, OPT_CACERT, OPT_RUN, OPT_QUERIES, OPT_DOCS,
     OPT_DEPTH, OPT_DROP_TAIL, OPT_TOPIC_FIELD, OPT_LLM, OPT_LLM_URL,
     OPT_LLM_MODEL, OPT_WINDOW, OPT_STEP, OPT_PASSAGE_WORDS, OPT_CASCADE,
-    OPT_DRY_RUN, OPT_MIN_SCORE, OPT_TEXT_FIELD, OPT_CACHE, OPT_CACHE_READONLY, OPT_END,
+    OPT_DRY_RUN, OPT_MIN_SCORE, OPT_TEXT_FIELD, OPT_CACHE, OPT_CACHE_READONLY, OPT_SKIP_MARGIN, OPT_END,
 };
 
 static const struct option long_options[] = {
@@ -155,6 +158,7 @@ static const struct option long_options[] = {
     {"text-field", required_argument, NULL, OPT_TEXT_FIELD},
     {"cache", required_argument, NULL, OPT_CACHE},
     {"cache-readonly", no_argument, NULL, OPT_CACHE_READONLY},
+    {"skip-margin", required_argument, NULL, OPT_SKIP_MARGIN},
     {"format", required_argument, NULL, OPT_FORMAT},
     {"no-text", no_argument, NULL, OPT_NO_TEXT},
     {"run-tag", required_argument, NULL, OPT_RUN_TAG},
@@ -318,6 +322,7 @@ static const struct {
     {OPT_TEXT_FIELD, "--text-field", SCOPE_FILES},
     {OPT_CACHE, "--cache", SCOPE_POINTWISE},
     {OPT_CACHE_READONLY, "--cache-readonly", SCOPE_CACHE},
+    {OPT_SKIP_MARGIN, "--skip-margin", SCOPE_SCORES},
     {OPT_FORMAT, "--format", SCOPE_SCORES},
     {OPT_NO_TEXT, "--no-text", SCOPE_SCORES},
     {OPT_KEEP_GOING, "--keep-going", SCOPE_SCORES},
@@ -552,6 +557,11 @@ int cli_parse(int argc, char **argv, struct options *o, struct err *e)
             break;
         case OPT_CACHE_READONLY:
             o->cache_readonly = true;
+            break;
+        case OPT_SKIP_MARGIN:
+            if (parse_double(optarg, 0, HUGE_VAL, &o->skip_margin))
+                return err_set(e, "--skip-margin needs a number >= 0, not '%s'", optarg);
+            o->has_skip_margin = true;
             break;
         case OPT_FORMAT:
             if (output_format_parse(optarg, &o->format))

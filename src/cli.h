@@ -67,6 +67,8 @@ struct options {
     const char *run, *queries, *docs, *topic_field;
     long depth;
     bool drop_tail;
+    bool has_skip_margin;    /* --skip-margin X given */
+    double skip_margin;
     /* score cache */
     const char *cache;       /* --cache FILE */
     bool cache_readonly;

@@ -24,6 +24,7 @@ void group_reset(struct group *g)
     g->source = NULL;
     g->first_line = 0;
     g->error = NULL;
+    g->skipped = false;
     arena_reset(&g->arena);
 }
 
@@ -56,4 +57,5 @@ void group_subset(struct group *sub, const struct group *g, const size_t *idx, s
     sub->first_line = g->first_line;
     sub->ordinal = g->ordinal;
     sub->error = NULL;
+    sub->skipped = false;
 }

@@ -23,6 +23,9 @@ struct candidate {
     const char *source; /* file name for diagnostics ("<stdin>") */
     long line;          /* 1-based input line */
     double score;       /* set by the scorer */
+    double first_score; /* the input's first-stage score (a JSON "score",
+                           a TREC run's score), when has_first_score */
+    bool has_first_score;
 };
 
 struct group {
@@ -38,6 +41,7 @@ struct group {
     long ordinal;       /* 1-based position of the group in the run */
     const char *error;  /* set when scoring failed and the run keeps going
                            (--keep-going): written without scores */
+    bool skipped;       /* --skip-margin: first-stage scores, not scored */
     struct arena arena;
 };
 

@@ -201,6 +201,8 @@ struct parsed {
     char docid_buf[32];
     const char *text;
     size_t text_len;
+    bool has_score;     /* a numeric "score": the first stage's */
+    double score;
     /* group lines */
     json_t *documents;
 };
@@ -295,6 +297,9 @@ static int get_doc_fields(struct input *in, json_t *obj, struct parsed *p, struc
     json_t *id = get_alias(obj, docid_keys, &key);
     if (get_id(id, key, &p->docid, &p->docid_is_int, p->docid_buf, e) < 0)
         return -1;
+    json_t *score = json_object_get(obj, "score");
+    p->has_score = json_is_number(score);
+    p->score = p->has_score ? json_number_value(score) : 0;
     if (in->n_fields)
         return get_field_text(in, obj, p, e);
     json_t *text = get_alias(obj, text_keys, &key);
@@ -406,10 +411,10 @@ static bool same_group(const struct group *g, const struct parsed *p)
            memcmp(g->query, p->query, p->query_len) == 0;
 }
 
-static void add_candidate(struct input *in, struct group *g, const char *name,
-                          long lineno, const char *docid, bool docid_is_int,
-                          const char *text, size_t text_len, const char *raw,
-                          size_t raw_len)
+static struct candidate *add_candidate(struct input *in, struct group *g,
+                                       const char *name, long lineno, const char *docid,
+                                       bool docid_is_int, const char *text, size_t text_len,
+                                       const char *raw, size_t raw_len)
 {
     struct candidate *c = group_add(g);
     char num[48];
@@ -431,6 +436,7 @@ static void add_candidate(struct input *in, struct group *g, const char *name,
     c->raw = raw ? arena_strndup(&g->arena, raw, raw_len) : NULL;
     c->source = name;
     c->line = lineno;
+    return c;
 }
 
 struct spans {
@@ -469,8 +475,11 @@ static void fill_group(struct input *in, struct group *g, struct parsed *p,
         } else {
             struct parsed dp;
             get_doc_fields(in, d, &dp, NULL);
-            add_candidate(in, g, name, lineno, dp.docid, dp.docid_is_int, dp.text,
-                          dp.text_len, elems.v[i].p, elems.v[i].n);
+            struct candidate *c = add_candidate(in, g, name, lineno, dp.docid,
+                                                dp.docid_is_int, dp.text, dp.text_len,
+                                                elems.v[i].p, elems.v[i].n);
+            c->has_first_score = dp.has_score;
+            c->first_score = dp.score;
         }
     }
     free(elems.v);
@@ -502,8 +511,10 @@ static int take_line(struct input *in, struct group *g, const char *s, size_t n,
     } else {
         if (!g->query)
             start_group(in, g, &p, name, lineno);
-        add_candidate(in, g, name, lineno, p.docid, p.docid_is_int, p.text,
-                      p.text_len, p.root ? s : NULL, n);
+        struct candidate *c = add_candidate(in, g, name, lineno, p.docid, p.docid_is_int,
+                                            p.text, p.text_len, p.root ? s : NULL, n);
+        c->has_first_score = p.has_score;
+        c->first_score = p.score;
         rc = LINE_ADDED;
     }
     json_decref(p.root);

@@ -400,6 +400,34 @@ static int check_scores(const struct group *g, struct err *e)
     return 0;
 }
 
+/* --skip-margin: whether g's first stage is confident (its top first-stage
+ * score leads the second by margin or more); then its scores become the
+ * first stage's.  A candidate without a first-stage score is an error
+ * (usage: the option needs them).  Returns 1 (skip), 0 (score) or -1. */
+static int confident_skip(struct group *g, double margin, struct err *e)
+{
+    double top = -HUGE_VAL, second = -HUGE_VAL;
+    for (size_t i = 0; i < g->n_cands; i++) {
+        const struct candidate *c = &g->cands[i];
+        if (!c->has_first_score)
+            return err_setk(e, ERR_USAGE, "%s:%ld: --skip-margin needs first-stage scores, "
+                            "and docid \"%s\" has no numeric \"score\"", c->source, c->line,
+                            c->docid);
+        if (c->first_score > top) {
+            second = top;
+            top = c->first_score;
+        } else if (c->first_score > second) {
+            second = c->first_score;
+        }
+    }
+    if (g->n_cands < 2 || !(top - second >= margin))
+        return 0;
+    for (size_t i = 0; i < g->n_cands; i++)
+        g->cands[i].score = g->cands[i].first_score;
+    g->skipped = true;
+    return 1;
+}
+
 struct tokenize_ctx {
     struct writer *w;
     const struct group *g;
@@ -470,7 +498,7 @@ static int run(struct options *o)
         }
     }
     struct group g = {0};
-    long failed = 0, ordinal = 0;
+    long failed = 0, ordinal = 0, n_skipped = 0;
 
     for (;;) {
         int r = source_next(&src, &g, &e);
@@ -488,7 +516,17 @@ static int run(struct options *o)
         if (!in_shard(o, g.qid ? g.qid : g.query))
             continue;
         progress_group_begin(&prog, now_seconds());
-        if (o->tokenize) {
+        int skip = o->has_skip_margin ? confident_skip(&g, o->skip_margin, &e) : 0;
+        if (skip < 0) {
+            say(e.msg);
+            stopped(&g);
+            status = exit_status(e.kind, EXIT_USAGE);
+            break;
+        }
+        n_skipped += skip;
+        if (skip) {
+            /* first-stage scores in place: nothing to score */
+        } else if (o->tokenize) {
             struct tokenize_ctx t = {&w, &g, strcmp(o->long_mode, "max") == 0};
             crossenc_encode_group(sc, &g, write_encoding, &t, &e);
         } else if (sc->score(sc, &g, &e) < 0 || check_scores(&g, &e) < 0) {
@@ -543,6 +581,9 @@ static int run(struct options *o)
     if (o->verbose && !o->quiet)
         fprintf(stderr, "rerank: %ld groups, %ld candidates, %ld lines skipped, %ld groups failed\n",
                 prog.groups, (long)prog.cands, skipped, failed);
+    if (o->has_skip_margin && o->verbose && !o->quiet)
+        fprintf(stderr, "rerank: --skip-margin: %ld group%s kept the first-stage order\n",
+                n_skipped, n_skipped == 1 ? "" : "s");
     if (cache && o->verbose && !o->quiet)
         fprintf(stderr, "rerank: score cache: %lld hits, %lld misses, %lld scorer calls, "
                 "%lld scores stored\n", cache_stats.hits, cache_stats.misses,

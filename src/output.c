@@ -68,6 +68,7 @@ static void put_id(struct buf *b, const char *id, bool is_int)
 struct member_ctx {
     struct buf *b;
     bool no_text;
+    bool skipped;   /* "skipped" is replaced too */
     bool first;
     bool has_qid, has_query, has_docid, has_text;
 };
@@ -84,7 +85,8 @@ static void copy_member(struct json_span key, struct json_span value, void *ctx)
 {
     struct member_ctx *m = ctx;
     static const char *const replaced[] = {"score", "rank", NULL};
-    if (key_in(key, replaced) || (m->no_text && key_in(key, text_keys)))
+    if (key_in(key, replaced) || (m->no_text && key_in(key, text_keys)) ||
+        (m->skipped && jsontext_key_is(key, "skipped")))
         return;
     m->has_qid |= jsontext_key_is(key, "qid");
     m->has_query |= jsontext_key_is(key, "query");
@@ -109,7 +111,8 @@ static void put_key(struct member_ctx *m, const char *key)
 static void write_jsonl(struct writer *w, const struct group *g,
                         const struct candidate *c, long rank)
 {
-    struct member_ctx m = {.b = &w->out, .no_text = w->no_text, .first = true};
+    struct member_ctx m = {.b = &w->out, .no_text = w->no_text,
+                           .skipped = g->skipped && !g->error, .first = true};
     buf_putc(&w->out, '{');
     if (c->raw)
         jsontext_members(c->raw, strlen(c->raw), copy_member, &m);
@@ -139,6 +142,10 @@ static void write_jsonl(struct writer *w, const struct group *g,
         buf_puts(&w->out, num);
         put_key(&m, "rank");
         buf_printf(&w->out, "%ld", rank);
+        if (g->skipped) {
+            put_key(&m, "skipped");
+            buf_puts(&w->out, "true");
+        }
     }
     buf_puts(&w->out, "}\n");
 }

@@ -799,6 +799,8 @@ int trec_source_next(struct trec_source *s, struct group *g, struct err *e)
         c->text_len = len;
         c->source = s->run->path;
         c->line = d->line;
+        c->first_score = d->score;
+        c->has_first_score = true;
         s->stats.n_candidates++;
     }
     s->tail = t->docs + top;
