@@ -29,7 +29,9 @@ const char cli_usage[] =
 "                          instead of the document text\n"
 "\n"
 "TREC batch input (instead of FILEs):\n"
-"      --run FILE          a TREC run: qid Q0 docid rank score tag\n"
+"      --run FILE          a TREC run: qid Q0 docid rank score tag; several\n"
+"                          --run are fused by reciprocal rank fusion (k 60)\n"
+"                          before --depth\n"
 "      --queries FILE      query texts: TSV qid<TAB>text, JSONL, or TREC topics\n"
 "      --docs FILE         the collection: TSV docid<TAB>text or JSONL\n"
 "      --depth N           rerank the top N of each query (default 100); the\n"
@@ -128,6 +130,8 @@ const char cli_usage[] =
 "with the same statuses.\n"
 "\n"
 "Evaluation: rerank eval --qrels QRELS RUN... (see rerank eval --help).\n"
+"Fusion: rerank fuse [--method rrf|combsum|combmnz] RUN... (see rerank fuse\n"
+"--help).\n"
 "Full documentation: man rerank\n";
 
 enum {
@@ -647,7 +651,10 @@ int cli_parse(int argc, char **argv, struct options *o, struct err *e)
             o->cacert = optarg;
             break;
         case OPT_RUN:
-            o->run = optarg;
+            if (o->n_runs == (int)(sizeof o->runs / sizeof *o->runs))
+                return err_set(e, "at most %d --run options", o->n_runs);
+            o->runs[o->n_runs++] = optarg;
+            o->run = o->runs[0];
             break;
         case OPT_QUERIES:
             o->queries = optarg;

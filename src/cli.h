@@ -65,6 +65,9 @@ struct options {
     bool method_given;                       /* -m was on the command line */
     /* TREC batch input */
     const char *run, *queries, *docs, *topic_field;
+    const char *runs[16];    /* every --run (run is the first); more than
+                                one are fused by RRF before --depth */
+    int n_runs;
     long depth;
     bool drop_tail;
     bool has_skip_margin;    /* --skip-margin X given */

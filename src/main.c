@@ -22,6 +22,8 @@
 #include "cpu.h"
 #include "crossenc.h"
 #include "eval.h"
+#include "fuse.h"
+#include "fuse_cli.h"
 #include "hub.h"
 #include "input.h"
 #include "llm.h"
@@ -125,6 +127,26 @@ struct source {
     bool verbose;
 };
 
+/* Reads --run, or fuses several --run by RRF (k 60) into run.  0 or -1
+ * with e; run is freed with trec_run_free either way. */
+static int runs_read(struct trec_run *run, const struct options *o, struct err *e)
+{
+    if (o->n_runs == 1)
+        return trec_run_read(run, o->run, e);
+    struct trec_run parts[sizeof o->runs / sizeof *o->runs];
+    int rc = 0, n = 0;
+    memset(run, 0, sizeof *run);
+    for (; n < o->n_runs && rc == 0; n++)
+        rc = trec_run_read(&parts[n], o->runs[n], e);
+    if (rc == 0) {
+        struct fuse_options fo = {FUSE_RRF, FUSE_NORM_NONE, 60};
+        fuse_runs(parts, (size_t)n, &fo, run);
+    }
+    for (int i = 0; i < n; i++)
+        trec_run_free(&parts[i]);
+    return rc;
+}
+
 /* Opens the source.  Returns 0, or an exit status after printing why. */
 static int source_open(struct source *s, struct options *o)
 {
@@ -142,7 +164,7 @@ static int source_open(struct source *s, struct options *o)
     }
     enum trec_topic_field field = TREC_FIELD_TITLE;
     trec_topic_field_parse(o->topic_field, &field, NULL);
-    if (trec_run_read(&s->run, o->run, &e) < 0 ||
+    if (runs_read(&s->run, o, &e) < 0 ||
         trec_queries_read(&s->queries, o->queries, field, &e) < 0 ||
         !(s->docs = trec_docs_open(o->docs, &e))) {
         say(e.msg);
@@ -612,6 +634,10 @@ int main(int argc, char **argv)
 
     if (argc > 1 && strcmp(argv[1], "eval") == 0) {
         int kind = eval_main(argc - 1, argv + 1);
+        return kind ? exit_status((enum err_kind)kind, EXIT_INPUT) : EXIT_OK;
+    }
+    if (argc > 1 && strcmp(argv[1], "fuse") == 0) {
+        int kind = fuse_main(argc - 1, argv + 1);
         return kind ? exit_status((enum err_kind)kind, EXIT_INPUT) : EXIT_OK;
     }
 
