@@ -7,7 +7,6 @@
  * file), as is one SQLite cannot read (corrupt). */
 #include "cache.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -218,11 +217,6 @@ static int cache_put(struct cache *c, const unsigned char key[16], double score,
 
 /* ---- model identity --------------------------------------------------------- */
 
-static int cmp_names(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* "…/models--ORG--NAME/snapshots/COMMIT[/]": REPO@COMMIT into b, 1; else 0. */
 static int hub_snapshot(const char *dir, struct buf *b)
 {
@@ -251,24 +245,14 @@ int cache_model_identity(const char *dir, struct buf *b, struct err *e)
 {
     if (hub_snapshot(dir, b))
         return 0;
-    DIR *d = opendir(dir);
-    if (!d)
+    char **names = dir_names(dir);
+    if (!names)
         return err_setk(e, ERR_MODEL, "%s: %s", dir, strerror(errno));
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    for (struct dirent *de; (de = readdir(d));) {
-        if (de->d_name[0] == '.')
-            continue;
-        grow((void **)&names, &cap, n + 1, sizeof *names);
-        names[n++] = xstrdup(de->d_name);
-    }
-    closedir(d);
-    qsort(names, n, sizeof *names, cmp_names);
     struct hash128 h;
     h128_init(&h);
     int rc = 0;
     struct buf path = {0};
-    for (size_t i = 0; i < n && rc == 0; i++) {
+    for (size_t i = 0; names[i] && rc == 0; i++) {
         path.len = 0;
         buf_printf(&path, "%s/%s", dir, names[i]);
         struct stat st;
@@ -289,9 +273,7 @@ int cache_model_identity(const char *dir, struct buf *b, struct err *e)
         if (fd >= 0)
             close(fd);
     }
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
+    dir_names_free(names);
     buf_free(&path);
     if (rc == 0) {
         unsigned char k[16];

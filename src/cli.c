@@ -131,7 +131,8 @@ const char cli_usage[] =
 "\n"
 "Evaluation: rerank eval --qrels QRELS RUN... (see rerank eval --help).\n"
 "Fusion: rerank fuse [--method rrf|combsum|combmnz] RUN... (see rerank fuse\n"
-"--help).\n"
+"--help).  Models: rerank models [--json] lists the Hugging Face cache's\n"
+"models and whether rerank can run them.\n"
 "Full documentation: man rerank\n";
 
 enum {

@@ -27,6 +27,7 @@
 #include "hub.h"
 #include "input.h"
 #include "llm.h"
+#include "models_cli.h"
 #include "output.h"
 #include "progress.h"
 #include "scorer.h"
@@ -635,6 +636,10 @@ int main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "eval") == 0) {
         int kind = eval_main(argc - 1, argv + 1);
         return kind ? exit_status((enum err_kind)kind, EXIT_INPUT) : EXIT_OK;
+    }
+    if (argc > 1 && strcmp(argv[1], "models") == 0) {
+        int kind = models_main(argc - 1, argv + 1);
+        return kind ? exit_status((enum err_kind)kind, EXIT_IO) : EXIT_OK;
     }
     if (argc > 1 && strcmp(argv[1], "fuse") == 0) {
         int kind = fuse_main(argc - 1, argv + 1);

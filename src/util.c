@@ -1,6 +1,7 @@
 /* util.c — allocation, error text, buffers, arenas, score formatting. */
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -393,4 +394,35 @@ long utf8_invalid_at(const char *s, size_t n)
         i += len;
     }
     return -1;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **dir_names(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return NULL;
+    char **v = xcalloc(1, sizeof *v);
+    size_t n = 0, cap = 1;
+    for (struct dirent *de; (de = readdir(d));) {
+        if (de->d_name[0] == '.')
+            continue;
+        grow((void **)&v, &cap, n + 2, sizeof *v);
+        v[n++] = xstrdup(de->d_name);
+    }
+    closedir(d);
+    v[n] = NULL;
+    qsort(v, n, sizeof *v, cmp_names);
+    return v;
+}
+
+void dir_names_free(char **names)
+{
+    for (size_t i = 0; names && names[i]; i++)
+        free(names[i]);
+    free(names);
 }
