@@ -62,18 +62,7 @@ static int cascade_score(struct scorer *sc, struct group *g, struct err *e)
     size_t k = c->top_n < n ? c->top_n : n;
 
     struct group *sub = &c->sub;
-    sub->n_cands = 0;
-    grow((void **)&sub->cands, &sub->cap_cands, k ? k : 1, sizeof *sub->cands);
-    for (size_t r = 0; r < k; r++)
-        sub->cands[r] = g->cands[c->order[r]];
-    sub->n_cands = k;
-    sub->qid = g->qid;
-    sub->qid_is_int = g->qid_is_int;
-    sub->query = g->query;
-    sub->query_len = g->query_len;
-    sub->source = g->source;
-    sub->first_line = g->first_line;
-    sub->ordinal = g->ordinal;
+    group_subset(sub, g, c->order, k);
     if (k && (c->second->score(c->second, sub, e) < 0 || check_finite(sub, "second", e) < 0))
         return -1;
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,9 +24,14 @@ const char cli_usage[] =
 "      --skip-invalid      report and skip bad lines instead of stopping\n"
 "      --shard K/N         only the groups whose qid (or query) hashes to\n"
 "                          shard K of N (0 <= K < N)\n"
+"      --text-field NAMES  score the comma-separated JSON fields NAMES,\n"
+"                          as \"name: value\" lines (Cohere's rank_fields),\n"
+"                          instead of the document text\n"
 "\n"
 "TREC batch input (instead of FILEs):\n"
-"      --run FILE          a TREC run: qid Q0 docid rank score tag\n"
+"      --run FILE          a TREC run: qid Q0 docid rank score tag; several\n"
+"                          --run are fused by reciprocal rank fusion (k 60)\n"
+"                          before --depth\n"
 "      --queries FILE      query texts: TSV qid<TAB>text, JSONL, or TREC topics\n"
 "      --docs FILE         the collection: TSV docid<TAB>text or JSONL\n"
 "      --depth N           rerank the top N of each query (default 100); the\n"
@@ -38,6 +44,9 @@ const char cli_usage[] =
 "      --bm25-k1 X         BM25 term-frequency saturation (default 0.9)\n"
 "      --bm25-b X          BM25 length normalisation (default 0.4)\n"
 "      --seed N            seed of --method random (default 0)\n"
+"      --skip-margin X     keep a group's first-stage order, unscored, when\n"
+"                          its top first-stage score (JSON \"score\", or the\n"
+"                          --run score) leads the second by X or more\n"
 "\n"
 "Cross-encoder:\n"
 "      --model NAME        model directory, or ORG/NAME[@REVISION] from the\n"
@@ -95,8 +104,19 @@ const char cli_usage[] =
 "      --dry-run           send nothing and write no ranking; report the\n"
 "                          requests and token estimates on stderr\n"
 "\n"
+"Score cache:\n"
+"      --cache FILE        reuse the scores stored in FILE (SQLite; created\n"
+"                          when missing) and store new ones; keyed by model,\n"
+"                          scoring options, query and document text; for the\n"
+"                          cross-encoder, --api and --llm pointwise\n"
+"      --cache-readonly    read --cache FILE but never write it\n"
+"\n"
 "Output:\n"
 "  -k, --top-k N           keep the best N candidates of each group\n"
+"      --min-score X       leave out candidates scoring below X (ranks\n"
+"                          count what is kept); with --run, needs --drop-tail\n"
+"  -o, --output FILE       write to FILE, replaced only when the run ends\n"
+"                          (a failed run leaves it as it was)\n"
 "      --format FORMAT     jsonl (default), tsv or trec\n"
 "      --no-text           leave the document text out of the output\n"
 "      --run-tag TAG       last column of --format trec (default rerank)\n"
@@ -112,13 +132,17 @@ const char cli_usage[] =
 "\n"
 "Exit status: 0 success; 1 bad input (every group before it was written);\n"
 "2 usage error (also an option that does not apply); 3 bad lines were\n"
-"skipped (--skip-invalid); 4 the model could not be loaded; 5 scoring a\n"
-"group failed (groups before it were written); 6 some groups failed\n"
+"skipped (--skip-invalid); 4 the model (or the --cache file) could not be\n"
+"loaded; 5 scoring a group failed (groups before it were written); 6 some\n"
+"groups failed\n"
 "(--keep-going); 7 an eval threshold was missed; 8 an input file could not\n"
 "be opened or read, or the output could not be written.  rerank eval exits\n"
 "with the same statuses.\n"
 "\n"
 "Evaluation: rerank eval --qrels QRELS RUN... (see rerank eval --help).\n"
+"Fusion: rerank fuse [--method rrf|combsum|combmnz] RUN... (see rerank fuse\n"
+"--help).  Models: rerank models [--json] lists the Hugging Face cache's\n"
+"models and whether rerank can run them.\n"
 "Full documentation: man rerank\n";
 
 enum {
@@ -130,7 +154,8 @@ enum {
     OPT_TIMEOUT, OPT_RETRIES, OPT_CACERT, OPT_RUN, OPT_QUERIES, OPT_DOCS,
     OPT_DEPTH, OPT_DROP_TAIL, OPT_TOPIC_FIELD, OPT_LLM, OPT_LLM_URL,
     OPT_LLM_MODEL, OPT_WINDOW, OPT_STEP, OPT_PASSAGE_WORDS, OPT_CASCADE,
-    OPT_DRY_RUN, OPT_INSTRUCTION, OPT_END,
+    OPT_DRY_RUN, OPT_INSTRUCTION, OPT_MIN_SCORE, OPT_TEXT_FIELD, OPT_CACHE,
+    OPT_CACHE_READONLY, OPT_SKIP_MARGIN, OPT_END,
 };
 
 static const struct option long_options[] = {
@@ -144,6 +169,12 @@ static const struct option long_options[] = {
     {"bm25-b", required_argument, NULL, OPT_BM25_B},
     {"seed", required_argument, NULL, OPT_SEED},
     {"top-k", required_argument, NULL, 'k'},
+    {"min-score", required_argument, NULL, OPT_MIN_SCORE},
+    {"output", required_argument, NULL, 'o'},
+    {"text-field", required_argument, NULL, OPT_TEXT_FIELD},
+    {"cache", required_argument, NULL, OPT_CACHE},
+    {"cache-readonly", no_argument, NULL, OPT_CACHE_READONLY},
+    {"skip-margin", required_argument, NULL, OPT_SKIP_MARGIN},
     {"format", required_argument, NULL, OPT_FORMAT},
     {"no-text", no_argument, NULL, OPT_NO_TEXT},
     {"run-tag", required_argument, NULL, OPT_RUN_TAG},
@@ -263,6 +294,9 @@ enum scope {
     SCOPE_LISTWISE,       /* --llm listwise */
     SCOPE_TREC_FORMAT,    /* --format trec */
     SCOPE_SCORES,         /* scores are written (not --tokenize) */
+    SCOPE_POINTWISE,      /* a pointwise scorer really scores: the cross-
+                             encoder, --api or --llm pointwise, alone */
+    SCOPE_CACHE,          /* --cache */
 };
 
 static const struct {
@@ -302,6 +336,11 @@ static const struct {
     {OPT_STEP, "--step", SCOPE_LISTWISE},
     {OPT_RUN_TAG, "--run-tag", SCOPE_TREC_FORMAT},
     {'k', "--top-k", SCOPE_SCORES},
+    {OPT_MIN_SCORE, "--min-score", SCOPE_SCORES},
+    {OPT_TEXT_FIELD, "--text-field", SCOPE_FILES},
+    {OPT_CACHE, "--cache", SCOPE_POINTWISE},
+    {OPT_CACHE_READONLY, "--cache-readonly", SCOPE_CACHE},
+    {OPT_SKIP_MARGIN, "--skip-margin", SCOPE_SCORES},
     {OPT_FORMAT, "--format", SCOPE_SCORES},
     {OPT_NO_TEXT, "--no-text", SCOPE_SCORES},
     {OPT_KEEP_GOING, "--keep-going", SCOPE_SCORES},
@@ -362,6 +401,19 @@ static int scope_check(const struct options *o, enum scope s, const char *name,
     case SCOPE_SCORES:
         return o->tokenize ? err_set(e, "%s does not apply to --tokenize "
                                      "(which prints token ids, not scores)", name) : 0;
+    case SCOPE_POINTWISE:
+        if (o->tokenize || o->dry_run)
+            return err_set(e, "%s does not apply to %s (nothing is scored)", name,
+                           o->tokenize ? "--tokenize" : "--dry-run");
+        if (o->cascade || (o->llm && strcmp(o->llm, "pointwise") != 0) ||
+            (!o->llm && o->method != METHOD_CROSS_ENCODER && o->method != METHOD_API))
+            return err_set(e, "%s applies to scorers that score each pair alone (the "
+                           "cross-encoder, --api, --llm pointwise), not to %s", name,
+                           o->cascade ? "--cascade" : o->llm ? "--llm listwise"
+                                                             : other_scorer(o));
+        return 0;
+    case SCOPE_CACHE:
+        return o->cache ? 0 : err_set(e, "%s needs --cache FILE", name);
     }
     return 0;
 }
@@ -372,6 +424,11 @@ static int cli_check(struct options *o, const bool *given, struct err *e)
 {
     if (o->in.mode == INPUT_LINES && !o->in.query && !o->run)
         return err_set(e, "--input lines needs --query");
+    if (o->in.mode == INPUT_LINES && o->in.text_fields)
+        return err_set(e, "--text-field needs JSON Lines input, not --input lines");
+    if (o->has_min_score && o->run && !o->drop_tail)
+        return err_set(e, "--min-score with --run needs --drop-tail (the documents "
+                       "below --depth are not scored)");
     bool trec = o->run || o->queries || o->docs;
     if (trec && !(o->run && o->queries && o->docs))
         return err_set(e, "--run, --queries and --docs go together");
@@ -422,7 +479,7 @@ int cli_parse(int argc, char **argv, struct options *o, struct err *e)
     long v;
     double d;
     bool given[OPT_END] = {false};
-    while ((c = getopt_long(argc, argv, ":q:m:k:t:h", long_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":q:m:k:t:o:h", long_options, NULL)) != -1) {
         if (c > 0 && c < OPT_END)
             given[c] = true;
         switch (c) {
@@ -494,6 +551,35 @@ int cli_parse(int argc, char **argv, struct options *o, struct err *e)
             if (parse_long(optarg, 1, LONG_MAX, &v))
                 return err_set(e, "--top-k needs a positive integer, not '%s'", optarg);
             o->top_k = v;
+            break;
+        case OPT_MIN_SCORE:
+            if (parse_double(optarg, -HUGE_VAL, HUGE_VAL, &o->min_score))
+                return err_set(e, "--min-score needs a number, not '%s'", optarg);
+            o->has_min_score = true;
+            break;
+        case 'o':
+            if (!*optarg)
+                return err_set(e, "-o needs a file name");
+            o->output = optarg;
+            break;
+        case OPT_TEXT_FIELD:
+            if (!*optarg || *optarg == ',' || strstr(optarg, ",,") ||
+                optarg[strlen(optarg) - 1] == ',')
+                return err_set(e, "--text-field needs NAME[,NAME...], not '%s'", optarg);
+            o->in.text_fields = optarg;
+            break;
+        case OPT_CACHE:
+            if (!*optarg)
+                return err_set(e, "--cache needs a file name");
+            o->cache = optarg;
+            break;
+        case OPT_CACHE_READONLY:
+            o->cache_readonly = true;
+            break;
+        case OPT_SKIP_MARGIN:
+            if (parse_double(optarg, 0, HUGE_VAL, &o->skip_margin))
+                return err_set(e, "--skip-margin needs a number >= 0, not '%s'", optarg);
+            o->has_skip_margin = true;
             break;
         case OPT_FORMAT:
             if (output_format_parse(optarg, &o->format))
@@ -582,7 +668,10 @@ int cli_parse(int argc, char **argv, struct options *o, struct err *e)
             o->cacert = optarg;
             break;
         case OPT_RUN:
-            o->run = optarg;
+            if (o->n_runs == (int)(sizeof o->runs / sizeof *o->runs))
+                return err_set(e, "at most %d --run options", o->n_runs);
+            o->runs[o->n_runs++] = optarg;
+            o->run = o->runs[0];
             break;
         case OPT_QUERIES:
             o->queries = optarg;

@@ -36,6 +36,9 @@ struct options {
     struct input_options in;
     enum output_format format;
     long top_k;
+    bool has_min_score;      /* --min-score given */
+    double min_score;
+    const char *output;      /* -o FILE; NULL: stdout */
     bool no_text;
     const char *run_tag;
     enum method method;
@@ -63,8 +66,16 @@ struct options {
     bool method_given;                       /* -m was on the command line */
     /* TREC batch input */
     const char *run, *queries, *docs, *topic_field;
+    const char *runs[16];    /* every --run (run is the first); more than
+                                one are fused by RRF before --depth */
+    int n_runs;
     long depth;
     bool drop_tail;
+    bool has_skip_margin;    /* --skip-margin X given */
+    double skip_margin;
+    /* score cache */
+    const char *cache;       /* --cache FILE */
+    bool cache_readonly;
     bool quiet, verbose, keep_going;
     long shard_k, shard_n;   /* --shard K/N; shard_n 0 when not sharding */
     bool help, version;

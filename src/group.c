@@ -24,6 +24,7 @@ void group_reset(struct group *g)
     g->source = NULL;
     g->first_line = 0;
     g->error = NULL;
+    g->skipped = false;
     arena_reset(&g->arena);
 }
 
@@ -40,4 +41,21 @@ struct candidate *group_add(struct group *g)
     struct candidate *c = &g->cands[g->n_cands++];
     memset(c, 0, sizeof *c);
     return c;
+}
+
+void group_subset(struct group *sub, const struct group *g, const size_t *idx, size_t n)
+{
+    grow((void **)&sub->cands, &sub->cap_cands, n ? n : 1, sizeof *sub->cands);
+    for (size_t i = 0; i < n; i++)
+        sub->cands[i] = g->cands[idx[i]];
+    sub->n_cands = n;
+    sub->qid = g->qid;
+    sub->qid_is_int = g->qid_is_int;
+    sub->query = g->query;
+    sub->query_len = g->query_len;
+    sub->source = g->source;
+    sub->first_line = g->first_line;
+    sub->ordinal = g->ordinal;
+    sub->error = NULL;
+    sub->skipped = false;
 }

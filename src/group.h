@@ -23,6 +23,9 @@ struct candidate {
     const char *source; /* file name for diagnostics ("<stdin>") */
     long line;          /* 1-based input line */
     double score;       /* set by the scorer */
+    double first_score; /* the input's first-stage score (a JSON "score",
+                           a TREC run's score), when has_first_score */
+    bool has_first_score;
 };
 
 struct group {
@@ -38,6 +41,7 @@ struct group {
     long ordinal;       /* 1-based position of the group in the run */
     const char *error;  /* set when scoring failed and the run keeps going
                            (--keep-going): written without scores */
+    bool skipped;       /* --skip-margin: first-stage scores, not scored */
     struct arena arena;
 };
 
@@ -65,5 +69,9 @@ void group_reset(struct group *g);
 void group_free(struct group *g);
 /* Appends a zeroed candidate and returns it. */
 struct candidate *group_add(struct group *g);
+/* Makes sub the group of g's query holding the candidates idx[0..n), in that
+ * order (copies; their strings stay g's).  For a scorer that hands part of
+ * a group to another (cascade.c, cache.c). */
+void group_subset(struct group *sub, const struct group *g, const size_t *idx, size_t n);
 
 #endif

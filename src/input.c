@@ -35,6 +35,10 @@ struct input {
     bool has_pending;
     long skipped;
     bool io_failed;
+    char *fields_store;        /* --text-field split at its commas */
+    const char **fields;
+    size_t n_fields;
+    struct buf field_text;     /* the text built from them, per document */
 };
 
 struct input *input_open(char *const *files, int n_files,
@@ -53,6 +57,19 @@ struct input *input_open(char *const *files, int n_files,
     in->o = *o;
     in->files = files;
     in->n_files = n_files;
+    if (o->text_fields) {
+        in->fields_store = xstrdup(o->text_fields);
+        size_t n = 1;
+        for (const char *c = o->text_fields; *c; c++)
+            n += *c == ',';
+        in->fields = xcalloc(n, sizeof *in->fields);
+        for (char *f = in->fields_store, *next; f; f = next) {
+            next = strchr(f, ',');
+            if (next)
+                *next++ = 0;
+            in->fields[in->n_fields++] = f;
+        }
+    }
     return in;
 }
 
@@ -74,6 +91,9 @@ void input_close(struct input *in)
         fclose(in->f);
     buf_free(&in->line);
     buf_free(&in->pending);
+    buf_free(&in->field_text);
+    free(in->fields);
+    free(in->fields_store);
     free(in);
 }
 
@@ -193,6 +213,8 @@ struct parsed {
     char docid_buf[32];
     const char *text;
     size_t text_len;
+    bool has_score;     /* a numeric "score": the first stage's */
+    double score;
     /* group lines */
     json_t *documents;
 };
@@ -243,9 +265,46 @@ static json_t *get_alias(json_t *obj, const char *const *keys, const char **whic
     return NULL;
 }
 
-/* Reads a document object's id (NULL when it has none) and text.  Returns 0
- * or -1 with e. */
-static int get_doc_fields(json_t *obj, struct parsed *p, struct err *e)
+/* The text of --text-field: "name: value" lines, in the order the names
+ * were given (Cohere's rank_fields); a field a document lacks is left out.
+ * Strings are taken as they are, numbers as their JSON text.  Fills
+ * p->text (valid until the next document is read) or returns -1 with e. */
+static int get_field_text(struct input *in, json_t *obj, struct parsed *p, struct err *e)
+{
+    struct buf *b = &in->field_text;
+    b->len = 0;
+    bool any = false;
+    for (size_t i = 0; i < in->n_fields; i++) {
+        json_t *v = json_object_get(obj, in->fields[i]);
+        if (!v)
+            continue;
+        if (any)
+            buf_putc(b, '\n');
+        any = true;
+        buf_printf(b, "%s: ", in->fields[i]);
+        if (json_is_string(v)) {
+            buf_put(b, json_string_value(v), json_string_length(v));
+        } else if (json_is_number(v)) {
+            char *num = json_dumps(v, JSON_ENCODE_ANY);
+            buf_puts(b, num);
+            free(num);
+        } else {
+            return err_set(e, "\"%s\" must be a string or a number (--text-field)",
+                           in->fields[i]);
+        }
+    }
+    if (!any)
+        return err_set(e, "none of the --text-field fields (%s) is present",
+                       in->o.text_fields);
+    buf_putc(b, 0);
+    p->text = b->data;
+    p->text_len = b->len - 1;
+    return 0;
+}
+
+/* Reads a document object's id (NULL when it has none), its first-stage
+ * score and its text.  Returns 0 or -1 with e. */
+static int get_doc_fields(struct input *in, json_t *obj, struct parsed *p, struct err *e)
 {
     const char *key = "docid";
     p->docid = NULL;
@@ -253,6 +312,11 @@ static int get_doc_fields(json_t *obj, struct parsed *p, struct err *e)
     json_t *id = get_alias(obj, docid_keys, &key);
     if (get_id(id, key, &p->docid, &p->docid_is_int, p->docid_buf, e) < 0)
         return -1;
+    json_t *score = json_object_get(obj, "score");
+    p->has_score = json_is_number(score);
+    p->score = p->has_score ? json_number_value(score) : 0;
+    if (in->n_fields)
+        return get_field_text(in, obj, p, e);
     json_t *text = get_alias(obj, text_keys, &key);
     if (!text)
         return err_set(e, "missing \"text\" (or \"document\", \"passage\", \"contents\")");
@@ -280,6 +344,8 @@ static int parse_line(struct input *in, const char *s, size_t n,
         in->mode = *c == '{' ? INPUT_JSONL : INPUT_LINES;
     }
     if (in->mode == INPUT_LINES) {
+        if (in->n_fields)
+            return err_set(e, "--text-field needs JSON Lines input, not plain text");
         if (!in->o.query)
             return err_set(e, "plain-text input needs --query (or give JSON Lines)");
         if (memchr(s, 0, n))
@@ -322,7 +388,7 @@ static int parse_line(struct input *in, const char *s, size_t n,
         json_array_foreach(docs, i, d) {
             if (json_is_object(d)) {
                 struct parsed dp;
-                if (get_doc_fields(d, &dp, e) < 0)
+                if (get_doc_fields(in, d, &dp, e) < 0)
                     return err_prefix(e, "documents[%zu]", i);
             } else if (!json_is_string(d)) {
                 return err_set(e, "documents[%zu] must be a string or an object", i);
@@ -333,7 +399,7 @@ static int parse_line(struct input *in, const char *s, size_t n,
         return 0;
     }
     p->kind = P_CANDIDATE;
-    return get_doc_fields(p->root, p, e);
+    return get_doc_fields(in, p->root, p, e);
 }
 
 static const char *gdup(struct group *g, const char *s)
@@ -360,10 +426,10 @@ static bool same_group(const struct group *g, const struct parsed *p)
            memcmp(g->query, p->query, p->query_len) == 0;
 }
 
-static void add_candidate(struct input *in, struct group *g, const char *name,
-                          long lineno, const char *docid, bool docid_is_int,
-                          const char *text, size_t text_len, const char *raw,
-                          size_t raw_len)
+static struct candidate *add_candidate(struct input *in, struct group *g,
+                                       const char *name, long lineno, const char *docid,
+                                       bool docid_is_int, const char *text, size_t text_len,
+                                       const char *raw, size_t raw_len)
 {
     struct candidate *c = group_add(g);
     char num[48];
@@ -385,6 +451,7 @@ static void add_candidate(struct input *in, struct group *g, const char *name,
     c->raw = raw ? arena_strndup(&g->arena, raw, raw_len) : NULL;
     c->source = name;
     c->line = lineno;
+    return c;
 }
 
 struct spans {
@@ -422,9 +489,12 @@ static void fill_group(struct input *in, struct group *g, struct parsed *p,
                           json_string_length(d), NULL, 0);
         } else {
             struct parsed dp;
-            get_doc_fields(d, &dp, NULL);
-            add_candidate(in, g, name, lineno, dp.docid, dp.docid_is_int, dp.text,
-                          dp.text_len, elems.v[i].p, elems.v[i].n);
+            get_doc_fields(in, d, &dp, NULL);
+            struct candidate *c = add_candidate(in, g, name, lineno, dp.docid,
+                                                dp.docid_is_int, dp.text, dp.text_len,
+                                                elems.v[i].p, elems.v[i].n);
+            c->has_first_score = dp.has_score;
+            c->first_score = dp.score;
         }
     }
     free(elems.v);
@@ -456,8 +526,10 @@ static int take_line(struct input *in, struct group *g, const char *s, size_t n,
     } else {
         if (!g->query)
             start_group(in, g, &p, name, lineno);
-        add_candidate(in, g, name, lineno, p.docid, p.docid_is_int, p.text,
-                      p.text_len, p.root ? s : NULL, n);
+        struct candidate *c = add_candidate(in, g, name, lineno, p.docid, p.docid_is_int,
+                                            p.text, p.text_len, p.root ? s : NULL, n);
+        c->has_first_score = p.has_score;
+        c->first_score = p.score;
         rc = LINE_ADDED;
     }
     json_decref(p.root);

@@ -22,6 +22,9 @@ struct input_options {
     const char *query;     /* --query: the query of plain lines, and of JSON
                               lines that have none */
     size_t max_line;       /* longest accepted line in bytes */
+    const char *text_fields; /* --text-field: comma-separated JSON field
+                              names whose values, as "name: value" lines,
+                              are the text scored; NULL: text_keys */
     bool skip_invalid;     /* report bad lines through on_skip and go on */
     void (*on_skip)(const char *msg, void *ctx); /* "file:line: why" */
     void *ctx;

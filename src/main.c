@@ -16,14 +16,18 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "cache.h"
 #include "cascade.h"
 #include "cli.h"
 #include "cpu.h"
 #include "crossenc.h"
 #include "eval.h"
+#include "fuse.h"
+#include "fuse_cli.h"
 #include "hub.h"
 #include "input.h"
 #include "llm.h"
+#include "models_cli.h"
 #include "output.h"
 #include "progress.h"
 #include "scorer.h"
@@ -124,6 +128,26 @@ struct source {
     bool verbose;
 };
 
+/* Reads --run, or fuses several --run by RRF (k 60) into run.  0 or -1
+ * with e; run is freed with trec_run_free either way. */
+static int runs_read(struct trec_run *run, const struct options *o, struct err *e)
+{
+    if (o->n_runs == 1)
+        return trec_run_read(run, o->run, e);
+    struct trec_run parts[sizeof o->runs / sizeof *o->runs];
+    int rc = 0, n = 0;
+    memset(run, 0, sizeof *run);
+    for (; n < o->n_runs && rc == 0; n++)
+        rc = trec_run_read(&parts[n], o->runs[n], e);
+    if (rc == 0) {
+        struct fuse_options fo = {FUSE_RRF, FUSE_NORM_NONE, 60};
+        fuse_runs(parts, (size_t)n, &fo, run);
+    }
+    for (int i = 0; i < n; i++)
+        trec_run_free(&parts[i]);
+    return rc;
+}
+
 /* Opens the source.  Returns 0, or an exit status after printing why. */
 static int source_open(struct source *s, struct options *o)
 {
@@ -141,7 +165,7 @@ static int source_open(struct source *s, struct options *o)
     }
     enum trec_topic_field field = TREC_FIELD_TITLE;
     trec_topic_field_parse(o->topic_field, &field, NULL);
-    if (trec_run_read(&s->run, o->run, &e) < 0 ||
+    if (runs_read(&s->run, o, &e) < 0 ||
         trec_queries_read(&s->queries, o->queries, field, &e) < 0 ||
         !(s->docs = trec_docs_open(o->docs, &e))) {
         say(e.msg);
@@ -205,7 +229,21 @@ static void append_tail(struct source *s, struct group *g)
 
 /* ---- scorers ------------------------------------------------------------ */
 
-static struct scorer *llm_make(const struct options *o, int *status)
+/* The score cache's identity of a scorer: its name and every option that
+ * changes a score, one "name=value" line each (cache.h).  Options left at
+ * their defaults are written as given ("(default)"), which names the same
+ * scores as long as the defaults stay. */
+static void ident_put(struct buf *ident, const char *name, const char *value)
+{
+    /* Length-prefixed, so that no value (an instruction holding a newline)
+     * can read as another option. */
+    if (ident && value)
+        buf_printf(ident, "%s=%zu:%s\n", name, strlen(value), value);
+    else if (ident)
+        buf_printf(ident, "%s=(default)\n", name);
+}
+
+static struct scorer *llm_make(const struct options *o, struct buf *ident, int *status)
 {
     struct err e = {0};
     struct llm_options lo;
@@ -234,11 +272,20 @@ static struct scorer *llm_make(const struct options *o, int *status)
         say(e.msg);
         *status = exit_status(e.kind, EXIT_USAGE);
     }
+    char words[32];
+    snprintf(words, sizeof words, "%d", lo.passage_words);
+    ident_put(ident, "scorer", "llm");
+    ident_put(ident, "mode", o->llm);
+    ident_put(ident, "url", o->llm_url);
+    ident_put(ident, "model", o->llm_model);
+    ident_put(ident, "passage_words", words);
     return s;
 }
 
-/* The scorer the method options choose (--method, --model, --api). */
-static struct scorer *first_stage_make(const struct options *o, int *status)
+/* The scorer the method options choose (--method, --model, --api); its
+ * cache identity appended to ident when not NULL. */
+static struct scorer *first_stage_make(const struct options *o, struct buf *ident,
+                                       int *status)
 {
     struct err e = {0};
     switch (o->method) {
@@ -267,6 +314,10 @@ static struct scorer *first_stage_make(const struct options *o, int *status)
             say(e.msg);
             *status = exit_status(e.kind, EXIT_USAGE);
         }
+        ident_put(ident, "scorer", "api");
+        ident_put(ident, "provider", o->api);
+        ident_put(ident, "url", o->api_url);
+        ident_put(ident, "model", o->api_model);
         return s;
     }
     case METHOD_CROSS_ENCODER:
@@ -295,6 +346,27 @@ static struct scorer *first_stage_make(const struct options *o, int *status)
         if (!s) {
             say(e.msg);
             *status = exit_status(e.kind, EXIT_MODEL);
+        } else if (ident) {
+            char num[64];
+            ident_put(ident, "scorer", "cross-encoder");
+            buf_puts(ident, "model=");
+            if (cache_model_identity(dir, ident, &e) < 0) {
+                say(e.msg);
+                *status = exit_status(e.kind, EXIT_MODEL);
+                scorer_free(s);
+                free(dir);
+                return NULL;
+            }
+            buf_putc(ident, '\n');
+            snprintf(num, sizeof num, "%zu", crossenc_max_length(s));
+            ident_put(ident, "max_length", num);
+            ident_put(ident, "activation", o->activation);
+            snprintf(num, sizeof num, "%ld", o->label);
+            ident_put(ident, "label", num);
+            ident_put(ident, "long", o->long_mode);
+            snprintf(num, sizeof num, "%ld", o->stride);
+            ident_put(ident, "stride", num);
+            ident_put(ident, "instruction", o->instruction);
         }
         free(dir);
         return s;
@@ -304,17 +376,17 @@ static struct scorer *first_stage_make(const struct options *o, int *status)
 
 /* Makes the scorer: the method's, the LLM's, or the LLM after the method's
  * (--cascade).  Returns it, or NULL after printing why (*status set). */
-static struct scorer *scorer_make(const struct options *o, int *status)
+static struct scorer *scorer_make(const struct options *o, struct buf *ident, int *status)
 {
     if (!o->llm)
-        return first_stage_make(o, status);
+        return first_stage_make(o, ident, status);
     if (!o->cascade)
-        return llm_make(o, status);
-    struct scorer *first = first_stage_make(o, status);
+        return llm_make(o, ident, status);
+    struct scorer *first = first_stage_make(o, NULL, status);
     if (!first)
         return NULL;
     first->progress = group_progress;   /* the cascade reports none of its own */
-    struct scorer *second = llm_make(o, status);
+    struct scorer *second = llm_make(o, NULL, status);
     if (!second) {
         scorer_free(first);
         return NULL;
@@ -357,6 +429,34 @@ static int check_scores(const struct group *g, struct err *e)
     return 0;
 }
 
+/* --skip-margin: whether g's first stage is confident (its top first-stage
+ * score leads the second by margin or more); then its scores become the
+ * first stage's.  A candidate without a first-stage score is an error
+ * (usage: the option needs them).  Returns 1 (skip), 0 (score) or -1. */
+static int confident_skip(struct group *g, double margin, struct err *e)
+{
+    double top = -HUGE_VAL, second = -HUGE_VAL;
+    for (size_t i = 0; i < g->n_cands; i++) {
+        const struct candidate *c = &g->cands[i];
+        if (!c->has_first_score)
+            return err_setk(e, ERR_USAGE, "%s:%ld: --skip-margin needs first-stage scores, "
+                            "and docid \"%s\" has no numeric \"score\"", c->source, c->line,
+                            c->docid);
+        if (c->first_score > top) {
+            second = top;
+            top = c->first_score;
+        } else if (c->first_score > second) {
+            second = c->first_score;
+        }
+    }
+    if (g->n_cands < 2 || !(top - second >= margin))
+        return 0;
+    for (size_t i = 0; i < g->n_cands; i++)
+        g->cands[i].score = g->cands[i].first_score;
+    g->skipped = true;
+    return 1;
+}
+
 struct tokenize_ctx {
     struct writer *w;
     const struct group *g;
@@ -390,16 +490,44 @@ static int run(struct options *o)
     }
     if (src.trec)
         run_totals(o, &src);
-    struct scorer *sc = scorer_make(o, &status);
+    struct cache *cache = NULL;
+    struct cache_stats cache_stats = {0};
+    if (o->cache && !(cache = cache_open(o->cache, o->cache_readonly, &e))) {
+        say(e.msg);
+        source_close(&src, true);
+        return exit_status(e.kind, EXIT_IO);
+    }
+    struct buf ident = {0};
+    struct scorer *sc = scorer_make(o, cache ? &ident : NULL, &status);
     if (!sc) {
+        buf_free(&ident);
+        cache_close(cache);
         source_close(&src, true);
         return status;
     }
+    if (cache) {
+        sc = cache_scorer_new(sc, cache, ident.data, &cache_stats);
+        prog.cache_hits = &cache_stats.hits;
+    }
+    buf_free(&ident);
     sc->progress = group_progress;
     struct writer w = {.f = stdout, .format = o->format, .top_k = o->top_k,
+                       .has_min_score = o->has_min_score, .min_score = o->min_score,
                        .no_text = o->no_text, .run_tag = o->run_tag};
+    struct out_file of = {0};
+    if (o->output) {
+        w.f = out_file_open(&of, o->output, &e);
+        w.sync = true;
+        if (!w.f) {
+            say(e.msg);
+            scorer_free(sc);
+            cache_close(cache);
+            source_close(&src, true);
+            return exit_status(e.kind, EXIT_IO);
+        }
+    }
     struct group g = {0};
-    long failed = 0, ordinal = 0;
+    long failed = 0, ordinal = 0, n_skipped = 0;
 
     for (;;) {
         int r = source_next(&src, &g, &e);
@@ -417,7 +545,17 @@ static int run(struct options *o)
         if (!in_shard(o, g.qid ? g.qid : g.query))
             continue;
         progress_group_begin(&prog, now_seconds());
-        if (o->tokenize) {
+        int skip = o->has_skip_margin ? confident_skip(&g, o->skip_margin, &e) : 0;
+        if (skip < 0) {
+            say(e.msg);
+            stopped(&g);
+            status = exit_status(e.kind, EXIT_USAGE);
+            break;
+        }
+        n_skipped += skip;
+        if (skip) {
+            /* first-stage scores in place: nothing to score */
+        } else if (o->tokenize) {
             struct tokenize_ctx t = {&w, &g, strcmp(o->long_mode, "max") == 0};
             crossenc_encode_group(sc, &g, write_encoding, &t, &e);
         } else if (sc->score(sc, &g, &e) < 0 || check_scores(&g, &e) < 0) {
@@ -462,17 +600,35 @@ static int run(struct options *o)
         status = EXIT_PARTIAL;
     else if (status == EXIT_OK && skipped)
         status = EXIT_SKIPPED;
+    /* A run that finished (even with skipped lines or failed groups) has
+     * written all it will: -o FILE gets it. */
+    bool finished = status == EXIT_OK || status == EXIT_SKIPPED || status == EXIT_PARTIAL;
+    if (of.tmp && finished && out_file_commit(&of, &e) < 0) {
+        say(e.msg);
+        status = exit_status(e.kind, EXIT_IO);
+    }
     if (o->verbose && !o->quiet)
         fprintf(stderr, "rerank: %ld groups, %ld candidates, %ld lines skipped, %ld groups failed\n",
                 prog.groups, (long)prog.cands, skipped, failed);
+    if (o->has_skip_margin && o->verbose && !o->quiet)
+        fprintf(stderr, "rerank: --skip-margin: %ld group%s kept the first-stage order\n",
+                n_skipped, n_skipped == 1 ? "" : "s");
+    if (cache && o->verbose && !o->quiet)
+        fprintf(stderr, "rerank: score cache: %lld hits, %lld misses, %lld scorer calls, "
+                "%lld scores stored\n", cache_stats.hits, cache_stats.misses,
+                cache_stats.calls, cache_stats.stored);
     goto done;
 quiet_exit:
     /* The reader went away (`rerank ... | head`): end quietly. */
     status = EXIT_OK;
 done:
+    if (w.f && w.f != stdout)
+        fclose(w.f);   /* a failed -o run: the temporary file goes */
+    out_file_free(&of);
     group_free(&g);
     writer_free(&w);
     scorer_free(sc);
+    cache_close(cache);
     source_close(&src, o->quiet);
     return status;
 }
@@ -485,6 +641,14 @@ int main(int argc, char **argv)
 
     if (argc > 1 && strcmp(argv[1], "eval") == 0) {
         int kind = eval_main(argc - 1, argv + 1);
+        return kind ? exit_status((enum err_kind)kind, EXIT_INPUT) : EXIT_OK;
+    }
+    if (argc > 1 && strcmp(argv[1], "models") == 0) {
+        int kind = models_main(argc - 1, argv + 1);
+        return kind ? exit_status((enum err_kind)kind, EXIT_IO) : EXIT_OK;
+    }
+    if (argc > 1 && strcmp(argv[1], "fuse") == 0) {
+        int kind = fuse_main(argc - 1, argv + 1);
         return kind ? exit_status((enum err_kind)kind, EXIT_INPUT) : EXIT_OK;
     }
 

@@ -384,8 +384,7 @@ const float *weights_getf(struct weights *w, size_t d0, size_t d1,
 
 /* ---- model ------------------------------------------------------------ */
 
-/* "bert, xlm-roberta, ..." into buf. */
-static void family_names(char *buf, size_t size)
+void model_family_names(char *buf, size_t size)
 {
     size_t len = 0;
     buf[0] = 0;
@@ -394,20 +393,25 @@ static void family_names(char *buf, size_t size)
                                 families[i]->name);
 }
 
+const struct model_family *model_family_find(const struct model_dir *d)
+{
+    for (size_t i = 0; i < N_FAMILIES; i++)
+        if (families[i]->match(d))
+            return families[i];
+    return NULL;
+}
+
 /* model_load and model_load_weights. */
 static struct model *load(const char *dir, bool with_tokenizer, struct err *e)
 {
     struct model_dir d;
     if (model_dir_open(&d, dir, e))
         return NULL;
-    const struct model_family *f = NULL;
-    for (size_t i = 0; i < N_FAMILIES && !f; i++)
-        if (families[i]->match(&d))
-            f = families[i];
+    const struct model_family *f = model_family_find(&d);
     struct model *m = NULL;
     if (!f) {
         char names[256];
-        family_names(names, sizeof names);
+        model_family_names(names, sizeof names);
         if (!d.model_type[0])
             err_set(e, "%s/config.json: no \"model_type\"; supported: %s",
                     dir, names);

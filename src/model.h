@@ -187,6 +187,12 @@ struct model_family {
                         size_t max_length, struct encoding *out);
 };
 
+/* The family that reads d: the first in model.c's table whose match
+ * accepts it, or NULL (also for `rerank models`). */
+const struct model_family *model_family_find(const struct model_dir *d);
+/* "bert, xlm-roberta, ...": the families' names, into buf. */
+void model_family_names(char *buf, size_t size);
+
 /* The model in directory dir, by the first family whose match accepts it,
  * with its tokenizer.  NULL with e (naming the supported families when
  * none does). */

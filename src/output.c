@@ -11,6 +11,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "jsontext.h"
 #include "tokenizer.h"
@@ -66,6 +68,7 @@ static void put_id(struct buf *b, const char *id, bool is_int)
 struct member_ctx {
     struct buf *b;
     bool no_text;
+    bool skipped;   /* "skipped" is replaced too */
     bool first;
     bool has_qid, has_query, has_docid, has_text;
 };
@@ -82,7 +85,8 @@ static void copy_member(struct json_span key, struct json_span value, void *ctx)
 {
     struct member_ctx *m = ctx;
     static const char *const replaced[] = {"score", "rank", NULL};
-    if (key_in(key, replaced) || (m->no_text && key_in(key, text_keys)))
+    if (key_in(key, replaced) || (m->no_text && key_in(key, text_keys)) ||
+        (m->skipped && jsontext_key_is(key, "skipped")))
         return;
     m->has_qid |= jsontext_key_is(key, "qid");
     m->has_query |= jsontext_key_is(key, "query");
@@ -107,7 +111,8 @@ static void put_key(struct member_ctx *m, const char *key)
 static void write_jsonl(struct writer *w, const struct group *g,
                         const struct candidate *c, long rank)
 {
-    struct member_ctx m = {.b = &w->out, .no_text = w->no_text, .first = true};
+    struct member_ctx m = {.b = &w->out, .no_text = w->no_text,
+                           .skipped = g->skipped && !g->error, .first = true};
     buf_putc(&w->out, '{');
     if (c->raw)
         jsontext_members(c->raw, strlen(c->raw), copy_member, &m);
@@ -137,6 +142,10 @@ static void write_jsonl(struct writer *w, const struct group *g,
         buf_puts(&w->out, num);
         put_key(&m, "rank");
         buf_printf(&w->out, "%ld", rank);
+        if (g->skipped) {
+            put_key(&m, "skipped");
+            buf_puts(&w->out, "true");
+        }
     }
     buf_puts(&w->out, "}\n");
 }
@@ -233,6 +242,9 @@ int writer_group(struct writer *w, const struct group *g, struct err *e)
         sort_cands = g->cands;
         qsort(w->order, n, sizeof *w->order,
               w->format == FORMAT_TREC ? cmp_trec : cmp_score);
+        /* Best first, so the kept ones are a prefix. */
+        while (w->has_min_score && n && !(g->cands[w->order[n - 1]].score >= w->min_score))
+            n--;
         if (w->top_k > 0 && (size_t)w->top_k < n)
             n = (size_t)w->top_k;
     }
@@ -296,7 +308,7 @@ int writer_finish(struct writer *w, struct err *e)
     if (flush_out(w, e) < 0)
         return -1;
     errno = 0;
-    if (ferror(w->f) || fclose(w->f) != 0) {
+    if (ferror(w->f) || (w->sync && fsync(fileno(w->f)) != 0) || fclose(w->f) != 0) {
         w->f = NULL;
         w->io_error = true;
         w->broken_pipe = errno == EPIPE;
@@ -310,4 +322,52 @@ void writer_free(struct writer *w)
 {
     buf_free(&w->out);
     free(w->order);
+}
+
+FILE *out_file_open(struct out_file *of, const char *path, struct err *e)
+{
+    memset(of, 0, sizeof *of);
+    const char *slash = strrchr(path, '/');
+    size_t dir = slash ? (size_t)(slash - path) + 1 : 0;
+    struct buf t = {0};
+    buf_printf(&t, "%.*s.%s.XXXXXX", (int)dir, path, path + dir);
+    int fd = mkstemp(t.data);
+    if (fd < 0) {
+        err_setk(e, ERR_IO, "%s: cannot create a temporary file next to it: %s", path,
+                 strerror(errno));
+        buf_free(&t);
+        return NULL;
+    }
+    mode_t mask = umask(0);
+    umask(mask);
+    FILE *f = fchmod(fd, 0666 & ~mask) == 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        err_setk(e, ERR_IO, "%s: %s", t.data, strerror(errno));
+        close(fd);
+        unlink(t.data);
+        buf_free(&t);
+        return NULL;
+    }
+    of->path = xstrdup(path);
+    of->tmp = t.data;
+    return f;
+}
+
+int out_file_commit(struct out_file *of, struct err *e)
+{
+    if (rename(of->tmp, of->path) != 0)
+        return err_setk(e, ERR_IO, "%s: cannot replace it with %s: %s", of->path, of->tmp,
+                        strerror(errno));
+    free(of->tmp);
+    of->tmp = NULL;
+    return 0;
+}
+
+void out_file_free(struct out_file *of)
+{
+    if (of->tmp)
+        unlink(of->tmp);
+    free(of->tmp);
+    free(of->path);
+    memset(of, 0, sizeof *of);
 }

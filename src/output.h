@@ -1,7 +1,7 @@
 /* output.h — writing scored groups: JSON Lines, TSV or TREC run lines.
  *
- * A writer sorts each group by score (highest first), cuts it to the top k,
- * writes it and flushes, so a consumer sees every group as soon as it is
+ * A writer sorts each group by score (highest first), leaves out the
+ * candidates below --min-score, cuts it to the top k, writes it and flushes, so a consumer sees every group as soon as it is
  * done.  Ties keep input order, except in TREC output, where they are
  * ordered by docid descending (byte order) so that the printed rank is the
  * rank trec_eval computes.  Writers never compute scores. */
@@ -22,7 +22,10 @@ struct writer {
     FILE *f;
     enum output_format format;
     long top_k;            /* 0: all */
+    bool has_min_score;    /* --min-score: candidates scoring below */
+    double min_score;      /* min_score are left out */
     bool no_text;
+    bool sync;             /* writer_finish fsyncs (-o FILE) */
     const char *run_tag;   /* TREC's last column */
     bool io_error;         /* the last failure was a write error ... */
     bool broken_pipe;      /* ... and EPIPE (the reader went away) */
@@ -51,6 +54,24 @@ int writer_flush(struct writer *w, struct err *e);
 int writer_finish(struct writer *w, struct err *e);
 
 void writer_free(struct writer *w);
+
+/* -o FILE: the output goes to a temporary file in FILE's directory, which
+ * replaces FILE only when the run succeeded, so that a failed or killed run
+ * never leaves a half-written FILE in place. */
+struct out_file {
+    char *path;   /* FILE */
+    char *tmp;    /* the temporary file; NULL once renamed or removed */
+};
+
+/* Creates the temporary file (mode 0666 less the umask).  Returns it open
+ * for writing, or NULL with e (ERR_IO). */
+FILE *out_file_open(struct out_file *of, const char *path, struct err *e);
+
+/* Renames the written and closed temporary file to FILE.  0 or -1 with e. */
+int out_file_commit(struct out_file *of, struct err *e);
+
+/* Removes the temporary file if it is still there; frees of. */
+void out_file_free(struct out_file *of);
 
 /* Parses "jsonl", "tsv" or "trec".  0 or -1. */
 int output_format_parse(const char *s, enum output_format *out);

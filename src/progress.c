@@ -43,6 +43,8 @@ void progress_text(const struct progress *p, double now, struct buf *out)
     if (p->total_cands >= 0)
         buf_printf(out, "/%lld", p->total_cands);
     buf_puts(out, cands == 1 && p->total_cands < 0 ? " candidate" : " candidates");
+    if (p->cache_hits)
+        buf_printf(out, " (%lld cached)", *p->cache_hits);
     double t = p->scoring_start >= 0 ? now - p->scoring_start : 0;
     double rate = t > 0 ? (double)cands / t : 0;
     if (rate > 0)

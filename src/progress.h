@@ -26,6 +26,7 @@ struct progress {
     long long total_cands;   /* -1: unknown */
     size_t group_done, group_total; /* the group being scored (0/0: none) */
     size_t shown;            /* width of the line on screen; 0: none */
+    const long long *cache_hits; /* --cache: candidates found there, or NULL */
 };
 
 /* Starts a display on f (NULL: off) at time now.  Totals unknown. */
@@ -39,7 +40,7 @@ void progress_in_group(struct progress *p, size_t done, size_t total, double now
 /* A group of n candidates finished. */
 void progress_group_done(struct progress *p, size_t n, double now);
 /* The status text, no control characters: "3/10 queries, 300/1000
- * candidates, 120 candidates/s, ETA 5s" (what is known). */
+ * candidates (250 cached), 120 candidates/s, ETA 5s" (what is known). */
 void progress_text(const struct progress *p, double now, struct buf *out);
 /* Replaces the line on screen with text (a download's progress). */
 void progress_show(struct progress *p, const char *text);

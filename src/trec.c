@@ -241,14 +241,8 @@ int trec_run_read(struct trec_run *run, const char *path, struct err *e)
         if (cur == SIZE_MAX || strcmp(run->topics[cur].qid, f[0]) != 0) {
             cur = strmap_get(run->map, f[0]);
             if (cur == SIZE_MAX) {
-                grow((void **)&run->topics, &run->cap_topics, run->n_topics + 1,
-                     sizeof *run->topics);
-                cur = run->n_topics++;
-                struct trec_topic_run *t = &run->topics[cur];
-                memset(t, 0, sizeof *t);
-                t->qid = arena_strndup(&run->arena, f[0], strlen(f[0]));
-                t->first_line = r.lineno;
-                strmap_put(run->map, t->qid, cur);
+                cur = (size_t)(trec_run_topic(run, f[0]) - run->topics);
+                run->topics[cur].first_line = r.lineno;
             }
         }
         struct trec_topic_run *t = &run->topics[cur];
@@ -270,9 +264,29 @@ int trec_run_read(struct trec_run *run, const char *path, struct err *e)
         struct trec_topic_run *t = &run->topics[i];
         if (topic_check_duplicates(run, t, e))
             return -1;
-        qsort(t->docs, t->n_docs, sizeof *t->docs, cmp_trec_order);
+        trec_topic_sort(t);
     }
     return 0;
+}
+
+void trec_topic_sort(struct trec_topic_run *t)
+{
+    qsort(t->docs, t->n_docs, sizeof *t->docs, cmp_trec_order);
+}
+
+struct trec_topic_run *trec_run_topic(struct trec_run *run, const char *qid)
+{
+    if (!run->map)
+        run->map = xcalloc(1, sizeof *run->map);
+    size_t i = strmap_get(run->map, qid);
+    if (i != SIZE_MAX)
+        return &run->topics[i];
+    grow((void **)&run->topics, &run->cap_topics, run->n_topics + 1, sizeof *run->topics);
+    struct trec_topic_run *t = &run->topics[run->n_topics];
+    memset(t, 0, sizeof *t);
+    t->qid = arena_strndup(&run->arena, qid, strlen(qid));
+    strmap_put(run->map, t->qid, run->n_topics++);
+    return t;
 }
 
 void trec_run_free(struct trec_run *run)
@@ -809,6 +823,8 @@ int trec_source_next(struct trec_source *s, struct group *g, struct err *e)
         c->text_len = len;
         c->source = s->run->path;
         c->line = d->line;
+        c->first_score = d->score;
+        c->has_first_score = true;
         s->stats.n_candidates++;
     }
     s->tail = t->docs + top;

@@ -51,6 +51,13 @@ struct trec_run {
  * a failure). */
 int trec_run_read(struct trec_run *run, const char *path, struct err *e);
 void trec_run_free(struct trec_run *run);
+/* For a module that builds a run (fuse.c): the topic of run with this
+ * qid, added (empty, qid copied) when missing.  The pointer is valid until
+ * the next topic is added. */
+struct trec_topic_run *trec_run_topic(struct trec_run *run, const char *qid);
+/* Sorts t's documents into trec_eval order (score descending, then docid
+ * descending). */
+void trec_topic_sort(struct trec_topic_run *t);
 /* The topic of run with this qid, or NULL. */
 const struct trec_topic_run *trec_run_find(const struct trec_run *run,
                                            const char *qid);

@@ -1,6 +1,7 @@
 /* util.c — allocation, error text, buffers, arenas, score formatting. */
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -424,4 +425,35 @@ bool rust_is_word_char(int32_t c)
                (c >= 0x1F150 && c <= 0x1F169) ||
                (c >= 0x1F170 && c <= 0x1F189);
     }
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **dir_names(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return NULL;
+    char **v = xcalloc(1, sizeof *v);
+    size_t n = 0, cap = 1;
+    for (struct dirent *de; (de = readdir(d));) {
+        if (de->d_name[0] == '.')
+            continue;
+        grow((void **)&v, &cap, n + 2, sizeof *v);
+        v[n++] = xstrdup(de->d_name);
+    }
+    closedir(d);
+    v[n] = NULL;
+    qsort(v, n, sizeof *v, cmp_names);
+    return v;
+}
+
+void dir_names_free(char **names)
+{
+    for (size_t i = 0; names && names[i]; i++)
+        free(names[i]);
+    free(names);
 }

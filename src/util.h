@@ -62,6 +62,12 @@ int size_add(size_t a, size_t b, size_t *out);
  * Returns NULL and fills e on failure. The caller frees. */
 char *read_file(const char *path, size_t *len, struct err *e);
 
+/* The names in directory dir, dot files left out, sorted by strcmp:
+ * a NULL-terminated array (free with dir_names_free), or NULL when dir
+ * cannot be opened (errno set). */
+char **dir_names(const char *dir);
+void dir_names_free(char **names);
+
 /* The value of an environment variable; NULL when unset or empty. */
 const char *env_nonempty(const char *name);
 

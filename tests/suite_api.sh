@@ -42,6 +42,20 @@ done
 score=$(awk -F'\t' '$2 == "b" { print $4 }' "$tmp/cohere.tsv")
 if [ "$score" = "3.1666666666666665" ]; then ok; else bad "cohere score of b: $score"; fi
 
+# --cache with an API: the provider, URL and model are part of the key.
+cached() { # expected "hits misses calls", then options
+    want=$1; shift
+    rerank --api cohere --api-url "$base/cohere/v1/rerank" --cache "$tmp/cache.db" --verbose \
+        --format tsv --no-text "$@" "$in" > "$tmp/cached.tsv" 2> "$tmp/cached.err"
+    got=$(sed -n 's/^rerank: score cache: \([0-9]*\) hits, \([0-9]*\) misses, \([0-9]*\) scorer calls.*/\1 \2 \3/p' "$tmp/cached.err")
+    if [ "$got" = "$want" ] && cmp -s "$tmp/cached.tsv" "$tmp/cohere-m.tsv"; then ok
+    else bad "api cache $*: '$got', expected '$want'"; cat "$tmp/cached.err"; fi
+}
+rerank --api cohere --api-url "$base/cohere/v1/rerank" --api-model m --format tsv --no-text "$in" > "$tmp/cohere-m.tsv"
+cached "0 5 2" --api-model m
+cached "5 0 0" --api-model m
+cached "0 5 2" --api-model m2
+
 # A hosted provider with no key fails before any request (exit 2).
 env -u RERANK_API_KEY rerank --api cohere "$in" > "$tmp/nokey.out" 2> "$tmp/nokey.err"
 if [ $? = 2 ] && grep -q COHERE_API_KEY "$tmp/nokey.err" && [ ! -s "$tmp/nokey.out" ]; then ok
