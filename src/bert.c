@@ -621,10 +621,10 @@ static int bert_forward(struct model *base, const struct encoding *const *seqs,
 
 const struct model_family bert_family = {
     "bert", bert_match, bert_load, model_pair_template_tokens,
-    model_pair_encode, bert_forward, bert_set_threads, bert_free,
+    model_pair_encode, bert_forward, bert_set_threads, bert_free, NULL,
 };
 
 const struct model_family xlm_roberta_family = {
     "xlm-roberta", xlmr_match, xlmr_load, model_pair_template_tokens,
-    model_pair_encode, bert_forward, bert_set_threads, bert_free,
+    model_pair_encode, bert_forward, bert_set_threads, bert_free, NULL,
 };

@@ -45,7 +45,12 @@ const char cli_usage[] =
 "                          families: bert (BertForSequenceClassification:\n"
 "                          ms-marco MiniLM/TinyBERT, BERT rerankers) and\n"
 "                          xlm-roberta (XLMRobertaForSequenceClassification:\n"
-"                          BAAI bge-reranker-base, -large, -v2-m3)\n"
+"                          BAAI bge-reranker-base, -large, -v2-m3) and\n"
+"                          modernbert (ModernBertForSequenceClassification\n"
+"                          and the sentence-transformers layout: Ettin\n"
+"                          rerankers, gte-reranker-modernbert-base) and\n"
+"                          qwen3 (LLM rerankers: Qwen3-Reranker-0.6B/4B/8B,\n"
+"                          score P(yes); its seq-cls conversion)\n"
 "      --max-length N      tokens per pair (default: min(512, the model's))\n"
 "      --activation NAME   auto (default: what sentence-transformers'\n"
 "                          CrossEncoder.predict applies: the model config's\n"
@@ -59,6 +64,9 @@ const char cli_usage[] =
 "                          max: score overlapping windows, keep the best\n"
 "      --stride N          tokens shared by consecutive windows of --long max\n"
 "      --tokenize          print each pair's token ids instead of scoring\n"
+"      --instruction TEXT  the task an LLM reranker judges by (Qwen3-Reranker;\n"
+"                          default \"Given a web search query, retrieve\n"
+"                          relevant passages that answer the query\")\n"
 "\n"
 "Remote rerank APIs:\n"
 "      --api NAME          cohere, cohere-v2, jina, voyage, mixedbread,\n"
@@ -115,7 +123,7 @@ enum {
     OPT_TIMEOUT, OPT_RETRIES, OPT_CACERT, OPT_RUN, OPT_QUERIES, OPT_DOCS,
     OPT_DEPTH, OPT_DROP_TAIL, OPT_TOPIC_FIELD, OPT_LLM, OPT_LLM_URL,
     OPT_LLM_MODEL, OPT_WINDOW, OPT_STEP, OPT_PASSAGE_WORDS, OPT_CASCADE,
-    OPT_DRY_RUN,
+    OPT_DRY_RUN, OPT_INSTRUCTION,
 };
 
 static const struct option long_options[] = {
@@ -142,6 +150,7 @@ static const struct option long_options[] = {
     {"threads", required_argument, NULL, 't'},
     {"long", required_argument, NULL, OPT_LONG},
     {"stride", required_argument, NULL, OPT_STRIDE},
+    {"instruction", required_argument, NULL, OPT_INSTRUCTION},
     {"tokenize", no_argument, NULL, OPT_TOKENIZE},
     {"api", required_argument, NULL, OPT_API},
     {"api-url", required_argument, NULL, OPT_API_URL},
@@ -263,6 +272,8 @@ static int cli_check(struct options *o, struct err *e)
         o->method = METHOD_CROSS_ENCODER;
     if (o->tokenize && o->method != METHOD_CROSS_ENCODER)
         return err_set(e, "--tokenize needs the cross-encoder (--model)");
+    if (o->instruction && !o->model)
+        return err_set(e, "--instruction needs --model (an LLM reranker)");
     if (!o->llm) {
         const char *stray = o->llm_url ? "--llm-url" : o->llm_model ? "--llm-model" :
                             o->window ? "--window" : o->step ? "--step" :
@@ -418,6 +429,9 @@ int cli_parse(int argc, char **argv, struct options *o, struct err *e)
             break;
         case OPT_TOKENIZE:
             o->tokenize = true;
+            break;
+        case OPT_INSTRUCTION:
+            o->instruction = optarg;
             break;
         case OPT_API:
             o->api = optarg;

@@ -134,6 +134,12 @@ static int encode_candidate(struct crossenc *c, size_t i, struct err *e)
 {
     const struct candidate *cand = &c->g->cands[i];
     const struct model_family *f = c->model->family;
+    if (f->encode_text) {
+        f->encode_text(c->model, c->o.instruction, c->g->query,
+                       group_query_len(c->g), cand->text, cand->text_len,
+                       c->o.max_length, next_slot(c, i));
+        return window_ready(c, 0, e);
+    }
     c->doc.n = 0;
     c->model->tok->tokenize(c->model->tok, cand->text, cand->text_len, &c->doc);
     size_t nq = c->query.n, nd = c->doc.n, w = window_size(c, nq);
@@ -239,6 +245,16 @@ struct scorer *crossenc_scorer_new(const struct crossenc_options *o, struct err 
         goto fail;
     }
 
+    if (o->instruction && !c->model->family->encode_text) {
+        err_set(e, "--instruction: the %s model takes no instruction",
+                c->model->family->name);
+        goto fail;
+    }
+    if (o->long_mode == LONG_MAX && c->model->family->encode_text) {
+        err_set(e, "--long max: not supported for the %s model (its prompt "
+                "is cut as its recipe says)", c->model->family->name);
+        goto fail;
+    }
     size_t limit = c->model->max_tokens;
     size_t specials = c->model->family->template_tokens(c->model);
     if (!c->o.max_length) {
@@ -253,7 +269,8 @@ struct scorer *crossenc_scorer_new(const struct crossenc_options *o, struct err 
                 c->o.max_length, limit);
         goto fail;
     }
-    if (c->o.max_length <= specials + 1) {
+    /* A pair needs a token of each text; a prompt one of its middle. */
+    if (c->o.max_length <= specials + (c->model->family->encode_text ? 0 : 1)) {
         err_set(e, "--max-length %zu leaves no room for text (the pair template takes %zu tokens)",
                 c->o.max_length, specials);
         goto fail;

@@ -164,7 +164,7 @@ struct model_family {
     size_t (*template_tokens)(const struct model *m);
     /* The (query ids, document ids) pair as one sequence into out
      * (replacing its contents), truncated to max_length tokens, which
-     * exceeds template_tokens. */
+     * exceeds template_tokens.  NULL when encode_text is set. */
     void (*encode)(const struct model *m, const struct ids *q,
                    const struct ids *d, size_t max_length,
                    struct encoding *out);
@@ -176,6 +176,15 @@ struct model_family {
     /* Worker threads forward uses (n >= 1). */
     void (*set_threads)(struct model *m, int n);
     void (*free)(struct model *m);
+    /* Optional; NULL for the pair-template families.  A family whose
+     * template cannot be made from the texts' ids (an LLM prompt around
+     * the texts, tokenized in parts, the boundary words merging with the
+     * text around them) encodes from the texts themselves: instruction
+     * (NULL: the family's default), query and document (valid UTF-8) into
+     * out, cut to max_length tokens as the family's recipe does. */
+    void (*encode_text)(const struct model *m, const char *instruction,
+                        const char *q, size_t nq, const char *d, size_t nd,
+                        size_t max_length, struct encoding *out);
 };
 
 /* The model in directory dir, by the first family whose match accepts it,
