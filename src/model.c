@@ -18,12 +18,13 @@
 
 /* The families, tried in order; the first whose match() accepts wins. */
 extern const struct model_family bert_family, xlm_roberta_family,
-    modernbert_family, qwen3_family;
+    modernbert_family, qwen3_family, t5_family;
 static const struct model_family *const families[] = {
     &bert_family,
     &xlm_roberta_family,
     &modernbert_family,
     &qwen3_family,
+    &t5_family,
 };
 enum { N_FAMILIES = sizeof families / sizeof *families };
 
@@ -434,6 +435,25 @@ struct model *model_load(const char *dir, struct err *e)
 struct model *model_load_weights(const char *dir, struct err *e)
 {
     return load(dir, false, e);
+}
+
+int model_check_ids(const struct model *m, size_t s, const struct ids *ids,
+                    size_t n_vocab, struct err *e)
+{
+    if (ids->n == 0 || ids->n > m->max_tokens)
+        return err_set(e, "sequence %zu: %zu tokens (the model takes 1 to "
+                       "%zu)", s, ids->n, m->max_tokens);
+    for (size_t i = 0; i < ids->n; i++)
+        if (ids->v[i] < 0 || (size_t)ids->v[i] >= n_vocab)
+            return err_set(e, "sequence %zu: token id %ld outside the "
+                           "vocabulary (%zu)", s, (long)ids->v[i], n_vocab);
+    return 0;
+}
+
+int model_default_threads(void)
+{
+    long n_cpu = sysconf(_SC_NPROCESSORS_ONLN);
+    return n_cpu > 0 ? (int)(n_cpu < 64 ? n_cpu : 64) : 1;
 }
 
 size_t model_pair_template_tokens(const struct model *m)

@@ -202,6 +202,14 @@ static inline void model_free(struct model *m)
         m->family->free(m);
 }
 
+/* Checks sequence s of a batch before a forward pass: 1 to m->max_tokens
+ * ids, each below n_vocab.  0, or -1 with e naming the sequence. */
+int model_check_ids(const struct model *m, size_t s, const struct ids *ids,
+                    size_t n_vocab, struct err *e);
+
+/* Worker threads a family starts with: the online CPUs, 1 to 64. */
+int model_default_threads(void);
+
 /* The template and encode of tokenizers that hold the cross-encoder pair
  * template themselves ([CLS] q [SEP] d [SEP], <s> q </s></s> d </s>):
  * for families whose input is tokenizer_encode_pair. */

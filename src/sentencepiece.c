@@ -693,10 +693,11 @@ static int32_t fairseq_id(const struct piece_ref *r, size_t i)
     return (int32_t)i + 1;
 }
 
-/* Loads an XLM-R sentencepiece.bpe.model into m.  Returns 0, or -1 and
- * fills e (without the path). */
+/* Loads a SentencePiece .model into m, ids in the given layout (XLM-R's
+ * sentencepiece.bpe.model: fairseq; T5's spiece.model: piece numbers).
+ * Returns 0, or -1 and fills e (without the path). */
 static int spm_read_model(struct spm *m, const uint8_t *data, size_t n,
-                          struct err *e)
+                          enum spm_layout layout, struct err *e)
 {
     struct spm_spec spec = {.model_type = 1, .add_dummy_prefix = true,
                             .remove_extra_whitespaces = true,
@@ -715,7 +716,9 @@ static int spm_read_model(struct spm *m, const uint8_t *data, size_t n,
                 free(refs);
                 return err_set(e, "malformed piece %zu", n_refs);
             }
-            refs[n_refs].id = fairseq_id(&refs[n_refs], n_refs);
+            refs[n_refs].id = layout == SPM_LAYOUT_T5
+                                  ? (int32_t)n_refs
+                                  : fairseq_id(&refs[n_refs], n_refs);
             n_refs++;
         } else if (pb_spec(f.p, f.n, (int)f.number - 1, &spec) < 0) {
             free(refs);
@@ -733,13 +736,17 @@ static int spm_read_model(struct spm *m, const uint8_t *data, size_t n,
         return err_set(e, "only Unigram models without byte_fallback or "
                           "treat_whitespace_as_suffix are supported");
     }
-    static const char *const layout[] = {"<unk>", "<s>", "</s>"};
+    static const char *const first[][3] = {
+        [SPM_LAYOUT_FAIRSEQ] = {"<unk>", "<s>", "</s>"},
+        [SPM_LAYOUT_T5] = {"<pad>", "</s>", "<unk>"}};
     for (size_t i = 0; i < 3; i++)
-        if (i >= n_refs || refs[i].len != strlen(layout[i]) ||
-            memcmp(refs[i].s, layout[i], refs[i].len) != 0) {
+        if (i >= n_refs || refs[i].len != strlen(first[layout][i]) ||
+            memcmp(refs[i].s, first[layout][i], refs[i].len) != 0) {
             free(refs);
-            return err_set(e, "pieces 0, 1, 2 must be <unk>, <s>, </s> "
-                              "(the XLM-RoBERTa layout)");
+            return err_set(e, "pieces 0, 1, 2 must be %s, %s, %s (the %s "
+                           "layout)", first[layout][0], first[layout][1],
+                           first[layout][2],
+                           layout == SPM_LAYOUT_T5 ? "T5" : "XLM-RoBERTa");
         }
     m->add_dummy_prefix = spec.add_dummy_prefix;
     m->remove_extra_whitespaces = spec.remove_extra_whitespaces;
@@ -959,6 +966,31 @@ static int spm_read_json(struct spm *m, const json_t *root, struct err *e)
 
 /* ---- loading -------------------------------------------------------------- */
 
+/* The tokenizer over m, its special ids those of the layout. */
+static struct tokenizer *spm_tokenizer(struct spm *m, enum spm_layout layout,
+                                       size_t vocab_size)
+{
+    struct tokenizer *t = xcalloc(1, sizeof *t);
+    t->kind = "sentencepiece";
+    t->tokenize = spm_tokenize;
+    t->free = spm_tokenizer_free;
+    t->state = m;
+    if (layout == SPM_LAYOUT_T5) { /* no CLS: </s> ends a sequence */
+        t->pad_id = 0;
+        t->cls_id = t->sep_id = 1;
+        t->unk_id = 2;
+    } else {
+        t->cls_id = 0;
+        t->pad_id = 1;
+        t->sep_id = 2;
+        t->unk_id = 3;
+    }
+    t->n_sep_middle = 2;
+    t->second_type_one = false;
+    t->vocab_size = vocab_size;
+    return t;
+}
+
 struct tokenizer *sentencepiece_load(const char *model_dir, struct err *e)
 {
     struct buf path = {0};
@@ -970,7 +1002,9 @@ struct tokenizer *sentencepiece_load(const char *model_dir, struct err *e)
     if (access(path.data, F_OK) == 0) {
         size_t n;
         char *data = read_file(path.data, &n, e);
-        rc = data ? spm_read_model(m, (const uint8_t *)data, n, e) : -1;
+        rc = data ? spm_read_model(m, (const uint8_t *)data, n,
+                                   SPM_LAYOUT_FAIRSEQ, e)
+                  : -1;
         if (data && rc)
             err_prefix(e, "%s", path.data);
         free(data);
@@ -999,17 +1033,38 @@ struct tokenizer *sentencepiece_load(const char *model_dir, struct err *e)
         return NULL;
     }
 
-    struct tokenizer *t = xcalloc(1, sizeof *t);
-    t->kind = "sentencepiece";
-    t->tokenize = spm_tokenize;
-    t->free = spm_tokenizer_free;
-    t->state = m;
-    t->cls_id = 0;
-    t->pad_id = 1;
-    t->sep_id = 2;
-    t->unk_id = 3;
-    t->n_sep_middle = 2;
-    t->second_type_one = false;
-    t->vocab_size = vocab_size;
-    return t;
+    return spm_tokenizer(m, SPM_LAYOUT_FAIRSEQ, vocab_size);
+}
+
+struct tokenizer *sentencepiece_load_model(const char *path,
+                                           enum spm_layout layout,
+                                           struct err *e)
+{
+    size_t n;
+    char *data = read_file(path, &n, e);
+    if (!data)
+        return NULL;
+    struct spm *m = xcalloc(1, sizeof *m);
+    int rc = spm_read_model(m, (const uint8_t *)data, n, layout, e);
+    free(data);
+    if (rc) {
+        err_prefix(e, "%s", path);
+        spm_free(m);
+        return NULL;
+    }
+    return spm_tokenizer(m, layout, layout == SPM_LAYOUT_T5 ? m->n_pieces
+                                                            : m->n_pieces + 2);
+}
+
+int32_t sentencepiece_piece_id(const struct tokenizer *t, const char *piece)
+{
+    const struct spm *m = t->state;
+    size_t len = strlen(piece);
+    uint64_t h = HASH_FNV_BASIS;
+    for (size_t k = 0; k < len; k++)
+        h = hash_fnv_step(h, (unsigned char)piece[k]);
+    int32_t p = len ? index_find(&m->index, hash_mix64(h),
+                                 (const unsigned char *)piece, len)
+                    : -1;
+    return p < 0 ? -1 : m->id[p];
 }

@@ -15,4 +15,22 @@
  * tokenizer_free(). */
 struct tokenizer *sentencepiece_load(const char *model_dir, struct err *e);
 
+/* The id layout a family's tokenizer gives the pieces of a .model file. */
+enum spm_layout {
+    SPM_LAYOUT_FAIRSEQ, /* XLMRobertaTokenizer, as above */
+    SPM_LAYOUT_T5,      /* T5Tokenizer: piece i -> i (<pad> 0, </s> 1,
+                           <unk> 2); vocab_size counts the pieces only (the
+                           family appends the <extra_id_N> tokens) */
+};
+
+/* The tokenizer of the SentencePiece model file path, ids in layout.
+ * NULL with e naming the file. */
+struct tokenizer *sentencepiece_load_model(const char *path,
+                                           enum spm_layout layout,
+                                           struct err *e);
+
+/* The id of the piece spelled piece (U+2581 for a leading space, as in the
+ * vocabulary), or -1 when the vocabulary has no such matchable piece. */
+int32_t sentencepiece_piece_id(const struct tokenizer *t, const char *piece);
+
 #endif

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """golden_llm.py — an LLM reranker's golden cases through the real binary.
 
-usage: golden_llm.py CASES.jsonl MODEL_DIR LOGIT SCORE OUT_DIR
+usage: golden_llm.py CASES.jsonl MODEL_DIR LOGIT SCORE OUT_DIR [all]
 LOGIT names the reference logit: a key ("seqcls_logit") or "A-B", the
 difference of two keys ("logit_yes-logit_no"); SCORE the key of the default
 score.  Rows are run grouped by (max_length, instruction), each group in
@@ -17,6 +17,7 @@ only."""
 import json, os, subprocess, sys
 
 cases_path, model, logit_key, score_key, out = sys.argv[1:6]
+all_rows = sys.argv[6:] == ["all"]
 os.makedirs(out, exist_ok=True)
 cases = [json.loads(l) for l in open(cases_path, encoding="utf-8")]
 passed = failed = 0
@@ -82,7 +83,17 @@ for key, rows in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""
                 grp_scores[i] = have
 
 grp = [(i, c) for i, c in enumerate(cases) if c["qid"] == "grp"]
-if len(grp) != 30:
+if all_rows:
+    for key, rows in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
+        same_q = [(i, dict(c, query=rows[0][1]["query"])) for i, c in rows]
+        alone = {o["docid"]: o["score"] for o in run(same_q, []) or []}
+        for o in run(same_q, [], qid=lambda i, c: "all") or []:
+            if o["docid"] in alone and abs(o["score"] - alone[o["docid"]]) <= 1e-5:
+                passed += 1
+            else:
+                fail("line %s: %s alone, %s in one query"
+                     % (int(o["docid"]) + 1, alone.get(o["docid"]), o["score"]))
+elif len(grp) != 30:
     fail("%d rows in qid grp, want 30" % len(grp))
 else:
     alone = run(grp, [], qid=lambda i, c: "alone%d" % i)
