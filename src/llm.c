@@ -32,11 +32,13 @@
     "on their relevancy to the query."
 #define RANKGPT_PREFIX                                                        \
     "I will provide you with %zu passages, each indicated by number "         \
-    "identifier []. \nRank the passages based on their relevance to query: %s."
+    "identifier []. \nRank the passages based on their relevance to query: "
+#define RANKGPT_PREFIX_END "."
 #define RANKGPT_READY "Okay, please provide the passages."
 #define RANKGPT_RECEIVED "Received passage [%zu]."
+#define RANKGPT_POST_START "Search Query: "
 #define RANKGPT_POST                                                          \
-    "Search Query: %s. \nRank the %zu passages above based on their "         \
+    ". \nRank the %zu passages above based on their "                         \
     "relevance to the search query. The passages should be listed in "        \
     "descending order using identifiers. The most relevant passages should "  \
     "be listed first. The output format should be [] > [], e.g., [1] > [2]. " \
@@ -45,7 +47,8 @@
 #define RELEVANCE_PROMPT                                                      \
     "Given a passage and a question, predict whether the passage includes "   \
     "an answer to the question by producing either `Yes` or `No`.\n"          \
-    "Passage: %s\nQuery: %s\nDoes the passage answer the query?\nAnswer:"
+    "Passage: %s\nQuery: "
+#define RELEVANCE_PROMPT_END "\nDoes the passage answer the query?\nAnswer:"
 
 struct llm_scorer {
     struct scorer base;
@@ -212,6 +215,20 @@ static int message_addf(json_t *msgs, const char *role, const char *fmt, ...)
     return rc;
 }
 
+/* Appends a message: head, the query of g (by length: it may hold U+0000),
+ * tail.  -1 when the text is not UTF-8. */
+static int message_add_query(json_t *msgs, const char *role, const struct buf *head,
+                             const struct group *g, const struct buf *tail)
+{
+    struct buf t = {0};
+    buf_put(&t, head->data, head->len);
+    buf_put(&t, g->query, group_query_len(g));
+    buf_put(&t, tail->data, tail->len);
+    int rc = message_add(msgs, role, t.data ? t.data : "", t.len);
+    buf_free(&t);
+    return rc;
+}
+
 /* The request body around msgs (stolen): a new reference. */
 static json_t *body_new(const struct llm_scorer *s, json_t *msgs)
 {
@@ -236,7 +253,10 @@ static json_t *listwise_messages(const struct llm_scorer *s, const struct group 
     json_t *msgs = json_array();
     struct buf cut = {0};
     message_addf(msgs, "system", "%s", RANKGPT_SYSTEM);
-    message_addf(msgs, "user", RANKGPT_PREFIX, m, g->query);
+    struct buf head = {0}, tail = {0};
+    buf_printf(&head, RANKGPT_PREFIX, m);
+    buf_puts(&tail, RANKGPT_PREFIX_END);
+    message_add_query(msgs, "user", &head, g, &tail);
     message_addf(msgs, "assistant", "%s", RANKGPT_READY);
     for (size_t r = 0; r < m; r++) {
         const struct candidate *c = &g->cands[idx[r]];
@@ -254,7 +274,12 @@ static json_t *listwise_messages(const struct llm_scorer *s, const struct group 
         }
         message_addf(msgs, "assistant", RANKGPT_RECEIVED, r + 1);
     }
-    message_addf(msgs, "user", RANKGPT_POST, g->query, m);
+    head.len = tail.len = 0;
+    buf_puts(&head, RANKGPT_POST_START);
+    buf_printf(&tail, RANKGPT_POST, m);
+    message_add_query(msgs, "user", &head, g, &tail);
+    buf_free(&head);
+    buf_free(&tail);
     buf_free(&cut);
     return msgs;
 }
@@ -267,7 +292,12 @@ static json_t *pointwise_messages(const struct llm_scorer *s, const struct group
     struct buf cut = {0};
     passage_cut(&cut, c->text, c->text_len, s->passage_words);
     json_t *msgs = json_array();
-    int rc = message_addf(msgs, "user", RELEVANCE_PROMPT, cut.data, g->query);
+    struct buf head = {0}, tail = {0};
+    buf_printf(&head, RELEVANCE_PROMPT, cut.data);
+    buf_puts(&tail, RELEVANCE_PROMPT_END);
+    int rc = message_add_query(msgs, "user", &head, g, &tail);
+    buf_free(&head);
+    buf_free(&tail);
     buf_free(&cut);
     if (rc < 0) {
         json_decref(msgs);
@@ -665,7 +695,7 @@ static int llm_score(struct scorer *sc, struct group *g, struct err *e)
         return 0;
     char gl[64];
     group_label(g, gl);
-    json_t *q = json_string(g->query);
+    json_t *q = json_stringn(g->query, group_query_len(g));
     if (!q)
         return err_set(e, "%s: the query is not valid UTF-8", gl);
     json_decref(q);

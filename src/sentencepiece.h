@@ -1,5 +1,6 @@
 /* sentencepiece.h — the SentencePiece Unigram tokenizer of XLM-RoBERTa
- * models (BAAI bge-reranker-*), exact against SentencePiece's own encoder. */
+ * models (BAAI bge-reranker-*), id for id as Hugging Face's fast
+ * tokenizer (the one sentence-transformers' CrossEncoder runs). */
 #ifndef RERANK_SENTENCEPIECE_H
 #define RERANK_SENTENCEPIECE_H
 
@@ -10,17 +11,17 @@
  * it is SentencePiece's own file, and loads fastest) or else tokenizer.json
  * (a Unigram model with a Precompiled normalizer and a Metaspace
  * pre-tokenizer).  Ids follow the model's vocabulary: for a .model, the
- * fairseq layout of XLMRobertaTokenizer (<s>=0 <pad>=1 </s>=2 <unk>=3, piece
- * i -> i+1).  Returns NULL and fills e on error; release with
+ * one transformers' XLMRobertaConverter builds (<s>=0 <pad>=1 </s>=2
+ * <unk>=3, piece i -> i+1, <mask> last), with the pipeline of the published
+ * XLM-R tokenizer.json.  Returns NULL and fills e on error; release with
  * tokenizer_free(). */
 struct tokenizer *sentencepiece_load(const char *model_dir, struct err *e);
 
 /* The id layout a family's tokenizer gives the pieces of a .model file. */
 enum spm_layout {
-    SPM_LAYOUT_FAIRSEQ, /* XLMRobertaTokenizer, as above */
-    SPM_LAYOUT_T5,      /* T5Tokenizer: piece i -> i (<pad> 0, </s> 1,
-                           <unk> 2); vocab_size counts the pieces only (the
-                           family appends the <extra_id_N> tokens) */
+    SPM_LAYOUT_FAIRSEQ, /* XLMRobertaConverter's, as above */
+    SPM_LAYOUT_T5,      /* T5Converter's: piece i -> i (<pad> 0, </s> 1,
+                           <unk> 2), then <extra_id_99> ... <extra_id_0> */
 };
 
 /* The tokenizer of the SentencePiece model file path, ids in layout.
@@ -29,8 +30,8 @@ struct tokenizer *sentencepiece_load_model(const char *path,
                                            enum spm_layout layout,
                                            struct err *e);
 
-/* The id of the piece spelled piece (U+2581 for a leading space, as in the
- * vocabulary), or -1 when the vocabulary has no such matchable piece. */
+/* The id of the vocabulary entry spelled piece (U+2581 for a leading
+ * space, as in the vocabulary), or -1 when there is none. */
 int32_t sentencepiece_piece_id(const struct tokenizer *t, const char *piece);
 
 #endif

@@ -81,8 +81,9 @@ static json_t *json_first(json_t *obj, const char *const *keys)
 static const char *json_docid(json_t *obj, char buf[32])
 {
     json_t *v = json_first(obj, collection_id_keys);
-    if (json_is_string(v))
-        return json_string_value(v);
+    if (json_is_string(v)) /* an id holding U+0000 is no id */
+        return strlen(json_string_value(v)) == json_string_length(v)
+                   ? json_string_value(v) : NULL;
     if (json_is_integer(v)) {
         snprintf(buf, 32, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
         return buf;
@@ -112,7 +113,7 @@ static int parse_doc_line(enum trec_docs_format fmt, const char *line,
         return 0;
     }
     json_error_t je;
-    json_t *o = json_loadb(line, len, 0, &je);
+    json_t *o = json_loadb(line, len, JSON_ALLOW_NUL, &je);
     if (!o)
         return err_set(e, "%s", je.text);
     int rc = 0;

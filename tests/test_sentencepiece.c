@@ -1,9 +1,11 @@
 /* test_sentencepiece.c — the SentencePiece tokenizer against references:
- *   - shared golden pairs (tokenize-xlmr.jsonl, made with SentencePiece) on
+ *   - shared golden pairs (tokenize-xlmr.jsonl) on
  *     tiny-xlmr-ce, through sentencepiece.bpe.model and tokenizer.json alike;
- *   - testdata/spm/cases.jsonl (scripts/gen-spm-tests.py: a multilingual
- *     model trained with spm_train, ids from python3-sentencepiece), through
- *     both files;
+ *   - testdata/spm/{cases,stress}.jsonl on the multilingual model
+ *     scripts/gen-spm-tests.py trains with spm_train, and
+ *     testdata/xlmr-fast/tiny-xlmr-ce.jsonl on tiny-xlmr-ce, with ids from
+ *     Hugging Face's fast tokenizer (scripts/gen-xlmr-fast-cases.js), through
+ *     sentencepiece.bpe.model and tokenizer.json alike;
  *   - malformed and mutated model files (must fail cleanly or tokenize
  *     without touching memory they do not own);
  *   - a synthetic 250,000-piece model: load time, and ids of its pieces.
@@ -71,16 +73,15 @@ static bool ids_equal_json(const struct ids *a, const json_t *expected)
     return true;
 }
 
-/* Every golden pair of tokenize-xlmr.jsonl through t. */
-static void check_golden(const struct tokenizer *t, const char *label)
+/* Every case of a JSON Lines file through t: {"text", "ids"} (the text
+ * alone) or {"query", "text", "max_length", "input_ids"} (a pair, with
+ * truncation).  Returns the number of cases, or 0 when path is absent. */
+static size_t check_jsonl(const struct tokenizer *t, const char *path,
+                          const char *label)
 {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/golden/tokenize-xlmr.jsonl", shared_dir());
     FILE *f = fopen(path, "r");
-    if (!f) {
-        SKIP("%s: %s not found", label, path);
-        return;
-    }
+    if (!f)
+        return 0;
     char *line = NULL;
     size_t cap = 0, n_cases = 0;
     struct ids q = {0}, d = {0};
@@ -91,76 +92,56 @@ static void check_golden(const struct tokenizer *t, const char *label)
         const json_t *query = json_object_get(c, "query");
         const json_t *text = json_object_get(c, "text");
         const json_t *max_length = json_object_get(c, "max_length");
-        CHECK_MSG(json_is_string(query) && json_is_string(text) &&
-                      json_integer_value(max_length) > 4,
-                  "%s: golden line %zu malformed", label, n_cases + 1);
-        if (json_is_string(query) && json_is_string(text) &&
-            json_integer_value(max_length) > 4) {
+        n_cases++;
+        if (json_is_string(text) && !query) {
+            tokenize(t, json_string_value(text), json_string_length(text), &d);
+            CHECK_MSG(ids_equal_json(&d, json_object_get(c, "ids")),
+                      "%s: %s:%zu differs: %s", label, path, n_cases, line);
+        } else if (json_is_string(query) && json_is_string(text) &&
+                   json_integer_value(max_length) > 4) {
             tokenize(t, json_string_value(query), json_string_length(query), &q);
             tokenize(t, json_string_value(text), json_string_length(text), &d);
             tokenizer_encode_ids(t, &q, &d,
                                  (size_t)json_integer_value(max_length), &pair);
             CHECK_MSG(ids_equal_json(&pair.input_ids,
                                      json_object_get(c, "input_ids")),
-                      "%s: golden case %zu differs (query \"%.60s\")", label,
-                      n_cases + 1, json_string_value(query));
+                      "%s: %s:%zu differs: %s", label, path, n_cases, line);
+        } else {
+            CHECK_MSG(false, "%s: %s:%zu malformed", label, path, n_cases);
         }
         json_decref(c);
-        n_cases++;
     }
-    CHECK_MSG(n_cases == 281, "%s: %zu golden cases", label, n_cases);
     free(line);
     fclose(f);
     ids_free(&q);
     ids_free(&d);
     encoding_free(&pair);
+    return n_cases;
 }
 
-static int hex_value(char c)
+/* Every golden pair of tokenize-xlmr.jsonl, and the fast tokenizer's
+ * stress cases for tiny-xlmr-ce, through t. */
+static void check_golden(const struct tokenizer *t, const char *label)
 {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/golden/tokenize-xlmr.jsonl", shared_dir());
+    size_t n = check_jsonl(t, path, label);
+    if (n == 0)
+        SKIP("%s: %s not found", label, path);
+    else
+        CHECK_MSG(n == 281, "%s: %zu golden cases", label, n);
+    n = check_jsonl(t, "testdata/xlmr-fast/tiny-xlmr-ce.jsonl", label);
+    CHECK_MSG(n >= 400, "%s: %zu tiny-xlmr-ce stress cases", label, n);
 }
 
-/* testdata/spm/cases.jsonl: {"text" or "hex": ..., "ids": [...]}. */
+/* testdata/spm: cases.jsonl and stress.jsonl (scripts/gen-xlmr-fast-cases.js,
+ * ids from Hugging Face's fast tokenizer). */
 static void check_cases(const struct tokenizer *t, const char *label)
 {
-    FILE *f = fopen("testdata/spm/cases.jsonl", "r");
-    CHECK_MSG(f != NULL, "testdata/spm/cases.jsonl missing");
-    if (!f)
-        return;
-    char *line = NULL;
-    size_t cap = 0, n_cases = 0;
-    struct ids got = {0};
-    while (getline(&line, &cap, f) > 0) {
-        json_error_t jerr;
-        json_t *c = json_loads(line, JSON_ALLOW_NUL, &jerr);
-        const json_t *text = json_object_get(c, "text");
-        const json_t *hex = json_object_get(c, "hex");
-        char bytes[512];
-        const char *s = NULL;
-        size_t n = 0;
-        if (json_is_string(text)) {
-            s = json_string_value(text);
-            n = json_string_length(text);
-        } else if (json_is_string(hex) && json_string_length(hex) / 2 < sizeof bytes) {
-            const char *h = json_string_value(hex);
-            for (n = 0; h[2 * n] && h[2 * n + 1]; n++)
-                bytes[n] = (char)(hex_value(h[2 * n]) << 4 | hex_value(h[2 * n + 1]));
-            s = bytes;
-        }
-        CHECK_MSG(s != NULL, "%s: case %zu malformed", label, n_cases + 1);
-        if (s) {
-            tokenize(t, s, n, &got);
-            CHECK_MSG(ids_equal_json(&got, json_object_get(c, "ids")),
-                      "%s: case %zu differs: %s", label, n_cases + 1, line);
-        }
-        json_decref(c);
-        n_cases++;
-    }
-    CHECK_MSG(n_cases >= 50, "%s: only %zu cases", label, n_cases);
-    free(line);
-    fclose(f);
-    ids_free(&got);
+    size_t n = check_jsonl(t, "testdata/spm/cases.jsonl", label);
+    CHECK_MSG(n >= 50, "%s: %zu cases in testdata/spm/cases.jsonl", label, n);
+    n = check_jsonl(t, "testdata/spm/stress.jsonl", label);
+    CHECK_MSG(n >= 400, "%s: %zu cases in testdata/spm/stress.jsonl", label, n);
 }
 
 static void check_fields(const struct tokenizer *t, size_t vocab_size)
@@ -436,6 +417,22 @@ static void check_malformed(void)
         free(m);
     }
     CHECK_MSG(loaded > 0, "mutated models: %d loaded and tokenized in range", loaded);
+
+    /* Malformed UTF-8 (outside the tokenize contract): each bad byte is
+     * read as U+FFFD, and every id stays in range. */
+    struct tokenizer *tm = load_bytes("sentencepiece.bpe.model", model, n, &e);
+    CHECK_MSG(tm != NULL, "testdata model: %s", e.msg);
+    static const char *const bad_utf8[] = {"ab\xff" "cd", "a\xc3(b", "\xf0\x9f\x98",
+                                           "caf\xc3", "\xed\xa0\x80 x", "\xc0\xaf <s"};
+    for (size_t i = 0; tm && i < sizeof bad_utf8 / sizeof *bad_utf8; i++) {
+        struct ids got = {0};
+        tokenize(tm, bad_utf8[i], strlen(bad_utf8[i]), &got);
+        CHECK_MSG(got.n > 0, "bad UTF-8 %zu gave no ids", i);
+        for (size_t k = 0; k < got.n; k++)
+            CHECK(got.v[k] >= 0 && (size_t)got.v[k] < tm->vocab_size);
+        ids_free(&got);
+    }
+    tokenizer_free(tm);
     free(model);
 
     /* The charsmap's trie size must fit its blob. */
