@@ -35,6 +35,7 @@ const struct hub_file hub_model_files[] = {
     {"config_sentence_transformers.json", false}, /* default activation */
     {"sentencepiece.bpe.model", false},
     {"spiece.model", false},           /* T5 */
+    {"spm.model", false},              /* DeBERTa-v3 */
     {NULL, false},
 };
 

@@ -18,13 +18,14 @@
 
 /* The families, tried in order; the first whose match() accepts wins. */
 extern const struct model_family bert_family, xlm_roberta_family,
-    modernbert_family, qwen3_family, t5_family;
+    modernbert_family, qwen3_family, t5_family, deberta_family;
 static const struct model_family *const families[] = {
     &bert_family,
     &xlm_roberta_family,
     &modernbert_family,
     &qwen3_family,
     &t5_family,
+    &deberta_family,
 };
 enum { N_FAMILIES = sizeof families / sizeof *families };
 

@@ -102,6 +102,7 @@ struct spm {
     size_t n_units;
     char *repl;        /* (repl_len + 1) NUL-terminated strings, plus a NUL */
     size_t repl_len;
+    bool strip;           /* Strip (both sides) before Precompiled */
     bool collapse_spaces; /* Replace(" {2,}", " ") */
     enum prepend prepend; /* Metaspace */
     bool split;           /* Metaspace: split before each U+2581 */
@@ -355,12 +356,36 @@ static size_t grapheme_len(const unsigned char *s, size_t n)
     return i;
 }
 
+static bool is_ws(int32_t c);
+static int32_t char_at(const unsigned char *s, size_t n, size_t i,
+                       size_t *len);
+static size_t char_before(const unsigned char *s, size_t i);
+
+/* Drops the White_Space characters at both ends of *s[0..*n). */
+static void strip_ws(const unsigned char **s, size_t *n)
+{
+    size_t len;
+    while (*n > 0 && is_ws(char_at(*s, *n, 0, &len))) {
+        *s += len;
+        *n -= len;
+    }
+    while (*n > 0) {
+        size_t at = char_before(*s, *n);
+        if (!is_ws(char_at(*s, *n, at, &len)))
+            break;
+        *n = at;
+    }
+}
+
 /* The normalizer of one piece s[0..n) (valid UTF-8) into out (emptied
- * first): Precompiled per grapheme cluster, then Replace(" {2,}", " "). */
+ * first): Strip when the model says so, Precompiled per grapheme cluster,
+ * then Replace(" {2,}", " "). */
 static void spm_normalize(const struct spm *m, const unsigned char *s,
                           size_t n, struct buf *out)
 {
     out->len = 0;
+    if (m->strip)
+        strip_ws(&s, &n);
     for (size_t g = 0; g < n;) {
         size_t glen = grapheme_len(s + g, n - g);
         const char *r = glen < 6 ? charsmap_transform(m, s + g, glen) : NULL;
@@ -838,6 +863,8 @@ static int fairseq_vocab(struct spm *m, struct piece_ref *refs, size_t n_refs,
                          struct err *e);
 static int t5_vocab(struct spm *m, struct piece_ref *refs, size_t n_refs,
                     struct err *e);
+static int deberta_vocab(struct spm *m, struct piece_ref *refs,
+                         size_t n_refs, struct err *e);
 
 /* Loads an XLM-R sentencepiece.bpe.model into m as transformers'
  * XLMRobertaConverter builds the fast tokenizer from it: vocabulary <s>
@@ -861,7 +888,7 @@ static int spm_read_model(struct spm *m, const uint8_t *data, size_t n,
     struct pb in = {data, data + n};
     struct pb_field f;
     int rc;
-    size_t shift = layout == SPM_LAYOUT_T5 ? 0 : 1; /* refs[i + shift]: piece i */
+    size_t shift = layout == SPM_LAYOUT_FAIRSEQ; /* refs[i + shift]: piece i */
     while ((rc = pb_next(&in, &f)) == 1) {
         if (f.wire != 2 || f.number > 3)
             continue;
@@ -891,7 +918,8 @@ static int spm_read_model(struct spm *m, const uint8_t *data, size_t n,
     /* refs[i + shift] holds piece i: the converter's ids. */
     static const char *const first[][3] = {
         [SPM_LAYOUT_FAIRSEQ] = {"<unk>", "<s>", "</s>"},
-        [SPM_LAYOUT_T5] = {"<pad>", "</s>", "<unk>"}};
+        [SPM_LAYOUT_T5] = {"<pad>", "</s>", "<unk>"},
+        [SPM_LAYOUT_DEBERTA] = {"[PAD]", "[CLS]", "[SEP]"}};
     for (size_t i = 0; i < 3; i++)
         if (i >= n_refs || refs[i + shift].len != strlen(first[layout][i]) ||
             memcmp(refs[i + shift].s, first[layout][i],
@@ -900,11 +928,15 @@ static int spm_read_model(struct spm *m, const uint8_t *data, size_t n,
             return err_set(e, "pieces 0, 1, 2 must be %s, %s, %s (the %s "
                            "layout)", first[layout][0], first[layout][1],
                            first[layout][2],
-                           layout == SPM_LAYOUT_T5 ? "T5" : "XLM-RoBERTa");
+                           layout == SPM_LAYOUT_T5       ? "T5"
+                           : layout == SPM_LAYOUT_DEBERTA ? "DeBERTa"
+                                                          : "XLM-RoBERTa");
         }
     if (layout == SPM_LAYOUT_T5) {
         grow((void **)&refs, &cap, n_refs + T5_EXTRA_IDS, sizeof *refs);
         rc = t5_vocab(m, refs, n_refs, e);
+    } else if (layout == SPM_LAYOUT_DEBERTA) {
+        rc = deberta_vocab(m, refs, n_refs, e);
     } else
         rc = fairseq_vocab(m, refs, n_refs, e);
     free(refs);
@@ -935,6 +967,25 @@ static int fairseq_vocab(struct spm *m, struct piece_ref *refs, size_t n_refs,
             rc = spm_add_token(m, refs[i].s, refs[i].len, (int64_t)i,
                                i == n_vocab - 1 ? &mask : &plain, e);
     m->unk_id = 3;
+    return rc;
+}
+
+/* DebertaV2Converter's vocabulary: refs[0..n_refs) (pieces; room for one
+ * more), then [MASK]; added tokens the control, unknown and user-defined
+ * pieces and [MASK]; Strip before Precompiled.  0, or -1 with e. */
+static int deberta_vocab(struct spm *m, struct piece_ref *refs,
+                         size_t n_refs, struct err *e)
+{
+    refs[n_refs] = (struct piece_ref){"[MASK]", 6, 0.0, PIECE_CONTROL};
+    int rc = spm_build_vocab(m, refs, n_refs + 1, e);
+    const struct spm_added plain = {0};
+    for (size_t i = 0; rc == 0 && i <= n_refs; i++)
+        if (refs[i].type == PIECE_CONTROL || refs[i].type == PIECE_UNKNOWN ||
+            refs[i].type == PIECE_USER_DEFINED)
+            rc = spm_add_token(m, refs[i].s, refs[i].len, (int64_t)i, &plain,
+                               e);
+    m->unk_id = 3;
+    m->strip = true;
     return rc;
 }
 
@@ -1216,19 +1267,26 @@ static struct tokenizer *spm_tokenizer(struct spm *m, enum spm_layout layout)
     t->tokenize = spm_tokenize;
     t->free = spm_tokenizer_free;
     t->state = m;
+    t->vocab_size = m->n_pieces;
+    t->n_sep_middle = 2;
+    t->second_type_one = false;
     if (layout == SPM_LAYOUT_T5) { /* no CLS: </s> ends a sequence */
         t->pad_id = 0;
         t->cls_id = t->sep_id = 1;
         t->unk_id = 2;
+    } else if (layout == SPM_LAYOUT_DEBERTA) { /* [CLS] a [SEP] b [SEP] */
+        t->pad_id = 0;
+        t->cls_id = 1;
+        t->sep_id = 2;
+        t->unk_id = 3;
+        t->n_sep_middle = 1;
+        t->second_type_one = true;
     } else {
         t->cls_id = 0;
         t->pad_id = 1;
         t->sep_id = 2;
         t->unk_id = 3;
     }
-    t->n_sep_middle = 2;
-    t->second_type_one = false;
-    t->vocab_size = m->n_pieces;
     return t;
 }
 

@@ -22,6 +22,8 @@ enum spm_layout {
     SPM_LAYOUT_FAIRSEQ, /* XLMRobertaConverter's, as above */
     SPM_LAYOUT_T5,      /* T5Converter's: piece i -> i (<pad> 0, </s> 1,
                            <unk> 2), then <extra_id_99> ... <extra_id_0> */
+    SPM_LAYOUT_DEBERTA, /* DebertaV2Converter's: piece i -> i ([PAD] 0,
+                           [CLS] 1, [SEP] 2, [UNK] 3), then [MASK]; Strip */
 };
 
 /* The tokenizer of the SentencePiece model file path, ids in layout.

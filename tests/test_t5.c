@@ -9,6 +9,7 @@
  * any thread count.  The gated-GELU kernel is checked against a naive
  * double loop.  The golden parts are skipped without ../shared. */
 #include "check.h"
+#include "golden_rows.h"
 #include "kernels.h"
 #include "model.h"
 #include "sentencepiece.h"
@@ -38,81 +39,9 @@ static void test_gelu_tanh_mul(void)
     CHECK_MSG(worst < 1e-6, "gelu_tanh_mul differs by %g (relative)", worst);
 }
 
-struct row {
-    json_t *j;
-    struct encoding enc; /* the golden input_ids */
-};
-
-/* The golden rows, input_ids as encodings.  The count (0 when absent). */
-static size_t load_rows(struct row **out)
+static double mono_logit(const struct row *r)
 {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/golden/monot5-cases.jsonl", shared_dir());
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    struct row *rows = NULL;
-    size_t n = 0, cap = 0, lcap = 0;
-    char *line = NULL;
-    while (getline(&line, &lcap, f) > 0) {
-        grow((void **)&rows, &cap, n + 1, sizeof *rows);
-        struct row *r = &rows[n++];
-        memset(r, 0, sizeof *r);
-        r->j = json_loads(line, 0, NULL);
-        const json_t *ids = json_object_get(r->j, "input_ids");
-        for (size_t i = 0; i < json_array_size(ids); i++) {
-            ids_push(&r->enc.input_ids,
-                     (int32_t)json_integer_value(json_array_get(ids, i)));
-            ids_push(&r->enc.type_ids, 0);
-        }
-    }
-    free(line);
-    fclose(f);
-    *out = rows;
-    return n;
-}
-
-static double num(const struct row *r, const char *key)
-{
-    return json_number_value(json_object_get(r->j, key));
-}
-
-static const char *str(const struct row *r, const char *key)
-{
-    const char *s = json_string_value(json_object_get(r->j, key));
-    return s ? s : "";
-}
-
-/* Every row alone through forward against the golden logit difference
- * (1e-4); then all rows as one batch with 3 threads, bit-identical to each
- * alone. */
-static void check_forward(struct model *m, struct row *rows, size_t n)
-{
-    float *alone = xmalloc(n * sizeof *alone);
-    float *together = xmalloc(n * sizeof *together);
-    const struct encoding **batch = xmalloc(n * sizeof *batch);
-    struct err e = {{0}};
-    double worst = 0;
-    m->family->set_threads(m, 1);
-    for (size_t i = 0; i < n; i++) {
-        const struct encoding *one = &rows[i].enc;
-        batch[i] = one;
-        CHECK_MSG(m->family->forward(m, &one, 1, &alone[i], &e) == 0, "%s",
-                  e.msg);
-        double want = num(&rows[i], "logit_true") - num(&rows[i], "logit_false");
-        worst = fmax(worst, fabs(alone[i] - want));
-        CHECK_MSG(fabs(alone[i] - want) <= 1e-4, "row %zu (%s): logit %.7g, "
-                  "want %.7g", i + 1, str(&rows[i], "qid"), alone[i], want);
-    }
-    printf("monot5: %zu rows, worst logit difference %.3g\n", n, worst);
-    m->family->set_threads(m, 3);
-    CHECK_MSG(m->family->forward(m, batch, n, together, &e) == 0, "%s", e.msg);
-    for (size_t i = 0; i < n; i++)
-        CHECK_MSG(together[i] == alone[i], "batch of %zu, row %zu: %.9g "
-                  "alone, %.9g in the batch", n, i + 1, alone[i], together[i]);
-    free(alone);
-    free(together);
-    free(batch);
+    return row_num(r, "logit_true") - row_num(r, "logit_false");
 }
 
 /* The family's prompt from the texts equals the golden ids on every row. */
@@ -121,16 +50,16 @@ static void check_prompt(const struct model *m, struct row *rows, size_t n)
     struct encoding got = {{0}, {0}};
     size_t same = 0;
     for (size_t i = 0; i < n; i++) {
-        const char *q = str(&rows[i], "query"), *d = str(&rows[i], "text");
+        const char *q = row_str(&rows[i], "query"), *d = row_str(&rows[i], "text");
         m->family->encode_text(m, NULL, q, strlen(q), d, strlen(d),
-                               (size_t)num(&rows[i], "max_length"), &got);
+                               (size_t)row_num(&rows[i], "max_length"), &got);
         const struct ids *want = &rows[i].enc.input_ids;
         bool eq = got.input_ids.n == want->n && got.type_ids.n == want->n &&
                   memcmp(got.input_ids.v, want->v,
                          want->n * sizeof *want->v) == 0;
         same += eq;
         CHECK_MSG(eq, "row %zu (%s): the prompt's ids differ (%zu vs %zu "
-                  "tokens)", i + 1, str(&rows[i], "qid"), got.input_ids.n,
+                  "tokens)", i + 1, row_str(&rows[i], "qid"), got.input_ids.n,
                   want->n);
     }
     printf("prompt ids: %zu of %zu rows identical\n", same, n);
@@ -151,7 +80,7 @@ int main(void)
 {
     test_gelu_tanh_mul();
     struct row *rows = NULL;
-    size_t n = load_rows(&rows);
+    size_t n = golden_rows_load("monot5-cases.jsonl", &rows);
     if (!n) {
         SKIP("no %s/golden/monot5-cases.jsonl", shared_dir());
         return check_report();
@@ -166,14 +95,10 @@ int main(void)
         CHECK_STR(m->family->name, "t5");
         CHECK(m->n_labels == 1 && m->activation == ACTIVATION_SIGMOID);
         check_layout(m);
-        check_forward(m, rows, n);
+        golden_rows_forward(m, rows, n, mono_logit, 1e-4, "monot5");
         check_prompt(m, rows, n);
         model_free(m);
     }
-    for (size_t i = 0; i < n; i++) {
-        json_decref(rows[i].j);
-        encoding_free(&rows[i].enc);
-    }
-    free(rows);
+    golden_rows_free(rows, n);
     return check_report();
 }

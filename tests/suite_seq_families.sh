@@ -1,0 +1,38 @@
+#!/bin/sh
+# tests/suite_seq_families.sh — the T5 and DeBERTa-v3 families end to end
+# through the real binary (tests/golden_llm.py: --tokenize ids identical,
+# logits with --activation none within 1e-4, default scores within 1e-5,
+# one query's candidates scored together equal to each alone):
+#   the 106 rows of ../shared/golden/monot5-cases.jsonl with tiny-monot5
+#     (logit(▁true) - logit(▁false), score P(true));
+#   testdata/tiny-t5-gated (T5 v1.1 layout: gated GELU, untied head, F16;
+#     scripts/gen-tiny-t5.py) with tiny-monot5's spiece.model linked in;
+#   the 106 rows of deberta-v3-cases.jsonl with tiny-deberta-v3-ce.
+# Skipped without ../shared or python3.
+cd "$(dirname "$0")/.." || exit 2
+case "$(command -v rerank)" in "$(pwd)"/*) ;; *) PATH="$(pwd):$PATH" ;; esac
+SHARED=${RERANK_SHARED:-../shared}
+g="$SHARED/golden"
+tmp=tests/out/seq_families; rm -rf "$tmp"; mkdir -p "$tmp"
+if [ ! -d "$g" ] || ! command -v python3 > /dev/null; then
+    echo "SKIP T5 / DeBERTa goldens: no $g or python3"
+    echo "0 passed, 0 failed, 1 skipped"
+    exit 0
+fi
+gated=$tmp/tiny-t5-gated; mkdir -p "$gated"
+ln -s "$(pwd)/testdata/tiny-t5-gated/config.json" "$(pwd)/testdata/tiny-t5-gated/model.safetensors" \
+    "$(cd "$g/tiny-monot5" && pwd)/spiece.model" "$gated/"
+p=0 f=0 rc=0
+run() { # name, cases, model dir, logit key, score key
+    python3 tests/golden_llm.py "$2" "$3" "$4" "$5" "$tmp/$1" all > "$tmp/$1.log" 2>&1 || rc=1
+    grep '^FAIL' "$tmp/$1.log" | sed "s/^/$1: /"
+    line=$(tail -n 1 "$tmp/$1.log")
+    n=$(echo "$line" | sed -nE 's/^([0-9]+) passed.*/\1/p')
+    if [ -z "$n" ]; then f=$((f + 1)); rc=1; cat "$tmp/$1.log"; return; fi
+    p=$((p + n)); f=$((f + $(echo "$line" | sed -nE 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/p')))
+}
+run monot5 "$g/monot5-cases.jsonl" "$g/tiny-monot5" logit_true-logit_false score
+run t5-gated testdata/tiny-t5-gated/cases.jsonl "$gated" logit score
+run deberta "$g/deberta-v3-cases.jsonl" "$g/tiny-deberta-v3-ce" logit score
+echo "$p passed, $f failed"
+[ $rc -eq 0 ] && [ $f -eq 0 ]
