@@ -10,7 +10,7 @@ transformers code) on tiny-monot5.
 The cases reuse the golden rows' texts and Hugging Face input_ids (the
 tokenizer is tiny-monot5's spiece.model, which the test links in at run
 time: nothing of ../shared is copied here).  Writes testdata/tiny-t5-gated/
-(config.json, model.safetensors, cases.jsonl); tests/suite_seq_families.sh reads it.
+(config.json, model.safetensors, cases.jsonl); tests/suite_families.sh reads it.
 
 usage: scripts/gen-tiny-t5.py [--check] [OUT_DIR]"""
 import json

@@ -53,6 +53,18 @@ struct model_dir {
     json_t *st_config;        /* config_sentence_transformers.json, or NULL */
     const char *model_type;   /* config "model_type"; "" when absent */
     const char *architecture; /* config "architectures"[0]; "" when absent */
+    const struct weight_names *names; /* NULL; a family that reads another
+                                         family's tensors under other names
+                                         sets it (weights_open keeps it) */
+};
+
+/* A tensor naming: rename(name) writes the name the file uses for tensor
+ * `name` into out and returns the part of it that is meant (0 the whole;
+ * k in 1..parts: rows [(k-1) rows/parts, k rows/parts) of a fused matrix),
+ * or -1 when it maps nothing. */
+struct weight_names {
+    int (*rename)(const char *name, char *out, size_t size);
+    int parts;
 };
 
 /* Opens directory path: config.json must exist and be an object; the other
@@ -103,6 +115,7 @@ struct weights {
     float **owned;
     size_t n_owned, cap_owned;
     const char *family;
+    const struct weight_names *names;  /* from the model_dir, or NULL */
 };
 
 /* Opens dir's model.safetensors (or explains what the directory has
@@ -111,6 +124,7 @@ int weights_open(struct weights *w, const struct model_dir *d,
                  const char *family, struct err *e);
 void weights_close(struct weights *w);
 
+/* Whether tensor name exists (under w->names' name, when set). */
 bool weights_has(const struct weights *w, const char *name);
 
 /* Checks that tensor name exists with shape (d0) when d1 == 0, else

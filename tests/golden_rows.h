@@ -105,4 +105,39 @@ static void golden_rows_forward(struct model *m, struct row *rows, size_t n,
     free(batch);
 }
 
+/* The pair encoding of each row's texts (the tokenizer, then the family's
+ * encode at the row's max_length) equals its golden input_ids, and its
+ * token_type_ids too when types is set. */
+static void golden_rows_pairs(const struct model *m, struct row *rows,
+                              size_t n, bool types)
+{
+    struct ids q = {0}, d = {0};
+    struct encoding got = {{0}, {0}};
+    size_t same = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *qs = row_str(&rows[i], "query");
+        const char *ds = row_str(&rows[i], "text");
+        q.n = d.n = 0;
+        m->tok->tokenize(m->tok, qs, strlen(qs), &q);
+        m->tok->tokenize(m->tok, ds, strlen(ds), &d);
+        m->family->encode(m, &q, &d, (size_t)row_num(&rows[i], "max_length"),
+                          &got);
+        const struct encoding *want = &rows[i].enc;
+        size_t k = want->input_ids.n;
+        bool eq = got.input_ids.n == k &&
+                  memcmp(got.input_ids.v, want->input_ids.v, k * 4) == 0 &&
+                  (!types || (got.type_ids.n == k &&
+                              memcmp(got.type_ids.v, want->type_ids.v,
+                                     k * 4) == 0));
+        same += eq;
+        CHECK_MSG(eq, "row %zu (%s): the pair's ids differ (%zu vs %zu "
+                  "tokens)", i + 1, row_str(&rows[i], "qid"), got.input_ids.n,
+                  k);
+    }
+    printf("pair ids: %zu of %zu rows identical\n", same, n);
+    ids_free(&q);
+    ids_free(&d);
+    encoding_free(&got);
+}
+
 #endif

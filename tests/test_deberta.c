@@ -12,40 +12,9 @@
 #include "model.h"
 #include "util.h"
 
-#include <string.h>
-
 static double logit(const struct row *r)
 {
     return row_num(r, "logit");
-}
-
-/* The pair encoding of the texts equals the golden ids and types. */
-static void check_pairs(const struct model *m, struct row *rows, size_t n)
-{
-    struct ids q = {0}, d = {0};
-    struct encoding got = {{0}, {0}};
-    size_t same = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *qs = row_str(&rows[i], "query"), *ds = row_str(&rows[i], "text");
-        q.n = d.n = 0;
-        m->tok->tokenize(m->tok, qs, strlen(qs), &q);
-        m->tok->tokenize(m->tok, ds, strlen(ds), &d);
-        m->family->encode(m, &q, &d, (size_t)row_num(&rows[i], "max_length"),
-                          &got);
-        const struct encoding *want = &rows[i].enc;
-        size_t k = want->input_ids.n;
-        bool eq = got.input_ids.n == k && got.type_ids.n == k &&
-                  memcmp(got.input_ids.v, want->input_ids.v, k * 4) == 0 &&
-                  memcmp(got.type_ids.v, want->type_ids.v, k * 4) == 0;
-        same += eq;
-        CHECK_MSG(eq, "row %zu (%s): the pair's ids differ (%zu vs %zu "
-                  "tokens)", i + 1, row_str(&rows[i], "qid"), got.input_ids.n,
-                  k);
-    }
-    printf("pair ids: %zu of %zu rows identical\n", same, n);
-    ids_free(&q);
-    ids_free(&d);
-    encoding_free(&got);
 }
 
 int main(void)
@@ -68,7 +37,7 @@ int main(void)
         CHECK(m->tok->cls_id == 1 && m->tok->sep_id == 2 &&
               m->tok->pad_id == 0 && m->tok->unk_id == 3);
         golden_rows_forward(m, rows, n, logit, 1e-4, "deberta-v3");
-        check_pairs(m, rows, n);
+        golden_rows_pairs(m, rows, n, true);
         model_free(m);
     }
     golden_rows_free(rows, n);

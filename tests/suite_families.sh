@@ -1,5 +1,6 @@
 #!/bin/sh
-# tests/suite_seq_families.sh — the T5 and DeBERTa-v3 families end to end
+# tests/suite_families.sh — the T5, DeBERTa-v3 and jina-reranker-v2
+# families end to end
 # through the real binary (tests/golden_llm.py: --tokenize ids identical,
 # logits with --activation none within 1e-4, default scores within 1e-5,
 # one query's candidates scored together equal to each alone):
@@ -7,15 +8,16 @@
 #     (logit(▁true) - logit(▁false), score P(true));
 #   testdata/tiny-t5-gated (T5 v1.1 layout: gated GELU, untied head, F16;
 #     scripts/gen-tiny-t5.py) with tiny-monot5's spiece.model linked in;
-#   the 106 rows of deberta-v3-cases.jsonl with tiny-deberta-v3-ce.
+#   the 106 rows of deberta-v3-cases.jsonl with tiny-deberta-v3-ce;
+#   the 110 rows of jina-v2-cases.jsonl with tiny-jina-v2-ce.
 # Skipped without ../shared or python3.
 cd "$(dirname "$0")/.." || exit 2
 case "$(command -v rerank)" in "$(pwd)"/*) ;; *) PATH="$(pwd):$PATH" ;; esac
 SHARED=${RERANK_SHARED:-../shared}
 g="$SHARED/golden"
-tmp=tests/out/seq_families; rm -rf "$tmp"; mkdir -p "$tmp"
+tmp=tests/out/families; rm -rf "$tmp"; mkdir -p "$tmp"
 if [ ! -d "$g" ] || ! command -v python3 > /dev/null; then
-    echo "SKIP T5 / DeBERTa goldens: no $g or python3"
+    echo "SKIP T5 / DeBERTa / jina goldens: no $g or python3"
     echo "0 passed, 0 failed, 1 skipped"
     exit 0
 fi
@@ -34,5 +36,6 @@ run() { # name, cases, model dir, logit key, score key
 run monot5 "$g/monot5-cases.jsonl" "$g/tiny-monot5" logit_true-logit_false score
 run t5-gated testdata/tiny-t5-gated/cases.jsonl "$gated" logit score
 run deberta "$g/deberta-v3-cases.jsonl" "$g/tiny-deberta-v3-ce" logit score
+run jina "$g/jina-v2-cases.jsonl" "$g/tiny-jina-v2-ce" logit score
 echo "$p passed, $f failed"
 [ $rc -eq 0 ] && [ $f -eq 0 ]
