@@ -93,8 +93,12 @@ const char cli_usage[] =
 "      --step N            listwise: window moves (default 10, or window/2)\n"
 "      --passage-words N   passages cut to N words (default 300)\n"
 "      --cascade N         score with the first scorer (cross-encoder, --model,\n"
-"                          --api or --method), then the LLM on its top N only\n"
+"                          --api or --method), then the LLM (or --pairwise)\n"
+"                          on its top N only\n"
 "      --dry-run           send nothing; report requests and token estimates\n"
+"      --pairwise MODEL    duoT5 pairwise reranking (castorini/duot5-base-\n"
+"                          msmarco@refs/pr/1): every ordered pair of a group,\n"
+"                          N*(N-1) encoder passes, so use it with --cascade N\n"
 "\n"
 "Output:\n"
 "  -k, --top-k N           keep the best N candidates of each group\n"
@@ -127,7 +131,7 @@ enum {
     OPT_API_URL, OPT_API_MODEL, OPT_API_BATCH, OPT_API_CONCURRENCY,
     OPT_TIMEOUT, OPT_RETRIES, OPT_CACERT, OPT_RUN, OPT_QUERIES, OPT_DOCS,
     OPT_DEPTH, OPT_DROP_TAIL, OPT_TOPIC_FIELD, OPT_LLM, OPT_LLM_URL,
-    OPT_LLM_MODEL, OPT_WINDOW, OPT_STEP, OPT_PASSAGE_WORDS, OPT_CASCADE,
+    OPT_LLM_MODEL, OPT_WINDOW, OPT_STEP, OPT_PASSAGE_WORDS, OPT_CASCADE, OPT_PAIRWISE,
     OPT_DRY_RUN, OPT_INSTRUCTION,
 };
 
@@ -178,6 +182,7 @@ static const struct option long_options[] = {
     {"step", required_argument, NULL, OPT_STEP},
     {"passage-words", required_argument, NULL, OPT_PASSAGE_WORDS},
     {"cascade", required_argument, NULL, OPT_CASCADE},
+    {"pairwise", required_argument, NULL, OPT_PAIRWISE},
     {"dry-run", no_argument, NULL, OPT_DRY_RUN},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -279,10 +284,20 @@ static int cli_check(struct options *o, struct err *e)
         return err_set(e, "--tokenize needs the cross-encoder (--model)");
     if (o->instruction && !o->model)
         return err_set(e, "--instruction needs --model (an LLM reranker)");
+    if (o->pairwise) {
+        if (o->llm)
+            return err_set(e, "--pairwise and --llm do not go together");
+        if (o->tokenize)
+            return err_set(e, "--tokenize and --pairwise do not go together");
+        if (!o->cascade && (o->model || o->api || o->method_given))
+            return err_set(e, "--pairwise replaces the scorer; use --cascade N to run it after %s",
+                           o->model ? "--model" : o->api ? "--api" : "--method");
+    }
     if (!o->llm) {
         const char *stray = o->llm_url ? "--llm-url" : o->llm_model ? "--llm-model" :
                             o->window ? "--window" : o->step ? "--step" :
-                            o->passage_words ? "--passage-words" : o->cascade ? "--cascade" :
+                            o->passage_words ? "--passage-words" :
+                            o->cascade && !o->pairwise ? "--cascade" :
                             o->dry_run ? "--dry-run" : NULL;
         if (stray)
             return err_set(e, "%s needs --llm listwise|pointwise", stray);
@@ -509,6 +524,9 @@ int cli_parse(int argc, char **argv, struct options *o, struct err *e)
         case OPT_PASSAGE_WORDS:
             if (parse_long(optarg, 1, 1000000, &o->passage_words))
                 return err_set(e, "--passage-words needs a positive integer, not '%s'", optarg);
+            break;
+        case OPT_PAIRWISE:
+            o->pairwise = optarg;
             break;
         case OPT_CASCADE:
             if (parse_long(optarg, 1, LONG_MAX, &o->cascade))

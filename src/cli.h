@@ -59,6 +59,7 @@ struct options {
     const char *llm, *llm_url, *llm_model;   /* llm: listwise | pointwise */
     long window, step, passage_words;        /* 0: the defaults */
     long cascade;                            /* 0: no cascade */
+    const char *pairwise;                    /* --pairwise: a duoT5 model */
     bool dry_run;
     bool method_given;                       /* -m was on the command line */
     /* TREC batch input */

@@ -23,6 +23,7 @@
 #include "hub.h"
 #include "input.h"
 #include "llm.h"
+#include "pairwise.h"
 #include "output.h"
 #include "scorer.h"
 #include "trec.h"
@@ -227,6 +228,40 @@ static struct scorer *llm_make(const struct options *o, int *status)
     return s;
 }
 
+/* The directory of model name (a directory, or a hub name looked up and
+ * downloaded), or NULL after printing why (*status set). */
+static char *model_resolve(const struct options *o, const char *name, int *status)
+{
+    struct err e = {{0}};
+    /* The download bar redraws its line: a terminal that can do it. */
+    const char *term = getenv("TERM");
+    bool bar = !o->quiet && isatty(STDERR_FILENO) && !(term && strcmp(term, "dumb") == 0);
+    struct hub_report report = {download_progress, o->quiet ? NULL : api_notify, &bar};
+    char *dir = hub_resolve(name, &report, &e);
+    progress_clear();
+    if (!dir) {
+        say(e.msg);
+        *status = EXIT_MODEL;
+    }
+    return dir;
+}
+
+/* The duoT5 scorer of --pairwise, or NULL after printing why. */
+static struct scorer *pairwise_make(const struct options *o, int *status)
+{
+    struct err e = {{0}};
+    char *dir = model_resolve(o, o->pairwise, status);
+    if (!dir)
+        return NULL;
+    struct scorer *s = pairwise_scorer_new(dir, (size_t)o->max_length, (int)o->threads, &e);
+    if (!s) {
+        say(e.msg);
+        *status = EXIT_MODEL;
+    }
+    free(dir);
+    return s;
+}
+
 /* The scorer the method options choose (--method, --model, --api). */
 static struct scorer *first_stage_make(const struct options *o, int *status)
 {
@@ -261,18 +296,9 @@ static struct scorer *first_stage_make(const struct options *o, int *status)
     }
     case METHOD_CROSS_ENCODER:
     default: {
-        const char *name = o->model ? o->model : DEFAULT_MODEL;
-        /* The download bar redraws its line: a terminal that can do it. */
-        const char *term = getenv("TERM");
-        bool bar = !o->quiet && isatty(STDERR_FILENO) && !(term && strcmp(term, "dumb") == 0);
-        struct hub_report report = {download_progress, o->quiet ? NULL : api_notify, &bar};
-        char *dir = hub_resolve(name, &report, &e);
-        progress_clear();
-        if (!dir) {
-            say(e.msg);
-            *status = EXIT_MODEL;
+        char *dir = model_resolve(o, o->model ? o->model : DEFAULT_MODEL, status);
+        if (!dir)
             return NULL;
-        }
         struct crossenc_options co = {
             .model_dir = dir,
             .max_length = (size_t)o->max_length,
@@ -294,18 +320,21 @@ static struct scorer *first_stage_make(const struct options *o, int *status)
     }
 }
 
-/* Makes the scorer: the method's, the LLM's, or the LLM after the method's
- * (--cascade).  Returns it, or NULL after printing why (*status set). */
+/* Makes the scorer: the method's, the LLM's or duoT5's (--pairwise), or
+ * one of those after the method's (--cascade).  Returns it, or NULL after
+ * printing why (*status set). */
 static struct scorer *scorer_make(const struct options *o, int *status)
 {
-    if (!o->llm)
+    struct scorer *(*make_second)(const struct options *, int *) =
+        o->pairwise ? pairwise_make : o->llm ? llm_make : NULL;
+    if (!make_second)
         return first_stage_make(o, status);
     if (!o->cascade)
-        return llm_make(o, status);
+        return make_second(o, status);
     struct scorer *first = first_stage_make(o, status);
     if (!first)
         return NULL;
-    struct scorer *second = llm_make(o, status);
+    struct scorer *second = make_second(o, status);
     if (!second) {
         scorer_free(first);
         return NULL;
@@ -467,7 +496,7 @@ int main(int argc, char **argv)
     }
     /* Before anything is read: the model's matrix products want the best
      * kernels, and a re-exec must not lose input. */
-    if (o.method == METHOD_CROSS_ENCODER && (!o.llm || o.cascade))
+    if ((o.method == METHOD_CROSS_ENCODER && (!o.llm || o.cascade)) || o.pairwise)
         cpu_prepare_blas(argv);
     return run(&o);
 }

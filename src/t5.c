@@ -33,6 +33,7 @@
 #include "model.h"
 #include "pool.h"
 #include "sentencepiece.h"
+#include "t5.h"
 
 /* Query rows per attention block: scores take ATTN_BLOCK * seq_len floats. */
 #define ATTN_BLOCK 256
@@ -461,23 +462,24 @@ static size_t t5_template_tokens(const struct model *base)
     return 1; /* </s> */
 }
 
-/* monoT5's recipe: the ids of "Query: q Document: d Relevant:" tokenized
- * as one text, cut from the right to max_length - 1, then </s>. */
-static void t5_encode_text(const struct model *base, const char *instr,
-                           const char *q, size_t nq, const char *d, size_t nd,
-                           size_t max_length, struct encoding *out)
+/* The ids of the concatenated parts (n_parts texts) tokenized as one text,
+ * cut from the right to max_length - 1, then </s>: the monoT5 / duoT5
+ * recipe. */
+static void encode_parts(const struct model *base, const char *const *parts,
+                         const size_t *lens, size_t n_parts, size_t max_length,
+                         struct encoding *out)
 {
-    static const char a[] = "Query: ", b[] = " Document: ", c[] = " Relevant:";
-    size_t len = 0;
-    char *text = xmalloc(sizeof a + nq + sizeof b + nd + sizeof c);
-    memcpy(text + len, a, sizeof a - 1), len += sizeof a - 1;
-    memcpy(text + len, q, nq), len += nq;
-    memcpy(text + len, b, sizeof b - 1), len += sizeof b - 1;
-    memcpy(text + len, d, nd), len += nd;
-    memcpy(text + len, c, sizeof c - 1), len += sizeof c - 1;
+    size_t total = 1;
+    for (size_t i = 0; i < n_parts; i++)
+        total += lens[i];
+    char *text = xmalloc(total), *at = text;
+    for (size_t i = 0; i < n_parts; i++) {
+        memcpy(at, parts[i], lens[i]);
+        at += lens[i];
+    }
     struct ids *ids = &out->input_ids;
     ids->n = 0;
-    base->tok->tokenize(base->tok, text, len, ids);
+    base->tok->tokenize(base->tok, text, (size_t)(at - text), ids);
     free(text);
     if (ids->n > max_length - 1)
         ids->n = max_length - 1;
@@ -485,6 +487,31 @@ static void t5_encode_text(const struct model *base, const char *instr,
     out->type_ids.n = 0;
     for (size_t i = 0; i < ids->n; i++)
         ids_push(&out->type_ids, 0);
+}
+
+/* monoT5's recipe: "Query: q Document: d Relevant:", then </s>. */
+static void t5_encode_text(const struct model *base, const char *instr,
+                           const char *q, size_t nq, const char *d, size_t nd,
+                           size_t max_length, struct encoding *out)
+{
+    const char *parts[] = {"Query: ", q, " Document: ", d, " Relevant:"};
+    size_t lens[] = {7, nq, 11, nd, 10};
+    encode_parts(base, parts, lens, 5, max_length, out);
+}
+
+void t5_encode_duo(const struct model *m, const char *q, size_t nq,
+                   const char *d0, size_t n0, const char *d1, size_t n1,
+                   size_t max_length, struct encoding *out)
+{
+    const char *parts[] = {"Query: ", q, " Document0: ", d0, " Document1: ",
+                           d1, " Relevant:"};
+    size_t lens[] = {7, nq, 12, n0, 12, n1, 10};
+    encode_parts(m, parts, lens, 7, max_length, out);
+}
+
+bool t5_is(const struct model *m)
+{
+    return m->family == &t5_family;
 }
 
 /* ---- forward -------------------------------------------------------- */

@@ -20,7 +20,7 @@ struct row {
 };
 
 /* The rows of shared_dir()/golden/name; the count, 0 when absent. */
-static size_t golden_rows_load(const char *name, struct row **out)
+static inline size_t golden_rows_load(const char *name, struct row **out)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/golden/%s", shared_dir(), name);
@@ -50,7 +50,7 @@ static size_t golden_rows_load(const char *name, struct row **out)
     return n;
 }
 
-static void golden_rows_free(struct row *rows, size_t n)
+static inline void golden_rows_free(struct row *rows, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         json_decref(rows[i].j);
@@ -59,12 +59,12 @@ static void golden_rows_free(struct row *rows, size_t n)
     free(rows);
 }
 
-static double row_num(const struct row *r, const char *key)
+static inline double row_num(const struct row *r, const char *key)
 {
     return json_number_value(json_object_get(r->j, key));
 }
 
-static const char *row_str(const struct row *r, const char *key)
+static inline const char *row_str(const struct row *r, const char *key)
 {
     const char *s = json_string_value(json_object_get(r->j, key));
     return s ? s : "";
@@ -72,7 +72,7 @@ static const char *row_str(const struct row *r, const char *key)
 
 /* Every row alone through m's forward against want(row) (tol); then all
  * rows as one batch with 3 threads, bit-identical to each alone. */
-static void golden_rows_forward(struct model *m, struct row *rows, size_t n,
+static inline void golden_rows_forward(struct model *m, struct row *rows, size_t n,
                                 double (*want)(const struct row *),
                                 double tol, const char *what)
 {
@@ -108,7 +108,7 @@ static void golden_rows_forward(struct model *m, struct row *rows, size_t n,
 /* The pair encoding of each row's texts (the tokenizer, then the family's
  * encode at the row's max_length) equals its golden input_ids, and its
  * token_type_ids too when types is set. */
-static void golden_rows_pairs(const struct model *m, struct row *rows,
+static inline void golden_rows_pairs(const struct model *m, struct row *rows,
                               size_t n, bool types)
 {
     struct ids q = {0}, d = {0};

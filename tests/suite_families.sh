@@ -9,7 +9,9 @@
 #   testdata/tiny-t5-gated (T5 v1.1 layout: gated GELU, untied head, F16;
 #     scripts/gen-tiny-t5.py) with tiny-monot5's spiece.model linked in;
 #   the 106 rows of deberta-v3-cases.jsonl with tiny-deberta-v3-ce;
-#   the 110 rows of jina-v2-cases.jsonl with tiny-jina-v2-ce.
+#   the 110 rows of jina-v2-cases.jsonl with tiny-jina-v2-ce;
+#   the duoT5 groups of duot5-groups.jsonl with --pairwise tiny-monot5
+#     (tests/golden_duot5.py: sym-sum scores, --cascade 2 after bm25).
 # Skipped without ../shared or python3.
 cd "$(dirname "$0")/.." || exit 2
 case "$(command -v rerank)" in "$(pwd)"/*) ;; *) PATH="$(pwd):$PATH" ;; esac
@@ -25,8 +27,12 @@ gated=$tmp/tiny-t5-gated; mkdir -p "$gated"
 ln -s "$(pwd)/testdata/tiny-t5-gated/config.json" "$(pwd)/testdata/tiny-t5-gated/model.safetensors" \
     "$(cd "$g/tiny-monot5" && pwd)/spiece.model" "$gated/"
 p=0 f=0 rc=0
-run() { # name, cases, model dir, logit key, score key
-    python3 tests/golden_llm.py "$2" "$3" "$4" "$5" "$tmp/$1" all > "$tmp/$1.log" 2>&1 || rc=1
+run() { # name, cases, model dir, logit key ("duo": duoT5 groups), score key
+    if [ "$4" = duo ]; then
+        python3 tests/golden_duot5.py "$2" "$3" > "$tmp/$1.log" 2>&1 || rc=1
+    else
+        python3 tests/golden_llm.py "$2" "$3" "$4" "$5" "$tmp/$1" all > "$tmp/$1.log" 2>&1 || rc=1
+    fi
     grep '^FAIL' "$tmp/$1.log" | sed "s/^/$1: /"
     line=$(tail -n 1 "$tmp/$1.log")
     n=$(echo "$line" | sed -nE 's/^([0-9]+) passed.*/\1/p')
@@ -37,5 +43,6 @@ run monot5 "$g/monot5-cases.jsonl" "$g/tiny-monot5" logit_true-logit_false score
 run t5-gated testdata/tiny-t5-gated/cases.jsonl "$gated" logit score
 run deberta "$g/deberta-v3-cases.jsonl" "$g/tiny-deberta-v3-ce" logit score
 run jina "$g/jina-v2-cases.jsonl" "$g/tiny-jina-v2-ce" logit score
+run duot5 "$g/duot5-groups.jsonl" "$g/tiny-monot5" duo
 echo "$p passed, $f failed"
 [ $rc -eq 0 ] && [ $f -eq 0 ]

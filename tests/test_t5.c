@@ -13,6 +13,7 @@
 #include "kernels.h"
 #include "model.h"
 #include "sentencepiece.h"
+#include "t5.h"
 #include "util.h"
 
 #include <jansson.h>
@@ -66,6 +67,58 @@ static void check_prompt(const struct model *m, struct row *rows, size_t n)
     encoding_free(&got);
 }
 
+/* duoT5: every ordered pair of ../shared/golden/duot5-groups.jsonl,
+ * encoded from the texts (t5_encode_duo) equal to the golden ids, and its
+ * logit difference within 1e-4. */
+static void check_duo(struct model *m)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/golden/duot5-groups.jsonl", shared_dir());
+    FILE *f = fopen(path, "r");
+    CHECK_MSG(f != NULL, "%s missing", path);
+    if (!f)
+        return;
+    char *line = NULL;
+    size_t cap = 0, n_pairs = 0;
+    struct encoding enc = {{0}, {0}};
+    struct err e = {{0}};
+    while (getline(&line, &cap, f) > 0) {
+        json_t *g = json_loads(line, 0, NULL);
+        const json_t *docs = json_object_get(g, "docs"), *pair;
+        const char *q = json_string_value(json_object_get(g, "query"));
+        size_t k;
+        json_array_foreach(json_object_get(g, "pairs"), k, pair) {
+            const char *a = json_string_value(json_object_get(json_array_get(
+                docs, (size_t)json_integer_value(json_object_get(pair, "i"))), "text"));
+            const char *b = json_string_value(json_object_get(json_array_get(
+                docs, (size_t)json_integer_value(json_object_get(pair, "j"))), "text"));
+            t5_encode_duo(m, q, strlen(q), a, strlen(a), b, strlen(b), 512,
+                          &enc);
+            const json_t *want = json_object_get(pair, "input_ids");
+            bool eq = enc.input_ids.n == json_array_size(want);
+            for (size_t i = 0; eq && i < enc.input_ids.n; i++)
+                eq = enc.input_ids.v[i] ==
+                     json_integer_value(json_array_get(want, i));
+            CHECK_MSG(eq, "duoT5 pair %zu: ids differ", n_pairs);
+            const struct encoding *one = &enc;
+            float d = 0;
+            CHECK(m->family->forward(m, &one, 1, &d, &e) == 0);
+            double ref =
+                json_number_value(json_object_get(pair, "logit_true")) -
+                json_number_value(json_object_get(pair, "logit_false"));
+            CHECK_MSG(fabs(d - ref) <= 1e-4, "duoT5 pair %zu: %.7g, want "
+                      "%.7g", n_pairs, d, ref);
+            n_pairs++;
+        }
+        json_decref(g);
+    }
+    printf("duoT5: %zu pairs\n", n_pairs);
+    CHECK(n_pairs > 0);
+    free(line);
+    fclose(f);
+    encoding_free(&enc);
+}
+
 /* T5's id layout: piece numbers are ids; the specials by name. */
 static void check_layout(const struct model *m)
 {
@@ -97,6 +150,8 @@ int main(void)
         check_layout(m);
         golden_rows_forward(m, rows, n, mono_logit, 1e-4, "monot5");
         check_prompt(m, rows, n);
+        check_duo(m);
+        CHECK(t5_is(m));
         model_free(m);
     }
     golden_rows_free(rows, n);
