@@ -72,6 +72,9 @@ const char cli_usage[] =
 "      --instruction TEXT  the task an LLM reranker judges by (Qwen3-Reranker;\n"
 "                          default \"Given a web search query, retrieve\n"
 "                          relevant passages that answer the query\")\n"
+"      --t5 RECIPE         a T5 model's input and score: mono (default,\n"
+"                          monoT5: P(true)) or rank (RankT5: the logit of\n"
+"                          <extra_id_10>, no Relevant: suffix)\n"
 "\n"
 "Remote rerank APIs:\n"
 "      --api NAME          cohere, cohere-v2, jina, voyage, mixedbread,\n"
@@ -132,7 +135,7 @@ enum {
     OPT_TIMEOUT, OPT_RETRIES, OPT_CACERT, OPT_RUN, OPT_QUERIES, OPT_DOCS,
     OPT_DEPTH, OPT_DROP_TAIL, OPT_TOPIC_FIELD, OPT_LLM, OPT_LLM_URL,
     OPT_LLM_MODEL, OPT_WINDOW, OPT_STEP, OPT_PASSAGE_WORDS, OPT_CASCADE, OPT_PAIRWISE,
-    OPT_DRY_RUN, OPT_INSTRUCTION,
+    OPT_DRY_RUN, OPT_INSTRUCTION, OPT_T5,
 };
 
 static const struct option long_options[] = {
@@ -160,6 +163,7 @@ static const struct option long_options[] = {
     {"long", required_argument, NULL, OPT_LONG},
     {"stride", required_argument, NULL, OPT_STRIDE},
     {"instruction", required_argument, NULL, OPT_INSTRUCTION},
+    {"t5", required_argument, NULL, OPT_T5},
     {"tokenize", no_argument, NULL, OPT_TOKENIZE},
     {"api", required_argument, NULL, OPT_API},
     {"api-url", required_argument, NULL, OPT_API_URL},
@@ -449,6 +453,11 @@ int cli_parse(int argc, char **argv, struct options *o, struct err *e)
             break;
         case OPT_TOKENIZE:
             o->tokenize = true;
+            break;
+        case OPT_T5:
+            if (strcmp(optarg, "mono") != 0 && strcmp(optarg, "rank") != 0)
+                return err_set(e, "--t5 must be mono or rank, not '%s'", optarg);
+            o->t5 = optarg;
             break;
         case OPT_INSTRUCTION:
             o->instruction = optarg;

@@ -51,6 +51,7 @@ struct options {
     long stride;             /* 0: a quarter of the window */
     bool tokenize;           /* print encodings instead of scoring */
     const char *instruction; /* an LLM reranker's task; NULL: its default */
+    const char *t5;          /* --t5 mono | rank; NULL: mono */
     /* remote rerank APIs */
     const char *api, *api_url, *api_model, *cacert;
     long api_batch, api_concurrency, retries;

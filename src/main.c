@@ -308,6 +308,7 @@ static struct scorer *first_stage_make(const struct options *o, int *status)
             .long_mode = strcmp(o->long_mode, "max") == 0 ? LONG_MAX : LONG_FIRST,
             .stride = (size_t)o->stride,
             .instruction = o->instruction,
+            .variant = o->t5,
         };
         struct scorer *s = crossenc_scorer_new(&co, &e);
         if (!s) {

@@ -164,6 +164,11 @@ struct model {
     size_t max_tokens;          /* longest sequence, specials included */
     size_t model_max_length;    /* tokenizer_config.json's; 0 when unset */
     enum activation activation; /* CrossEncoder.predict's default; never AUTO */
+    /* NULL for models with one input recipe (left so by xcalloc); else set
+     * by the family's load: selects the recipe called name (T5: "mono",
+     * "rank"), which may change the template, the logit and the default
+     * activation; called before any encode.  0, or -1 with e. */
+    int (*set_variant)(struct model *m, const char *name, struct err *e);
 };
 
 struct model_family {

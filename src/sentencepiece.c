@@ -103,6 +103,7 @@ struct spm {
     char *repl;        /* (repl_len + 1) NUL-terminated strings, plus a NUL */
     size_t repl_len;
     bool strip;           /* Strip (both sides) before Precompiled */
+    bool strip_right;     /* Strip(right) after Precompiled */
     bool collapse_spaces; /* Replace(" {2,}", " ") */
     enum prepend prepend; /* Metaspace */
     bool split;           /* Metaspace: split before each U+2581 */
@@ -379,7 +380,7 @@ static void strip_ws(const unsigned char **s, size_t *n)
 
 /* The normalizer of one piece s[0..n) (valid UTF-8) into out (emptied
  * first): Strip when the model says so, Precompiled per grapheme cluster,
- * then Replace(" {2,}", " "). */
+ * Strip(right) when it says so, then Replace(" {2,}", " "). */
 static void spm_normalize(const struct spm *m, const unsigned char *s,
                           size_t n, struct buf *out)
 {
@@ -404,6 +405,16 @@ static void spm_normalize(const struct spm *m, const unsigned char *s,
             }
         }
         g += glen;
+    }
+    if (m->strip_right) {
+        const unsigned char *o = (const unsigned char *)out->data;
+        size_t len;
+        while (out->len > 0) {
+            size_t at = char_before(o, out->len);
+            if (!is_ws(char_at(o, out->len, at, &len)))
+                break;
+            out->len = at;
+        }
     }
     if (m->collapse_spaces) {
         size_t o = 0;
@@ -990,7 +1001,8 @@ static int deberta_vocab(struct spm *m, struct piece_ref *refs,
 }
 
 /* T5Converter's vocabulary: refs[0..n_refs) (pieces; room for
- * T5_EXTRA_IDS more) then the extra ids.  0, or -1 with e. */
+ * T5_EXTRA_IDS more) then the extra ids; SpmConverter's Strip(right) after
+ * Precompiled.  0, or -1 with e. */
 static int t5_vocab(struct spm *m, struct piece_ref *refs, size_t n_refs,
                     struct err *e)
 {
@@ -1011,6 +1023,7 @@ static int t5_vocab(struct spm *m, struct piece_ref *refs, size_t n_refs,
                                e);
     free(extra);
     m->unk_id = 2;
+    m->strip_right = true;
     return rc;
 }
 /* ---- tokenizer.json ------------------------------------------------------- */

@@ -79,7 +79,8 @@ struct t5_model {
     size_t n_buckets, max_distance;
     float eps;
     bool gated, tied;
-    int32_t start_id, true_id, false_id;
+    bool rank;                  /* RankT5 (--t5 rank) */
+    int32_t start_id, true_id, false_id, rank_id; /* rank_id: <extra_id_10> */
 
     const float *shared;        /* (n_vocab, d) shared.weight */
     const float *enc_rab;       /* (n_buckets, n_head) encoder block 0 */
@@ -87,8 +88,7 @@ struct t5_model {
     const float *enc_ln;        /* (d) encoder.final_layer_norm */
     struct t5_dec_layer *dec;   /* (n_dec) */
     const float *dec_ln;        /* (d) decoder.final_layer_norm */
-    const float *head_true;     /* (d) the head row of ▁true */
-    const float *head_false;    /* (d) the head row of ▁false */
+    const float *head;          /* (n_vocab, d) lm_head, or shared.weight */
 
     struct weights w;
     struct pool *pool;
@@ -338,11 +338,10 @@ static int load_weights(struct t5_model *m, struct err *e)
             load_ffn(m, &L->ff, "decoder", l, 2, e))
             return -1;
     }
-    const float *head = m->shared;
-    if (!m->tied && !(head = weights_get(w, "lm_head.weight", m->n_vocab, d, e)))
+    m->head = m->shared;
+    if (!m->tied &&
+        !(m->head = weights_get(w, "lm_head.weight", m->n_vocab, d, e)))
         return -1;
-    m->head_true = head + (size_t)m->true_id * d;
-    m->head_false = head + (size_t)m->false_id * d;
     return 0;
 }
 #undef GET
@@ -423,6 +422,26 @@ static void t5_set_threads(struct model *base, int n)
     m->scratch = xcalloc((size_t)m->n_scratch, sizeof *m->scratch);
 }
 
+/* struct model's set_variant: "mono" or "rank". */
+static int t5_set_variant(struct model *base, const char *name, struct err *e)
+{
+    struct t5_model *m = (struct t5_model *)base;
+    if (strcmp(name, "mono") == 0) {
+        m->rank = false;
+        m->base.activation = ACTIVATION_SIGMOID;
+        return 0;
+    }
+    if (strcmp(name, "rank") != 0)
+        return err_set(e, "--t5 %.40s: mono or rank", name);
+    m->rank_id = sentencepiece_piece_id(base->tok, "<extra_id_10>");
+    if (m->rank_id < 0 || (size_t)m->rank_id >= m->n_vocab)
+        return err_set(e, "--t5 rank: the tokenizer has no <extra_id_10> "
+                       "within vocab_size %zu", m->n_vocab);
+    m->rank = true;
+    m->base.activation = ACTIVATION_NONE; /* RankT5's score is the logit */
+    return 0;
+}
+
 static struct model *t5_load(const struct model_dir *d, struct err *e)
 {
     struct t5_model *m = xcalloc(1, sizeof *m);
@@ -432,6 +451,7 @@ static struct model *t5_load(const struct model_dir *d, struct err *e)
         goto fail;
     m->base.n_labels = 1;
     m->base.activation = ACTIVATION_SIGMOID;
+    m->base.set_variant = t5_set_variant;
     size_t n_pos = 512;
     if (dim_or(d, "n_positions", n_pos, &n_pos, e))
         goto fail;
@@ -489,15 +509,18 @@ static void encode_parts(const struct model *base, const char *const *parts,
         ids_push(&out->type_ids, 0);
 }
 
-/* monoT5's recipe: "Query: q Document: d Relevant:", then </s>. */
+/* monoT5's recipe: "Query: q Document: d Relevant:", then </s>;
+ * RankT5's: "Query: q Document: d", then </s>. */
 static void t5_encode_text(const struct model *base, const char *instr,
                            const char *q, size_t nq, const char *d, size_t nd,
                            size_t max_length, struct encoding *out)
 {
+    const struct t5_model *m = (const struct t5_model *)base;
     const char *parts[] = {"Query: ", q, " Document: ", d, " Relevant:"};
     size_t lens[] = {7, nq, 11, nd, 10};
-    encode_parts(base, parts, lens, 5, max_length, out);
+    encode_parts(base, parts, lens, m->rank ? 4 : 5, max_length, out);
 }
+
 
 void t5_encode_duo(const struct model *m, const char *q, size_t nq,
                    const char *d0, size_t n0, const char *d1, size_t n1,
@@ -601,7 +624,7 @@ static void encode_seq(const struct t5_model *m, const struct ids *ids,
 }
 
 /* One decoder step from decoder_start_token_id over enc(n, d); returns
- * logit(▁true) - logit(▁false). */
+ * logit(▁true) - logit(▁false), or RankT5's logit(<extra_id_10>). */
 static float decode_step(const struct t5_model *m, const float *enc, size_t n,
                          float *buf)
 {
@@ -640,13 +663,15 @@ static float decode_step(const struct t5_model *m, const float *enc, size_t n,
         ffn_residual(m, &L->ff, y, h, 1, ffn, tmp);
     }
     rmsnorm(y, m->dec_ln, 1, d, m->eps);
+    const float *pos = m->head + (size_t)(m->rank ? m->rank_id : m->true_id) * d;
+    const float *neg = m->head + (size_t)m->false_id * d;
     double t = 0, f = 0;
     for (size_t i = 0; i < d; i++) {
-        t += (double)y[i] * m->head_true[i];
-        f += (double)y[i] * m->head_false[i];
+        t += (double)y[i] * pos[i];
+        f += (double)y[i] * neg[i];
     }
     double scale = m->tied ? 1.0 / sqrt((double)d) : 1.0;
-    return (float)((t - f) * scale);
+    return (float)((m->rank ? t : t - f) * scale);
 }
 
 /* Floats a worker needs for a sequence of n tokens. */

@@ -119,6 +119,40 @@ static void check_duo(struct model *m)
     encoding_free(&enc);
 }
 
+/* RankT5 (set_variant "rank"): the prompt without " Relevant:" equal to
+ * the golden rank_input_ids, the logit of <extra_id_10> within 1e-4, the
+ * logit as the default score; then back to monoT5. */
+static void check_rank(struct model *m, struct row *rows, size_t n)
+{
+    struct err e = {{0}};
+    CHECK(m->set_variant(m, "rank", &e) == 0);
+    CHECK(m->activation == ACTIVATION_NONE);
+    struct encoding got = {{0}, {0}};
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *q = row_str(&rows[i], "query"), *d = row_str(&rows[i], "text");
+        m->family->encode_text(m, NULL, q, strlen(q), d, strlen(d),
+                               (size_t)row_num(&rows[i], "max_length"), &got);
+        const json_t *want = json_object_get(rows[i].j, "rank_input_ids");
+        bool eq = got.input_ids.n == json_array_size(want);
+        for (size_t k = 0; eq && k < got.input_ids.n; k++)
+            eq = got.input_ids.v[k] == json_integer_value(json_array_get(want, k));
+        CHECK_MSG(eq, "RankT5 row %zu: ids differ", i + 1);
+        const struct encoding *one = &got;
+        float logit = 0;
+        CHECK(m->family->forward(m, &one, 1, &logit, &e) == 0);
+        double ref = row_num(&rows[i], "rank_logit");
+        worst = fmax(worst, fabs(logit - ref));
+        CHECK_MSG(fabs(logit - ref) <= 1e-4, "RankT5 row %zu: %.7g, want "
+                  "%.7g", i + 1, logit, ref);
+    }
+    printf("RankT5: %zu rows, worst logit difference %.3g\n", n, worst);
+    CHECK(m->set_variant(m, "bogus", &e) == -1);
+    CHECK(m->set_variant(m, "mono", &e) == 0);
+    CHECK(m->activation == ACTIVATION_SIGMOID);
+    encoding_free(&got);
+}
+
 /* T5's id layout: piece numbers are ids; the specials by name. */
 static void check_layout(const struct model *m)
 {
@@ -151,6 +185,8 @@ int main(void)
         golden_rows_forward(m, rows, n, mono_logit, 1e-4, "monot5");
         check_prompt(m, rows, n);
         check_duo(m);
+        check_rank(m, rows, n);
+        check_prompt(m, rows, n); /* mono again after rank */
         CHECK(t5_is(m));
         model_free(m);
     }
