@@ -2,9 +2,10 @@
  * behind the model seam (model.h), as transformers' modeling_t5.py computes
  * them.
  *
- * The input is monoT5's prompt "Query: {q} Document: {d} Relevant:",
- * tokenized whole by spiece.model (T5's id layout), cut at the end to
- * max_length - 1 tokens, then </s>.  The encoder runs over it: pre-norm
+ * The input is monoT5's prompt "Query: {q} Document: {d} Relevant:"
+ * (RankT5, set_variant "rank": without " Relevant:"; duoT5, t5.h: two
+ * documents), tokenized whole by spiece.model (T5's id layout), cut at the
+ * end to max_length - 1 tokens, then </s>.  The encoder runs over it: pre-norm
  * blocks with T5's RMSNorm (no mean, no bias), attention without the
  * 1/sqrt(d_kv) scaling plus a learned relative position bias (block 0's
  * table, reused by every layer; bidirectional buckets), and a ReLU
@@ -15,7 +16,7 @@
  * "▁true" and "▁false" (found by name) are read — tied embeddings scale the
  * decoder output by d_model^-0.5 first, as T5 does.  The logit is
  * d = logit(true) - logit(false); its sigmoid, the default score, is
- * P(true) of the softmax over the two.
+ * P(true) of the softmax over the two.  RankT5's is logit(<extra_id_10>).
  *
  * Each sequence runs alone on one worker of the thread pool (its GEMMs over
  * its own rows only), so its score never depends on the rest of the batch. */
