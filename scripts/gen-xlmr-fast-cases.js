@@ -7,9 +7,14 @@
 //   testdata/spm/cases.jsonl    {"text", "ids"}: the fixed cases below
 //   testdata/spm/stress.jsonl   {"text", "ids"} and {"query", "text",
 //                               "max_length", "input_ids"}: generated ones
+//   testdata/spm/stress-converter.jsonl  the same for the pipeline
+//                               transformers' XLMRobertaConverter builds
+//                               from the .model alone (SpmConverter:
+//                               Precompiled, Strip right, Replace(" {2,}",
+//                               "\u2581"); user-defined pieces unnormalized)
 // and, when ../shared/golden/tiny-xlmr-ce/tokenizer.json is there, the same
 // stress texts for that model (only ids, never the model's files):
-//   testdata/xlmr-fast/tiny-xlmr-ce.jsonl
+//   testdata/xlmr-fast/tiny-xlmr-ce.jsonl, tiny-xlmr-ce-converter.jsonl
 // tests/test_sentencepiece.c reads them; `make check` never runs this.
 //
 // Needs: cd /tmp && npm install tokenizers@0.23.2
@@ -17,7 +22,22 @@
 //   NODE_PATH=/tmp/node_modules node scripts/gen-xlmr-fast-cases.js
 'use strict';
 const fs = require('fs');
+const os = require('os');
+const path = require('path');
 const { Tokenizer } = require('tokenizers');
+
+// tokenizer.json rewritten with the converter's pipeline for a lone .model.
+function converterTokenizer(file) {
+  const j = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const pre = j.normalizer.normalizers.filter((n) => n.type === 'Precompiled');
+  j.normalizer = { type: 'Sequence', normalizers: pre.concat([
+    { type: 'Strip', strip_left: false, strip_right: true },
+    { type: 'Replace', pattern: { Regex: ' {2,}' }, content: '\u2581' }]) };
+  for (const a of j.added_tokens) if (!a.special) a.normalized = false;
+  const tmp = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'xlmr-')), 'tokenizer.json');
+  fs.writeFileSync(tmp, JSON.stringify(j));
+  return Tokenizer.fromFile(tmp);
+}
 
 // Whitespace handling, normalization, unknown characters, user-defined and
 // special-token text, the scripts the model was trained on.
@@ -78,6 +98,21 @@ function stressTexts() {
     if (r() < 0.4) s += pick(SPACES);
     out.push(s);
   }
+  // Random code points from many blocks (combining marks, controls,
+  // variation selectors, emoji parts, CJK, Hangul jamo, math letters).
+  const blocks = [[0x20, 0x7e], [0, 0x20], [0x80, 0x24f], [0x300, 0x36f], [0x370, 0x4ff],
+    [0x590, 0x6ff], [0x900, 0x97f], [0xe00, 0xe7f], [0x1100, 0x11ff], [0x2000, 0x206f],
+    [0x2100, 0x24ff], [0x3000, 0x30ff], [0x3200, 0x33ff], [0x4e00, 0x4e80], [0xac00, 0xac40],
+    [0xfe00, 0xfe0f], [0xff00, 0xffef], [0x1f300, 0x1f6ff], [0x1d400, 0x1d4ff]];
+  for (let i = 0; i < 150; i++) {
+    let s = '';
+    for (let k = 1 + Math.floor(r() * 20); k > 0; k--) {
+      if (r() < 0.2) { s += pick(PARTS.concat(SPACES)); continue; }
+      const [a, b] = pick(blocks);
+      s += String.fromCodePoint(a + Math.floor(r() * (b - a + 1)));
+    }
+    out.push(s);
+  }
   // Whitespace-only texts and long words.
   for (const w of SPACES) out.push(w, w + w, w + 'a' + w);
   out.push('w'.repeat(500), 'абв'.repeat(100) + ' x', '😀'.repeat(60), ' '.repeat(50));
@@ -117,9 +152,13 @@ async function writeCases(path, tok, texts, pairs) {
   const own = Tokenizer.fromFile('testdata/spm/tokenizer.json');
   await writeCases('testdata/spm/cases.jsonl', own, CASES, []);
   await writeCases('testdata/spm/stress.jsonl', own, texts, pairs);
+  await writeCases('testdata/spm/stress-converter.jsonl',
+                   converterTokenizer('testdata/spm/tokenizer.json'), texts, pairs);
   const shared = '../shared/golden/tiny-xlmr-ce/tokenizer.json';
   if (fs.existsSync(shared)) {
     fs.mkdirSync('testdata/xlmr-fast', { recursive: true });
     await writeCases('testdata/xlmr-fast/tiny-xlmr-ce.jsonl', Tokenizer.fromFile(shared), texts, pairs);
+    await writeCases('testdata/xlmr-fast/tiny-xlmr-ce-converter.jsonl',
+                     converterTokenizer(shared), texts, pairs);
   }
 })();

@@ -12,8 +12,9 @@
  *      charsmap, a darts-clone trie, applied per extended grapheme cluster
  *      as `tokenizers` does: a cluster under 6 bytes whose start the trie
  *      maps becomes that mapping, else each character is looked up alone;
- *      the shortest mapped prefix wins), then Replace(" {2,}", " "); added
- *      tokens with normalized=true are cut out of the result;
+ *      the shortest mapped prefix wins), then Strip and Replace(" {2,}",
+ *      " " or U+2581) as the file says; added tokens with normalized=true
+ *      are cut out of the result;
  *   3. Metaspace: ' ' -> U+2581, a U+2581 prepended to each piece that does
  *      not start with one (prepend_scheme always; first: only at the text's
  *      start), then a split before every U+2581;
@@ -26,10 +27,12 @@
  *
  * The vocabulary comes from tokenizer.json (jansson) or from
  * sentencepiece.bpe.model (a ModelProto, read by a small bounds-checked
- * protobuf reader), which is given the pipeline transformers'
- * XLMRobertaConverter wrote into the published tokenizer.json files;
- * pieces are found by a hash of their bytes (struct piece_index).  Pair
- * templates and truncation are tokenizer.c's. */
+ * protobuf reader: 250k pieces load in a tenth of the time the JSON
+ * takes).  A .model gets the pipeline of the tokenizer.json beside it
+ * (read without parsing its vocabulary), or else the one transformers'
+ * XLMRobertaConverter builds from it.  Pieces are found by a hash of their
+ * bytes (struct piece_index).  Pair templates and truncation are
+ * tokenizer.c's. */
 #include "sentencepiece.h"
 
 #include <jansson.h>
@@ -88,6 +91,13 @@ struct spm_added {
 
 enum prepend { PREPEND_ALWAYS, PREPEND_FIRST, PREPEND_NEVER };
 
+/* A normalizer after Precompiled: Strip (whitespace at the ends), or
+ * Replace(" {2,}", content) with content " " or U+2581. */
+struct norm_step {
+    bool strip, left, right;
+    const char *content;
+};
+
 struct spm {
     size_t n_pieces;
     double *score;     /* (n_pieces) */
@@ -102,9 +112,9 @@ struct spm {
     size_t n_units;
     char *repl;        /* (repl_len + 1) NUL-terminated strings, plus a NUL */
     size_t repl_len;
-    bool strip;           /* Strip (both sides) before Precompiled */
-    bool strip_right;     /* Strip(right) after Precompiled */
-    bool collapse_spaces; /* Replace(" {2,}", " ") */
+    bool strip;                /* Strip (both ends) before Precompiled */
+    struct norm_step steps[4]; /* after Precompiled, in order */
+    size_t n_steps;
     enum prepend prepend; /* Metaspace */
     bool split;           /* Metaspace: split before each U+2581 */
 };
@@ -116,7 +126,6 @@ struct spm_spec {
     bool byte_fallback, treat_whitespace_as_suffix;
     const uint8_t *charsmap;
     size_t charsmap_len;
-    bool collapse_spaces;
 };
 
 static const char SPACE_SYMBOL[] = "\xe2\x96\x81"; /* U+2581 */
@@ -343,6 +352,9 @@ static const char *charsmap_transform(const struct spm *m,
  * as Rust's unicode-segmentation finds it (UAX #29, via utf8proc). */
 static size_t grapheme_len(const unsigned char *s, size_t n)
 {
+    /* Between two ASCII characters there is a break, except inside CR LF. */
+    if (s[0] < 0x80 && (n == 1 || (s[1] < 0x80 && !(s[0] == '\r' && s[1] == '\n'))))
+        return 1;
     utf8proc_int32_t prev, c;
     utf8proc_int32_t state = 0;
     utf8proc_ssize_t k = utf8proc_iterate(s, (utf8proc_ssize_t)n, &prev);
@@ -355,106 +367,6 @@ static size_t grapheme_len(const unsigned char *s, size_t n)
         i += (size_t)k;
     }
     return i;
-}
-
-static bool is_ws(int32_t c);
-static int32_t char_at(const unsigned char *s, size_t n, size_t i,
-                       size_t *len);
-static size_t char_before(const unsigned char *s, size_t i);
-
-/* Drops the White_Space characters at both ends of *s[0..*n). */
-static void strip_ws(const unsigned char **s, size_t *n)
-{
-    size_t len;
-    while (*n > 0 && is_ws(char_at(*s, *n, 0, &len))) {
-        *s += len;
-        *n -= len;
-    }
-    while (*n > 0) {
-        size_t at = char_before(*s, *n);
-        if (!is_ws(char_at(*s, *n, at, &len)))
-            break;
-        *n = at;
-    }
-}
-
-/* The normalizer of one piece s[0..n) (valid UTF-8) into out (emptied
- * first): Strip when the model says so, Precompiled per grapheme cluster,
- * Strip(right) when it says so, then Replace(" {2,}", " "). */
-static void spm_normalize(const struct spm *m, const unsigned char *s,
-                          size_t n, struct buf *out)
-{
-    out->len = 0;
-    if (m->strip)
-        strip_ws(&s, &n);
-    for (size_t g = 0; g < n;) {
-        size_t glen = grapheme_len(s + g, n - g);
-        const char *r = glen < 6 ? charsmap_transform(m, s + g, glen) : NULL;
-        if (r) {
-            buf_puts(out, r);
-        } else {
-            for (size_t i = g, cl; i < g + glen; i += cl) {
-                cl = utf8_char_len((const char *)s + i, g + glen - i);
-                if (cl == 0)
-                    cl = 1;
-                r = charsmap_transform(m, s + i, cl);
-                if (r)
-                    buf_puts(out, r);
-                else
-                    buf_put(out, s + i, cl);
-            }
-        }
-        g += glen;
-    }
-    if (m->strip_right) {
-        const unsigned char *o = (const unsigned char *)out->data;
-        size_t len;
-        while (out->len > 0) {
-            size_t at = char_before(o, out->len);
-            if (!is_ws(char_at(o, out->len, at, &len)))
-                break;
-            out->len = at;
-        }
-    }
-    if (m->collapse_spaces) {
-        size_t o = 0;
-        for (size_t i = 0; i < out->len; i++)
-            if (!(out->data[i] == ' ' && i > 0 && out->data[i - 1] == ' '))
-                out->data[o++] = out->data[i];
-        out->len = o;
-    }
-}
-
-/* ---- added tokens ---------------------------------------------------------- */
-
-/* Rust's char::is_whitespace: the White_Space property. */
-static bool is_ws(int32_t c)
-{
-    if (c < 0x80)
-        return c == ' ' || (c >= 0x09 && c <= 0x0D);
-    return c == 0x85 || c == 0xA0 || c == 0x1680 ||
-           (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 ||
-           c == 0x202F || c == 0x205F || c == 0x3000;
-}
-
-/* Rust regex's \w, as single_word tests it: letters, marks, numbers Nd
- * and Nl, connector punctuation, joiners. */
-static bool is_word_char(int32_t c)
-{
-    if (c < 0x80)
-        return (c | 0x20) >= 'a' && (c | 0x20) <= 'z' ? true
-               : (c >= '0' && c <= '9') || c == '_';
-    switch (utf8proc_category(c)) {
-    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL:
-    case UTF8PROC_CATEGORY_LT: case UTF8PROC_CATEGORY_LM:
-    case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_MN:
-    case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ME:
-    case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL:
-    case UTF8PROC_CATEGORY_PC:
-        return true;
-    default:
-        return c == 0x200C || c == 0x200D;
-    }
 }
 
 /* The character at s[i] (valid UTF-8), its length in *len. */
@@ -474,6 +386,81 @@ static size_t char_before(const unsigned char *s, size_t i)
     while (i > 0 && (s[i] & 0xc0) == 0x80);
     return i;
 }
+
+/* Applies st to out (valid UTF-8), using tmp as scratch. */
+static void norm_apply(const struct norm_step *st, struct buf *out,
+                       struct buf *tmp)
+{
+    const unsigned char *s = (const unsigned char *)out->data;
+    size_t a = 0, z = out->len, cl;
+    tmp->len = 0;
+    if (st->strip) {
+        while (st->left && a < z && rust_is_whitespace(char_at(s, z, a, &cl)))
+            a += cl;
+        while (st->right && z > a &&
+               rust_is_whitespace(char_at(s, z, char_before(s, z), &cl)))
+            z = char_before(s, z);
+        if (z > a)
+            buf_put(tmp, s + a, z - a);
+    } else {
+        for (size_t i = 0; i < z; i++) {
+            if (s[i] != ' ') {
+                buf_putc(tmp, (char)s[i]);
+            } else if (i + 1 < z && s[i + 1] == ' ') {
+                while (i + 1 < z && s[i + 1] == ' ')
+                    i++;
+                buf_puts(tmp, st->content);
+            } else {
+                buf_putc(tmp, ' ');
+            }
+        }
+    }
+    struct buf swap = *out;
+    *out = *tmp;
+    *tmp = swap;
+}
+
+/* The normalizer of one piece s[0..n) (valid UTF-8) into out (emptied
+ * first): Strip when the model says so (DeBERTa), Precompiled per grapheme
+ * cluster, then the steps (tmp is scratch). */
+static void spm_normalize(const struct spm *m, const unsigned char *s,
+                          size_t n, struct buf *out, struct buf *tmp)
+{
+    out->len = 0;
+    size_t wl;
+    while (m->strip && n > 0 && rust_is_whitespace(char_at(s, n, 0, &wl))) {
+        s += wl;
+        n -= wl;
+    }
+    while (m->strip && n > 0 &&
+           rust_is_whitespace(char_at(s, n, char_before(s, n), &wl)))
+        n = char_before(s, n);
+    for (size_t g = 0; g < n;) {
+        size_t glen = grapheme_len(s + g, n - g);
+        const char *r = glen < 6 ? charsmap_transform(m, s + g, glen) : NULL;
+        if (r) {
+            buf_puts(out, r);
+        } else if (glen == utf8_char_len((const char *)s + g, n - g)) {
+            buf_put(out, s + g, glen); /* one character, looked up already */
+        } else {
+            for (size_t i = g, cl; i < g + glen; i += cl) {
+                cl = utf8_char_len((const char *)s + i, g + glen - i);
+                if (cl == 0)
+                    cl = 1;
+                r = charsmap_transform(m, s + i, cl);
+                if (r)
+                    buf_puts(out, r);
+                else
+                    buf_put(out, s + i, cl);
+            }
+        }
+        g += glen;
+    }
+    for (size_t k = 0; k < m->n_steps; k++)
+        norm_apply(&m->steps[k], out, tmp);
+}
+
+/* ---- added tokens ---------------------------------------------------------- */
 
 /* One piece of a text: s[start..end), an added token's id or -1. */
 struct span {
@@ -528,15 +515,15 @@ static void split_added(const struct spm *m, bool normalized,
         i = stop; /* the automaton resumes after the match in any case */
         if (a->single_word &&
             ((start > 0 &&
-              is_word_char(char_at(s, n, char_before(s, start), &cl))) ||
-             (stop < n && is_word_char(char_at(s, n, stop, &cl)))))
+              rust_is_word_char(char_at(s, n, char_before(s, start), &cl))) ||
+             (stop < n && rust_is_word_char(char_at(s, n, stop, &cl)))))
             continue;
         if (a->lstrip)
             while (start > from &&
-                   is_ws(char_at(s, n, char_before(s, start), &cl)))
+                   rust_is_whitespace(char_at(s, n, char_before(s, start), &cl)))
                 start = char_before(s, start);
         if (a->rstrip)
-            while (stop < n && is_ws(char_at(s, n, stop, &cl)))
+            while (stop < n && rust_is_whitespace(char_at(s, n, stop, &cl)))
                 stop += cl;
         if (from < start)
             spans_push(out, from, start, -1);
@@ -636,7 +623,7 @@ static void spm_viterbi(const struct spm *m, const unsigned char *s, size_t n,
 
 /* Per-call buffers. */
 struct spm_scratch {
-    struct buf clean, norm, meta;
+    struct buf clean, norm, tmp, meta;
     struct spans raw, normed;
     struct best_node *best;
     size_t best_cap;
@@ -710,7 +697,7 @@ static void spm_tokenize(const struct tokenizer *t, const char *text,
             ids_push_added(out, r->id);
             continue;
         }
-        spm_normalize(m, s + r->start, r->end - r->start, &w.norm);
+        spm_normalize(m, s + r->start, r->end - r->start, &w.norm, &w.tmp);
         const unsigned char *ns = (const unsigned char *)w.norm.data;
         split_added(m, true, ns, w.norm.len, &w.normed);
         for (size_t k = 0; k < w.normed.n; k++) {
@@ -724,6 +711,7 @@ static void spm_tokenize(const struct tokenizer *t, const char *text,
     }
     buf_free(&w.clean);
     buf_free(&w.norm);
+    buf_free(&w.tmp);
     buf_free(&w.meta);
     free(w.raw.v);
     free(w.normed.v);
@@ -880,16 +868,14 @@ static int deberta_vocab(struct spm *m, struct piece_ref *refs,
 /* Loads an XLM-R sentencepiece.bpe.model into m as transformers'
  * XLMRobertaConverter builds the fast tokenizer from it: vocabulary <s>
  * <pad> </s> <unk> (score 0), pieces 3.. (piece i -> id i + 1), <mask>
- * (score 0); Precompiled with the model's charsmap, Replace(" {2,}", " "),
- * Metaspace (prepend always, split); added tokens <s> <pad> </s> <unk>
- * <mask> (lstrip) and the control and user-defined pieces, all matched
- * unnormalized.  (The newest converter also strips trailing whitespace;
- * the published bge / XLM-R tokenizer.json files, which sentence-
- * transformers loads, do not, and this follows them.)  SPM_LAYOUT_T5 is
- * what T5Converter builds from T5's spiece.model: piece i -> id i (<pad>
- * </s> <unk> first), then <extra_id_99> ... <extra_id_0> (score 0), the
- * same pipeline, added tokens the control, unknown and user-defined pieces
- * and the extra ids.  Returns 0, or -1 and fills e (without the path). */
+ * (score 0); Precompiled with the model's charsmap, Strip (right),
+ * Replace(" {2,}", U+2581), Metaspace (prepend always, split); added tokens
+ * <s> <pad> </s> <unk> <mask> (lstrip) and the control and user-defined
+ * pieces, all matched unnormalized.  (A tokenizer.json beside the .model
+ * replaces this pipeline: sentencepiece_load.)  SPM_LAYOUT_T5 is what
+ * T5Converter builds from spiece.model (t5_vocab), SPM_LAYOUT_DEBERTA what
+ * DebertaV2Converter builds from spm.model (deberta_vocab).  Returns 0, or
+ * -1 and fills e (without the path). */
 static int spm_read_model(struct spm *m, const uint8_t *data, size_t n,
                           enum spm_layout layout, struct err *e)
 {
@@ -943,15 +929,19 @@ static int spm_read_model(struct spm *m, const uint8_t *data, size_t n,
                            : layout == SPM_LAYOUT_DEBERTA ? "DeBERTa"
                                                           : "XLM-RoBERTa");
         }
+    /* SpmConverter's normalizers after Precompiled */
+    m->steps[0] = (struct norm_step){.strip = true, .right = true};
+    m->steps[1] = (struct norm_step){.content = SPACE_SYMBOL};
+    m->n_steps = 2;
     if (layout == SPM_LAYOUT_T5) {
         grow((void **)&refs, &cap, n_refs + T5_EXTRA_IDS, sizeof *refs);
         rc = t5_vocab(m, refs, n_refs, e);
     } else if (layout == SPM_LAYOUT_DEBERTA) {
         rc = deberta_vocab(m, refs, n_refs, e);
-    } else
+    } else {
         rc = fairseq_vocab(m, refs, n_refs, e);
+    }
     free(refs);
-    m->collapse_spaces = true;
     m->prepend = PREPEND_ALWAYS;
     m->split = true;
     if (rc == 0)
@@ -983,7 +973,8 @@ static int fairseq_vocab(struct spm *m, struct piece_ref *refs, size_t n_refs,
 
 /* DebertaV2Converter's vocabulary: refs[0..n_refs) (pieces; room for one
  * more), then [MASK]; added tokens the control, unknown and user-defined
- * pieces and [MASK]; Strip before Precompiled.  0, or -1 with e. */
+ * pieces and [MASK]; its normalizer: Strip (both ends) before Precompiled,
+ * then Replace(" {2,}", " ").  0, or -1 with e. */
 static int deberta_vocab(struct spm *m, struct piece_ref *refs,
                          size_t n_refs, struct err *e)
 {
@@ -997,12 +988,15 @@ static int deberta_vocab(struct spm *m, struct piece_ref *refs,
                                e);
     m->unk_id = 3;
     m->strip = true;
+    m->steps[0] = (struct norm_step){.content = " "};
+    m->n_steps = 1;
     return rc;
 }
 
 /* T5Converter's vocabulary: refs[0..n_refs) (pieces; room for
- * T5_EXTRA_IDS more) then the extra ids; SpmConverter's Strip(right) after
- * Precompiled.  0, or -1 with e. */
+ * T5_EXTRA_IDS more), then <extra_id_99> ... <extra_id_0> (score 0); added
+ * tokens the control, unknown and user-defined pieces and the extra ids.
+ * 0, or -1 with e. */
 static int t5_vocab(struct spm *m, struct piece_ref *refs, size_t n_refs,
                     struct err *e)
 {
@@ -1023,7 +1017,6 @@ static int t5_vocab(struct spm *m, struct piece_ref *refs, size_t n_refs,
                                e);
     free(extra);
     m->unk_id = 2;
-    m->strip_right = true;
     return rc;
 }
 /* ---- tokenizer.json ------------------------------------------------------- */
@@ -1079,14 +1072,16 @@ static bool json_str_is(const json_t *j, const char *s)
     return json_is_string(j) && strcmp(json_string_value(j), s) == 0;
 }
 
-/* Reads a normalizer of the XLM-R conversion: Precompiled (the charsmap)
- * and Replace(" {2,}", " ") after it, alone or in a Sequence.  The
- * charsmap, when present, is stored in *charsmap (owned by the caller).
- * Returns 0, or -1 and fills e. */
-static int json_normalizer(const json_t *j, struct spm_spec *spec,
-                           uint8_t **charsmap, struct err *e)
+/* Reads the normalizer: Precompiled (the charsmap, first if present),
+ * then Strip and Replace(" {2,}", " " or U+2581) steps, alone or in a
+ * Sequence, as XLM-R conversions write them.  The charsmap, when present,
+ * is stored in *charsmap (owned by the caller).  Returns 0, or -1 and
+ * fills e. */
+static int json_normalizer(const json_t *j, struct spm *m,
+                           struct spm_spec *spec, uint8_t **charsmap,
+                           struct err *e)
 {
-    if (json_is_null(j))
+    if (!j || json_is_null(j))
         return 0;
     const json_t *type = json_object_get(j, "type");
     if (json_str_is(type, "Sequence")) {
@@ -1096,13 +1091,13 @@ static int json_normalizer(const json_t *j, struct spm_spec *spec,
         if (!json_is_array(list))
             return err_set(e, "normalizer: Sequence without normalizers");
         json_array_foreach(list, i, item)
-            if (json_normalizer(item, spec, charsmap, e))
+            if (json_normalizer(item, m, spec, charsmap, e))
                 return -1;
         return 0;
     }
     if (json_str_is(type, "Precompiled")) {
         const json_t *b64 = json_object_get(j, "precompiled_charsmap");
-        if (*charsmap || spec->collapse_spaces)
+        if (*charsmap || m->n_steps)
             return err_set(e, "normalizer: Precompiled must come first, "
                               "and once");
         if (json_is_null(b64))
@@ -1116,12 +1111,25 @@ static int json_normalizer(const json_t *j, struct spm_spec *spec,
         spec->charsmap = *charsmap;
         return 0;
     }
+    if (m->n_steps == sizeof m->steps / sizeof *m->steps)
+        return err_set(e, "normalizer: too many steps");
+    struct norm_step *st = &m->steps[m->n_steps];
+    if (json_str_is(type, "Strip")) {
+        *st = (struct norm_step){
+            .strip = true,
+            .left = json_is_true(json_object_get(j, "strip_left")),
+            .right = json_is_true(json_object_get(j, "strip_right"))};
+        m->n_steps++;
+        return 0;
+    }
     if (json_str_is(type, "Replace")) {
         const json_t *pattern = json_object_get(j, "pattern");
+        const json_t *content = json_object_get(j, "content");
         if (json_str_is(json_object_get(pattern, "Regex"), " {2,}") &&
-            json_str_is(json_object_get(j, "content"), " ") &&
-            !spec->collapse_spaces) {
-            spec->collapse_spaces = true;
+            (json_str_is(content, " ") || json_str_is(content, SPACE_SYMBOL))) {
+            *st = (struct norm_step){
+                .content = json_str_is(content, " ") ? " " : SPACE_SYMBOL};
+            m->n_steps++;
             return 0;
         }
         return err_set(e, "normalizer: unsupported Replace rule");
@@ -1164,7 +1172,7 @@ static int json_added_tokens(struct spm *m, const json_t *list, struct err *e)
 {
     size_t i;
     const json_t *tok;
-    if (!json_is_array(list) && !json_is_null(list))
+    if (list && !json_is_array(list) && !json_is_null(list))
         return err_set(e, "added_tokens is not an array");
     json_array_foreach(list, i, tok) {
         const json_t *id = json_object_get(tok, "id");
@@ -1193,12 +1201,12 @@ static int json_added_tokens(struct spm *m, const json_t *list, struct err *e)
  * the pattern `tokenizers` matches in normalized text. */
 static void spm_normalize_added(struct spm *m)
 {
-    struct buf norm = {0};
+    struct buf norm = {0}, tmp = {0};
     for (size_t i = 0; i < m->n_added; i++) {
         struct spm_added *a = &m->added[i];
         if (!a->normalized)
             continue;
-        spm_normalize(m, (const unsigned char *)a->text, a->len, &norm);
+        spm_normalize(m, (const unsigned char *)a->text, a->len, &norm, &tmp);
         free(a->text);
         a->text = xmalloc(norm.len + 1);
         memcpy(a->text, norm.data ? norm.data : "", norm.len);
@@ -1208,6 +1216,39 @@ static void spm_normalize_added(struct spm *m)
             a->normalized = false;
     }
     buf_free(&norm);
+    buf_free(&tmp);
+}
+
+/* Replaces m's pipeline (added tokens, normalizer, pre-tokenizer) by
+ * tokenizer.json's (members given; NULL when absent).  Returns 0, or -1
+ * and fills e. */
+static int spm_read_pipeline(struct spm *m, const json_t *normalizer,
+                             const json_t *pre_tokenizer,
+                             const json_t *added_tokens, struct err *e)
+{
+    for (size_t i = 0; i < m->n_added; i++)
+        free(m->added[i].text);
+    m->n_added = 0;
+    m->n_steps = 0;
+    free(m->units);
+    free(m->repl);
+    m->units = NULL;
+    m->repl = NULL;
+    m->n_units = m->repl_len = 0;
+
+    struct spm_spec spec = {0};
+    uint8_t *charsmap = NULL;
+    int rc = json_added_tokens(m, added_tokens, e);
+    if (rc == 0)
+        rc = json_normalizer(normalizer, m, &spec, &charsmap, e);
+    if (rc == 0)
+        rc = json_pre_tokenizer(pre_tokenizer, m, e);
+    if (rc == 0)
+        rc = spm_set_charsmap(m, spec.charsmap, spec.charsmap_len, e);
+    free(charsmap);
+    if (rc == 0)
+        spm_normalize_added(m);
+    return rc;
 }
 
 /* Loads tokenizer.json's Unigram model and pipeline into m.  Returns 0, or
@@ -1249,24 +1290,127 @@ static int spm_read_json(struct spm *m, const json_t *root, struct err *e)
                               "(the XLM-RoBERTa layout)");
         }
     }
-    struct spm_spec spec = {0};
-    uint8_t *charsmap = NULL;
     int rc = spm_build_vocab(m, refs, n, e);
     free(refs);
     m->unk_id = 3;
     if (rc == 0)
-        rc = json_added_tokens(m, json_object_get(root, "added_tokens"), e);
+        rc = spm_read_pipeline(m, json_object_get(root, "normalizer"),
+                               json_object_get(root, "pre_tokenizer"),
+                               json_object_get(root, "added_tokens"), e);
+    return rc;
+}
+
+/* ---- tokenizer.json beside a .model ---------------------------------------- */
+
+/* Skips the JSON string at t[i] ('"'); returns the index after it, or n. */
+static size_t skip_string(const char *t, size_t n, size_t i)
+{
+    for (i++; i < n;) {
+        const char *q = memchr(t + i, '"', n - i);
+        if (!q)
+            return n;
+        size_t j = (size_t)(q - t), bs = 0;
+        while (j - bs > i && t[j - bs - 1] == '\\')
+            bs++;
+        if (bs % 2 == 0) /* not escaped */
+            return j + 1;
+        i = j + 1;
+    }
+    return n;
+}
+
+/* Skips the JSON value at t[i] without parsing it (strings, nesting);
+ * returns the index after it, or n when it does not end. */
+static size_t skip_value(const char *t, size_t n, size_t i)
+{
+    if (t[i] == '"')
+        return skip_string(t, n, i);
+    if (t[i] != '{' && t[i] != '[') {
+        while (i < n && !strchr(",}] \t\r\n", t[i]))
+            i++;
+        return i;
+    }
+    size_t depth = 0;
+    while (i < n) {
+        char c = t[i];
+        if (c == '"') {
+            i = skip_string(t, n, i);
+            continue;
+        }
+        if (c == '{' || c == '[')
+            depth++;
+        else if ((c == '}' || c == ']') && --depth == 0)
+            return i + 1;
+        i++;
+    }
+    return n;
+}
+
+static size_t skip_ws(const char *t, size_t n, size_t i)
+{
+    while (i < n && strchr(" \t\r\n", t[i]) && t[i])
+        i++;
+    return i;
+}
+
+/* Parses the top-level members of tokenizer.json text t[0..n) named
+ * keys[0..n_keys) into vals (new references; NULL when absent), skipping
+ * the others (the 250k-piece vocabulary) unparsed.  Returns 0, or -1 and
+ * fills e. */
+static int json_members(const char *t, size_t n, const char *const *keys,
+                        size_t n_keys, json_t **vals, struct err *e)
+{
+    size_t i = skip_ws(t, n, 0);
+    if (i == n || t[i] != '{')
+        return err_set(e, "not a JSON object");
+    for (i = skip_ws(t, n, i + 1); i < n && t[i] != '}';) {
+        if (t[i] != '"')
+            return err_set(e, "malformed JSON at byte %zu", i);
+        size_t key = i + 1, key_end = skip_string(t, n, i);
+        i = skip_ws(t, n, key_end);
+        if (i == n || t[i] != ':')
+            return err_set(e, "malformed JSON at byte %zu", i);
+        i = skip_ws(t, n, i + 1);
+        size_t start = i;
+        i = i < n ? skip_value(t, n, i) : n;
+        if (i == start || i == n)
+            return err_set(e, "malformed JSON at byte %zu", start);
+        for (size_t k = 0; k < n_keys; k++) {
+            if (key_end - 1 - key != strlen(keys[k]) ||
+                memcmp(t + key, keys[k], strlen(keys[k])) != 0)
+                continue;
+            json_error_t je;
+            json_decref(vals[k]);
+            vals[k] = json_loadb(t + start, i - start, JSON_DECODE_ANY, &je);
+            if (!vals[k])
+                return err_set(e, "%s: %s", keys[k], je.text);
+        }
+        i = skip_ws(t, n, i);
+        if (i < n && t[i] == ',')
+            i = skip_ws(t, n, i + 1);
+    }
+    return i < n ? 0 : err_set(e, "truncated JSON");
+}
+
+/* Gives m, read from a .model, the pipeline of the tokenizer.json at path
+ * (what Hugging Face loads when both files are there).  Returns 0, or -1
+ * and fills e (without the path). */
+static int spm_read_json_pipeline(struct spm *m, const char *path,
+                                  struct err *e)
+{
+    static const char *const keys[] = {"normalizer", "pre_tokenizer",
+                                       "added_tokens"};
+    json_t *vals[3] = {NULL, NULL, NULL};
+    size_t n;
+    char *text = read_file(path, &n, e);
+    if (!text)
+        return -1;
+    int rc = json_members(text, n, keys, 3, vals, e);
     if (rc == 0)
-        rc = json_normalizer(json_object_get(root, "normalizer"), &spec,
-                             &charsmap, e);
-    if (rc == 0)
-        rc = json_pre_tokenizer(json_object_get(root, "pre_tokenizer"), m, e);
-    if (rc == 0)
-        rc = spm_set_charsmap(m, spec.charsmap, spec.charsmap_len, e);
-    free(charsmap);
-    m->collapse_spaces = spec.collapse_spaces;
-    if (rc == 0)
-        spm_normalize_added(m);
+        rc = spm_read_pipeline(m, vals[0], vals[1], vals[2], e);
+    for (size_t k = 0; k < 3; k++)
+        json_decref(vals[k]);
+    free(text);
     return rc;
 }
 
@@ -1319,7 +1463,11 @@ struct tokenizer *sentencepiece_load(const char *model_dir, struct err *e)
         if (data && rc)
             err_prefix(e, "%s", path.data);
         free(data);
-
+        path.len = 0;
+        buf_printf(&path, "%s/tokenizer.json", model_dir);
+        if (rc == 0 && access(path.data, F_OK) == 0 &&
+            (rc = spm_read_json_pipeline(m, path.data, e)) != 0)
+            err_prefix(e, "%s", path.data);
     } else {
         path.len = 0;
         buf_printf(&path, "%s/tokenizer.json", model_dir);

@@ -12,9 +12,10 @@
  * (a Unigram model with a Precompiled normalizer and a Metaspace
  * pre-tokenizer).  Ids follow the model's vocabulary: for a .model, the
  * one transformers' XLMRobertaConverter builds (<s>=0 <pad>=1 </s>=2
- * <unk>=3, piece i -> i+1, <mask> last), with the pipeline of the published
- * XLM-R tokenizer.json.  Returns NULL and fills e on error; release with
- * tokenizer_free(). */
+ * <unk>=3, piece i -> i+1, <mask> last).  The pipeline (added tokens,
+ * normalizer, pre-tokenizer) is tokenizer.json's when there is one, as
+ * Hugging Face loads it, else the converter's.  Returns NULL and fills e
+ * on error; release with tokenizer_free(). */
 struct tokenizer *sentencepiece_load(const char *model_dir, struct err *e);
 
 /* The id layout a family's tokenizer gives the pieces of a .model file. */
@@ -23,11 +24,13 @@ enum spm_layout {
     SPM_LAYOUT_T5,      /* T5Converter's: piece i -> i (<pad> 0, </s> 1,
                            <unk> 2), then <extra_id_99> ... <extra_id_0> */
     SPM_LAYOUT_DEBERTA, /* DebertaV2Converter's: piece i -> i ([PAD] 0,
-                           [CLS] 1, [SEP] 2, [UNK] 3), then [MASK]; Strip */
+                           [CLS] 1, [SEP] 2, [UNK] 3), then [MASK]; Strip
+                           before Precompiled */
 };
 
-/* The tokenizer of the SentencePiece model file path, ids in layout.
- * NULL with e naming the file. */
+/* The tokenizer of the SentencePiece model file path, ids in layout, with
+ * the pipeline that layout's converter writes.  NULL with e naming the
+ * file. */
 struct tokenizer *sentencepiece_load_model(const char *path,
                                            enum spm_layout layout,
                                            struct err *e);

@@ -469,6 +469,18 @@ static void test_source(void)
     CHECK(trec_source_next(src, &g, &e) == 0);
     CHECK(trec_source_stats(src)->n_missing_queries == 1);
     trec_source_free(src);
+    trec_queries_free(&q);
+    trec_run_free(&run);
+
+    /* A JSONL query holding U+0000 reaches the group whole. */
+    run_path = write_tmp("s-nul.run", "n Q0 d1 1 1 t\n");
+    q_path = write_tmp("s-nul.jsonl", "{\"qid\": \"n\", \"query\": \"a\\u0000b\"}\n");
+    CHECK(trec_run_read(&run, run_path, &e) == 0);
+    CHECK(trec_queries_read(&q, q_path, TREC_FIELD_TITLE, &e) == 0);
+    src = trec_source_open(&run, &q, docs, NULL);
+    CHECK(trec_source_next(src, &g, &e) == 1);
+    CHECK(group_query_len(&g) == 3 && memcmp(g.query, "a\0b", 3) == 0);
+    trec_source_free(src);
 
     group_free(&g);
     trec_docs_free(docs);
