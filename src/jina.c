@@ -3,8 +3,7 @@
  * names of jina's flash-attention remote code, which is never run.
  *
  * Recognised from config.json: architectures XLMRobertaForSequenceClass-
- * ification with jina's auto_map (no model_type, or xlm-roberta: the table
- * in model.c tries this family before xlm-roberta).  The names map onto
+ * ification with jina's auto_map (no model_type).  The names map onto
  * XLM-R's: roberta.emb_ln -> embeddings.LayerNorm; encoder.layers.N ->
  * encoder.layer.N with mixer.Wqkv (rows [q; k; v], bias too) ->
  * attention.self.{query,key,value}, mixer.out_proj -> attention.output.
@@ -63,7 +62,7 @@ static bool jina_match(const struct model_dir *d)
     const json_t *auto_map = json_object_get(d->config, "auto_map");
     const char *cls = json_string_value(
         json_object_get(auto_map, "AutoModelForSequenceClassification"));
-    return (!d->model_type[0] || strcmp(d->model_type, "xlm-roberta") == 0) &&
+    return !d->model_type[0] &&
            strcmp(d->architecture, "XLMRobertaForSequenceClassification") ==
                0 &&
            cls && strstr(cls, "modeling_xlm_roberta.");

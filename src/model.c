@@ -21,12 +21,12 @@ extern const struct model_family bert_family, xlm_roberta_family,
     modernbert_family, qwen3_family, t5_family, deberta_family, jina_family;
 static const struct model_family *const families[] = {
     &bert_family,
-    &jina_family, /* before xlm-roberta: the same model_type, other names */
     &xlm_roberta_family,
     &modernbert_family,
     &qwen3_family,
     &t5_family,
     &deberta_family,
+    &jina_family,
 };
 enum { N_FAMILIES = sizeof families / sizeof *families };
 
