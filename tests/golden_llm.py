@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """golden_llm.py — an LLM reranker's golden cases through the real binary.
 
-usage: golden_llm.py CASES.jsonl MODEL_DIR LOGIT SCORE OUT_DIR [all]
+usage: golden_llm.py CASES.jsonl MODEL_DIR LOGIT SCORE OUT_DIR [all] [ids=KEY]
+                      [-- ARGS]
 LOGIT names the reference logit: a key ("seqcls_logit") or "A-B", the
 difference of two keys ("logit_yes-logit_no"); SCORE the key of the default
 score.  Rows are run grouped by (max_length, instruction), each group in
@@ -11,13 +12,21 @@ batches), with two threads:
   --activation none          within 1e-4 of LOGIT;
   default                    within 1e-5 of SCORE;
 and the 30 documents of qid "grp" scored as 30 one-document queries equal
-the group's scores (1e-5): a batch never changes a score.
+the group's scores (1e-5): a batch never changes a score.  With "all"
+(cases whose qids are all distinct, as monoT5's), each group's documents
+under its first row's query score the same as one query's candidates as
+each alone instead.  ids=KEY names the golden ids (default input_ids);
+ARGS after "--" go to every rerank run (e.g. --t5 rank).
 Prints one line per failure and "N passed, N failed".  Standard library
 only."""
 import json, os, subprocess, sys
 
 cases_path, model, logit_key, score_key, out = sys.argv[1:6]
-all_rows = sys.argv[6:] == ["all"]
+rest = sys.argv[6:]
+extra = rest[rest.index("--") + 1:] if "--" in rest else []
+flags = rest[:rest.index("--")] if "--" in rest else rest
+all_rows = "all" in flags
+ids_key = next((f[4:] for f in flags if f.startswith("ids=")), "input_ids")
 os.makedirs(out, exist_ok=True)
 cases = [json.loads(l) for l in open(cases_path, encoding="utf-8")]
 passed = failed = 0
@@ -36,14 +45,14 @@ def ref_logit(c):
     return c[logit_key]
 
 
-def run(rows, extra, qid=None):
+def run(rows, more, qid=None):
     """stdout lines (parsed) of rerank over rows, or None on failure."""
     inp = "".join(json.dumps({"qid": qid(i, c) if qid else c["qid"],
                               "query": c["query"], "docid": str(i),
                               "text": c["text"]}) + "\n" for i, c in rows)
     c0 = rows[0][1]
     args = ["rerank", "--model", model, "--max-length", str(c0["max_length"]),
-            "--threads", "2", "--no-text", "--quiet"] + extra
+            "--threads", "2", "--no-text", "--quiet"] + extra + more
     if c0.get("instruction") is not None:
         args += ["--instruction", c0["instruction"]]
     r = subprocess.run(args, input=inp.encode(), capture_output=True)
@@ -62,7 +71,7 @@ for key, rows in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""
     if toks is not None:
         got = {o["docid"]: o["input_ids"] for o in toks}
         for i, c in rows:
-            if got.get(str(i)) == c["input_ids"]:
+            if got.get(str(i)) == c[ids_key]:
                 passed += 1
             else:
                 fail("line %d (%s): --tokenize ids differ" % (i + 1, c["qid"]))
