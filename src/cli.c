@@ -61,7 +61,12 @@ const char cli_usage[] =
 "                          rerankers, gte-reranker-modernbert-base) and\n"
 "                          qwen (LLM rerankers: Qwen3-Reranker-0.6B/4B/8B,\n"
 "                          score P(yes), and its seq-cls conversion;\n"
-"                          mxbai-rerank-base/large-v2, logit(1) - logit(0))\n"
+"                          mxbai-rerank-base/large-v2, logit(1) - logit(0)),\n"
+"                          t5 (monoT5: castorini/monot5-base-msmarco@refs/pr/1,\n"
+"                          score P(true)), deberta-v2 (DeBERTa-v3:\n"
+"                          mixedbread-ai/mxbai-rerank-base-v1) and\n"
+"                          jina-xlm-roberta (jina-reranker-v2-base-\n"
+"                          multilingual)\n"
 "      --max-length N      tokens per pair (default: min(512, the model's))\n"
 "      --activation NAME   auto (default: what sentence-transformers'\n"
 "                          CrossEncoder.predict applies: the model config's\n"
@@ -79,6 +84,9 @@ const char cli_usage[] =
 "                          default \"Given a web search query, retrieve\n"
 "                          relevant passages that answer the query\";\n"
 "                          mxbai-rerank-v2: none by default)\n"
+"      --t5 RECIPE         a T5 model's input and score: mono (default,\n"
+"                          monoT5: P(true)) or rank (RankT5: the logit of\n"
+"                          <extra_id_10>, no Relevant: suffix)\n"
 "\n"
 "Remote rerank APIs:\n"
 "      --api NAME          cohere, cohere-v2, jina, voyage, mixedbread,\n"
@@ -100,9 +108,13 @@ const char cli_usage[] =
 "      --step N            listwise: window moves (default 10, or window/2)\n"
 "      --passage-words N   passages cut to N words (default 300)\n"
 "      --cascade N         score with the first scorer (cross-encoder, --model,\n"
-"                          --api or --method), then the LLM on its top N only\n"
+"                          --api or --method), then the LLM (or --pairwise)\n"
+"                          on its top N only\n"
 "      --dry-run           send nothing and write no ranking; report the\n"
 "                          requests and token estimates on stderr\n"
+"      --pairwise MODEL    duoT5 pairwise reranking (castorini/duot5-base-\n"
+"                          msmarco@refs/pr/1): every ordered pair of a group,\n"
+"                          N*(N-1) encoder passes, so use it with --cascade N\n"
 "\n"
 "Score cache:\n"
 "      --cache FILE        reuse the scores stored in FILE (SQLite; created\n"
@@ -155,7 +167,7 @@ enum {
     OPT_DEPTH, OPT_DROP_TAIL, OPT_TOPIC_FIELD, OPT_LLM, OPT_LLM_URL,
     OPT_LLM_MODEL, OPT_WINDOW, OPT_STEP, OPT_PASSAGE_WORDS, OPT_CASCADE,
     OPT_DRY_RUN, OPT_INSTRUCTION, OPT_MIN_SCORE, OPT_TEXT_FIELD, OPT_CACHE,
-    OPT_CACHE_READONLY, OPT_SKIP_MARGIN, OPT_END,
+    OPT_CACHE_READONLY, OPT_SKIP_MARGIN, OPT_PAIRWISE, OPT_T5, OPT_END,
 };
 
 static const struct option long_options[] = {
@@ -189,6 +201,7 @@ static const struct option long_options[] = {
     {"long", required_argument, NULL, OPT_LONG},
     {"stride", required_argument, NULL, OPT_STRIDE},
     {"instruction", required_argument, NULL, OPT_INSTRUCTION},
+    {"t5", required_argument, NULL, OPT_T5},
     {"tokenize", no_argument, NULL, OPT_TOKENIZE},
     {"api", required_argument, NULL, OPT_API},
     {"api-url", required_argument, NULL, OPT_API_URL},
@@ -211,6 +224,7 @@ static const struct option long_options[] = {
     {"step", required_argument, NULL, OPT_STEP},
     {"passage-words", required_argument, NULL, OPT_PASSAGE_WORDS},
     {"cascade", required_argument, NULL, OPT_CASCADE},
+    {"pairwise", required_argument, NULL, OPT_PAIRWISE},
     {"dry-run", no_argument, NULL, OPT_DRY_RUN},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -285,6 +299,7 @@ enum scope {
     SCOPE_FILES,          /* FILE input, not --run */
     SCOPE_RUN,            /* --run */
     SCOPE_CROSS_ENCODER,  /* the cross-encoder runs (alone or before --cascade) */
+    SCOPE_LOCAL_MODEL,    /* a local model runs: the cross-encoder or --pairwise */
     SCOPE_LONG_MAX,       /* --long max */
     SCOPE_BM25,           /* -m bm25 */
     SCOPE_RANDOM,         /* -m random */
@@ -294,6 +309,7 @@ enum scope {
     SCOPE_LISTWISE,       /* --llm listwise */
     SCOPE_TREC_FORMAT,    /* --format trec */
     SCOPE_SCORES,         /* scores are written (not --tokenize) */
+    SCOPE_SECOND_STAGE,   /* --llm or --pairwise (what --cascade runs) */
     SCOPE_POINTWISE,      /* a pointwise scorer really scores: the cross-
                              encoder, --api or --llm pointwise, alone */
     SCOPE_CACHE,          /* --cache */
@@ -314,10 +330,10 @@ static const struct {
     {OPT_BM25_K1, "--bm25-k1", SCOPE_BM25},
     {OPT_BM25_B, "--bm25-b", SCOPE_BM25},
     {OPT_SEED, "--seed", SCOPE_RANDOM},
-    {OPT_MAX_LENGTH, "--max-length", SCOPE_CROSS_ENCODER},
+    {OPT_MAX_LENGTH, "--max-length", SCOPE_LOCAL_MODEL},
     {OPT_ACTIVATION, "--activation", SCOPE_CROSS_ENCODER},
     {OPT_LABEL, "--label", SCOPE_CROSS_ENCODER},
-    {'t', "--threads", SCOPE_CROSS_ENCODER},
+    {'t', "--threads", SCOPE_LOCAL_MODEL},
     {OPT_LONG, "--long", SCOPE_CROSS_ENCODER},
     {OPT_STRIDE, "--stride", SCOPE_LONG_MAX},
     {OPT_TOKENIZE, "--tokenize", SCOPE_CROSS_ENCODER},
@@ -330,7 +346,8 @@ static const struct {
     {OPT_LLM_URL, "--llm-url", SCOPE_LLM},
     {OPT_LLM_MODEL, "--llm-model", SCOPE_LLM},
     {OPT_PASSAGE_WORDS, "--passage-words", SCOPE_LLM},
-    {OPT_CASCADE, "--cascade", SCOPE_LLM},
+    {OPT_CASCADE, "--cascade", SCOPE_SECOND_STAGE},
+    {OPT_T5, "--t5", SCOPE_CROSS_ENCODER},
     {OPT_DRY_RUN, "--dry-run", SCOPE_LLM},
     {OPT_WINDOW, "--window", SCOPE_LISTWISE},
     {OPT_STEP, "--step", SCOPE_LISTWISE},
@@ -351,6 +368,8 @@ static const char *other_scorer(const struct options *o)
 {
     if (o->llm && !o->cascade)
         return "--llm (without --cascade)";
+    if (o->pairwise && !o->cascade)
+        return "--pairwise (without --cascade)";
     switch (o->method) {
     case METHOD_BM25:
         return "-m bm25";
@@ -370,7 +389,8 @@ static const char *other_scorer(const struct options *o)
 static int scope_check(const struct options *o, enum scope s, const char *name,
                        struct err *e)
 {
-    bool cross_encoder = o->method == METHOD_CROSS_ENCODER && (!o->llm || o->cascade);
+    bool cross_encoder = o->method == METHOD_CROSS_ENCODER &&
+                         ((!o->llm && !o->pairwise) || o->cascade);
     switch (s) {
     case SCOPE_FILES:
         return o->run ? err_set(e, "%s applies to FILE input, not to --run "
@@ -380,6 +400,10 @@ static int scope_check(const struct options *o, enum scope s, const char *name,
     case SCOPE_CROSS_ENCODER:
         return cross_encoder ? 0 : err_set(e, "%s applies to the cross-encoder, not to %s",
                                            name, other_scorer(o));
+    case SCOPE_LOCAL_MODEL:
+        return cross_encoder || o->pairwise
+                   ? 0 : err_set(e, "%s applies to a local model (the cross-encoder or "
+                                 "--pairwise), not to %s", name, other_scorer(o));
     case SCOPE_LONG_MAX:
         return strcmp(o->long_mode, "max") == 0 && cross_encoder
                    ? 0 : err_set(e, "%s needs --long max", name);
@@ -393,6 +417,9 @@ static int scope_check(const struct options *o, enum scope s, const char *name,
         return o->api || o->llm ? 0 : err_set(e, "%s needs --api or --llm", name);
     case SCOPE_LLM:
         return o->llm ? 0 : err_set(e, "%s needs --llm listwise|pointwise", name);
+    case SCOPE_SECOND_STAGE:
+        return o->llm || o->pairwise
+                   ? 0 : err_set(e, "%s needs --llm listwise|pointwise or --pairwise MODEL", name);
     case SCOPE_LISTWISE:
         return o->llm && strcmp(o->llm, "listwise") == 0
                    ? 0 : err_set(e, "%s needs --llm listwise", name);
@@ -405,7 +432,7 @@ static int scope_check(const struct options *o, enum scope s, const char *name,
         if (o->tokenize || o->dry_run)
             return err_set(e, "%s does not apply to %s (nothing is scored)", name,
                            o->tokenize ? "--tokenize" : "--dry-run");
-        if (o->cascade || (o->llm && strcmp(o->llm, "pointwise") != 0) ||
+        if (o->cascade || o->pairwise || (o->llm && strcmp(o->llm, "pointwise") != 0) ||
             (!o->llm && o->method != METHOD_CROSS_ENCODER && o->method != METHOD_API))
             return err_set(e, "%s applies to scorers that score each pair alone (the "
                            "cross-encoder, --api, --llm pointwise), not to %s", name,
@@ -452,6 +479,15 @@ static int cli_check(struct options *o, const bool *given, struct err *e)
                        o->method == METHOD_IDENTITY ? "identity" : "random");
     if (o->method == METHOD_DEFAULT)
         o->method = METHOD_CROSS_ENCODER;
+    if (o->pairwise) {
+        if (o->llm)
+            return err_set(e, "--pairwise and --llm do not go together");
+        if (o->tokenize)
+            return err_set(e, "--tokenize and --pairwise do not go together");
+        if (!o->cascade && (o->model || o->api || o->method_given))
+            return err_set(e, "--pairwise replaces the scorer; use --cascade N to run it after %s",
+                           o->model ? "--model" : o->api ? "--api" : "--method");
+    }
     if (o->llm && o->tokenize)
         return err_set(e, "--tokenize and --llm do not go together");
     if (o->llm && !o->cascade && (o->model || o->api || o->method_given))
@@ -636,6 +672,11 @@ int cli_parse(int argc, char **argv, struct options *o, struct err *e)
         case OPT_TOKENIZE:
             o->tokenize = true;
             break;
+        case OPT_T5:
+            if (strcmp(optarg, "mono") != 0 && strcmp(optarg, "rank") != 0)
+                return err_set(e, "--t5 must be mono or rank, not '%s'", optarg);
+            o->t5 = optarg;
+            break;
         case OPT_INSTRUCTION:
             o->instruction = optarg;
             break;
@@ -713,6 +754,9 @@ int cli_parse(int argc, char **argv, struct options *o, struct err *e)
         case OPT_PASSAGE_WORDS:
             if (parse_long(optarg, 1, 1000000, &o->passage_words))
                 return err_set(e, "--passage-words needs a positive integer, not '%s'", optarg);
+            break;
+        case OPT_PAIRWISE:
+            o->pairwise = optarg;
             break;
         case OPT_CASCADE:
             if (parse_long(optarg, 1, LONG_MAX, &o->cascade))

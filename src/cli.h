@@ -54,6 +54,7 @@ struct options {
     long stride;             /* 0: a quarter of the window */
     bool tokenize;           /* print encodings instead of scoring */
     const char *instruction; /* an LLM reranker's task; NULL: its default */
+    const char *t5;          /* --t5 mono | rank; NULL: mono */
     /* remote rerank APIs */
     const char *api, *api_url, *api_model, *cacert;
     long api_batch, api_concurrency, retries;
@@ -62,6 +63,7 @@ struct options {
     const char *llm, *llm_url, *llm_model;   /* llm: listwise | pointwise */
     long window, step, passage_words;        /* 0: the defaults */
     long cascade;                            /* 0: no cascade */
+    const char *pairwise;                    /* --pairwise: a duoT5 model */
     bool dry_run;
     bool method_given;                       /* -m was on the command line */
     /* TREC batch input */

@@ -234,6 +234,13 @@ struct scorer *crossenc_scorer_new(const struct crossenc_options *o, struct err 
     c->model = model_load(o->model_dir, e);
     if (!c->model)
         goto fail;
+    if (o->variant && (!c->model->set_variant ||
+                       c->model->set_variant(c->model, o->variant, e))) {
+        if (!c->model->set_variant)
+            err_set(e, "--t5 %s: the %s model is not a T5 model", o->variant,
+                    c->model->family->name);
+        goto fail;
+    }
     c->n_labels = c->model->n_labels;
     if (o->label >= 0 && (size_t)o->label >= c->n_labels) {
         err_setk(e, ERR_USAGE, "--label %ld: the model has %zu label%s (0 to %zu)", o->label,

@@ -30,6 +30,8 @@ struct crossenc_options {
     enum long_mode long_mode;
     size_t stride;            /* tokens shared by consecutive windows;
                                  0: a quarter of the window */
+    const char *variant;      /* the family's input recipe (--t5); NULL:
+                                 its default */
     const char *instruction;  /* an LLM reranker's task instruction; NULL:
                                  the model's default */
 };

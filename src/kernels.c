@@ -274,6 +274,16 @@ HOT void silu_gate(float *x, size_t rows, size_t inter)
     GATED_ROWS(vsilu)
 }
 
+void gelu_tanh_mul(float *x, const float *up, size_t n)
+{
+    const float c = 0.7978845608028654f; /* sqrt(2/pi) */
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i];
+        x[i] = 0.5f * v * (1.0f + tanhf(c * (v + 0.044715f * v * v * v))) *
+               up[i];
+    }
+}
+
 void rmsnorm(float *x, const float *w, size_t rows, size_t dim, float eps)
 {
     for (size_t r = 0; r < rows; r++, x += dim) {

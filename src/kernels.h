@@ -54,6 +54,10 @@ void gelu_gate(float *x, size_t rows, size_t inter);
  * silu(gate) * up, silu(v) = v / (1 + e^-v); the up half is left as it was. */
 void silu_gate(float *x, size_t rows, size_t inter);
 
+/* x(n) = gelu_new(x) * up(n): the gated feed-forward of T5 v1.1, with
+ * gelu_new(v) = 0.5 v (1 + tanh(sqrt(2/pi) (v + 0.044715 v^3))). */
+void gelu_tanh_mul(float *x, const float *up, size_t n);
+
 /* Root-mean-square norm, as Llama/Qwen's RMSNorm: each row of x(rows,dim)
  * becomes x / sqrt(mean(x^2) + eps) * w (mean accumulated in double). */
 void rmsnorm(float *x, const float *w, size_t rows, size_t dim, float eps);

@@ -28,6 +28,7 @@
 #include "input.h"
 #include "llm.h"
 #include "models_cli.h"
+#include "pairwise.h"
 #include "output.h"
 #include "progress.h"
 #include "scorer.h"
@@ -282,6 +283,39 @@ static struct scorer *llm_make(const struct options *o, struct buf *ident, int *
     return s;
 }
 
+/* The directory of model name (a directory, or a hub name looked up and
+ * downloaded), or NULL after printing why (*status set). */
+static char *model_resolve(const struct options *o, const char *name, int *status)
+{
+    struct err e = {0};
+    struct hub_report report = {o->quiet ? NULL : download_progress,
+                                o->quiet ? NULL : api_notify, NULL};
+    char *dir = hub_resolve(name, &report, &e);
+    clear_line();
+    if (!dir) {
+        say(e.msg);
+        *status = exit_status(e.kind, EXIT_MODEL);
+    }
+    return dir;
+}
+
+/* The duoT5 scorer of --pairwise, or NULL after printing why.  It has no
+ * cache identity: pairwise scores depend on the whole group. */
+static struct scorer *pairwise_make(const struct options *o, struct buf *ident, int *status)
+{
+    struct err e = {0};
+    char *dir = model_resolve(o, o->pairwise, status);
+    if (!dir)
+        return NULL;
+    struct scorer *s = pairwise_scorer_new(dir, (size_t)o->max_length, (int)o->threads, &e);
+    if (!s) {
+        say(e.msg);
+        *status = exit_status(e.kind, EXIT_MODEL);
+    }
+    free(dir);
+    return s;
+}
+
 /* The scorer the method options choose (--method, --model, --api); its
  * cache identity appended to ident when not NULL. */
 static struct scorer *first_stage_make(const struct options *o, struct buf *ident,
@@ -322,16 +356,9 @@ static struct scorer *first_stage_make(const struct options *o, struct buf *iden
     }
     case METHOD_CROSS_ENCODER:
     default: {
-        const char *name = o->model ? o->model : DEFAULT_MODEL;
-        struct hub_report report = {o->quiet ? NULL : download_progress,
-                                    o->quiet ? NULL : api_notify, NULL};
-        char *dir = hub_resolve(name, &report, &e);
-        clear_line();
-        if (!dir) {
-            say(e.msg);
-            *status = exit_status(e.kind, EXIT_MODEL);
+        char *dir = model_resolve(o, o->model ? o->model : DEFAULT_MODEL, status);
+        if (!dir)
             return NULL;
-        }
         struct crossenc_options co = {
             .model_dir = dir,
             .max_length = (size_t)o->max_length,
@@ -341,6 +368,7 @@ static struct scorer *first_stage_make(const struct options *o, struct buf *iden
             .long_mode = strcmp(o->long_mode, "max") == 0 ? LONG_MAX : LONG_FIRST,
             .stride = (size_t)o->stride,
             .instruction = o->instruction,
+            .variant = o->t5,
         };
         struct scorer *s = crossenc_scorer_new(&co, &e);
         if (!s) {
@@ -367,6 +395,7 @@ static struct scorer *first_stage_make(const struct options *o, struct buf *iden
             snprintf(num, sizeof num, "%ld", o->stride);
             ident_put(ident, "stride", num);
             ident_put(ident, "instruction", o->instruction);
+            ident_put(ident, "t5", o->t5);
         }
         free(dir);
         return s;
@@ -374,19 +403,22 @@ static struct scorer *first_stage_make(const struct options *o, struct buf *iden
     }
 }
 
-/* Makes the scorer: the method's, the LLM's, or the LLM after the method's
- * (--cascade).  Returns it, or NULL after printing why (*status set). */
+/* Makes the scorer: the method's, the LLM's or duoT5's (--pairwise), or
+ * one of those after the method's (--cascade).  Returns it, or NULL after
+ * printing why (*status set). */
 static struct scorer *scorer_make(const struct options *o, struct buf *ident, int *status)
 {
-    if (!o->llm)
+    struct scorer *(*make_second)(const struct options *, struct buf *, int *) =
+        o->pairwise ? pairwise_make : o->llm ? llm_make : NULL;
+    if (!make_second)
         return first_stage_make(o, ident, status);
     if (!o->cascade)
-        return llm_make(o, ident, status);
+        return make_second(o, ident, status);
     struct scorer *first = first_stage_make(o, NULL, status);
     if (!first)
         return NULL;
     first->progress = group_progress;   /* the cascade reports none of its own */
-    struct scorer *second = llm_make(o, NULL, status);
+    struct scorer *second = make_second(o, NULL, status);
     if (!second) {
         scorer_free(first);
         return NULL;
@@ -668,7 +700,7 @@ int main(int argc, char **argv)
     }
     /* Before anything is read: the model's matrix products want the best
      * kernels, and a re-exec must not lose input. */
-    if (o.method == METHOD_CROSS_ENCODER && (!o.llm || o.cascade))
+    if ((o.method == METHOD_CROSS_ENCODER && (!o.llm || o.cascade)) || o.pairwise)
         cpu_prepare_blas(argv);
     return run(&o);
 }

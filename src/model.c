@@ -18,12 +18,15 @@
 
 /* The families, tried in order; the first whose match() accepts wins. */
 extern const struct model_family bert_family, xlm_roberta_family,
-    modernbert_family, qwen3_family;
+    modernbert_family, qwen3_family, t5_family, deberta_family, jina_family;
 static const struct model_family *const families[] = {
     &bert_family,
     &xlm_roberta_family,
     &modernbert_family,
     &qwen3_family,
+    &t5_family,
+    &deberta_family,
+    &jina_family,
 };
 enum { N_FAMILIES = sizeof families / sizeof *families };
 
@@ -259,6 +262,7 @@ int weights_open(struct weights *w, const struct model_dir *d,
 {
     memset(w, 0, sizeof *w);
     w->family = family;
+    w->names = d->names;
     char path[4096];
     if (!model_dir_file(d, "model.safetensors", path, sizeof path))
         return err_set(e, "%s: path too long", d->path);
@@ -276,9 +280,36 @@ void weights_close(struct weights *w)
     memset(w, 0, sizeof *w);
 }
 
+/* The tensor called name, through w->names when set (a row slice of a
+ * fused tensor is made in *slice); *file_name: the name the file uses.
+ * NULL when absent. */
+static const struct st_tensor *find(const struct weights *w, const char *name,
+                                    char *file_name, size_t size,
+                                    struct st_tensor *slice)
+{
+    snprintf(file_name, size, "%s", name);
+    int part = w->names ? w->names->rename(name, file_name, size) : -1;
+    if (part < 0)
+        return safetensors_find(&w->st, name);
+    const struct st_tensor *t = safetensors_find(&w->st, file_name);
+    size_t k = (size_t)w->names->parts;
+    if (!t || part == 0)
+        return t;
+    if (t->n_dims < 1 || t->n_dims > 2 || t->shape[0] % k)
+        return NULL;
+    *slice = *t;
+    slice->shape[0] = t->shape[0] / k;
+    slice->n_elems = t->n_elems / k;
+    slice->n_bytes = t->n_bytes / k;
+    slice->data = (const char *)t->data + (size_t)(part - 1) * slice->n_bytes;
+    return slice;
+}
+
 bool weights_has(const struct weights *w, const char *name)
 {
-    return safetensors_find(&w->st, name) != NULL;
+    char file_name[256];
+    struct st_tensor slice;
+    return find(w, name, file_name, sizeof file_name, &slice) != NULL;
 }
 
 float *weights_own(struct weights *w, size_t n_floats)
@@ -299,15 +330,17 @@ static void shape_text(char *buf, size_t size, const size_t *dims, int n)
         snprintf(buf + len, size - len, "]");
 }
 
-/* The tensor, shape-checked; NULL with e. */
+/* The tensor, shape-checked (a slice made in *slice); NULL with e. */
 static const struct st_tensor *checked(const struct weights *w,
                                        const char *name, size_t d0, size_t d1,
-                                       struct err *e)
+                                       struct st_tensor *slice, struct err *e)
 {
-    const struct st_tensor *t = safetensors_find(&w->st, name);
+    char file_name[256];
+    const struct st_tensor *t =
+        find(w, name, file_name, sizeof file_name, slice);
     if (!t) {
         err_set(e, "%s: tensor %s is missing (model_type %s)", w->st.path,
-                name, w->family);
+                file_name, w->family);
         return NULL;
     }
     size_t want[2] = {d0, d1};
@@ -318,7 +351,7 @@ static const struct st_tensor *checked(const struct weights *w,
         shape_text(got_s, sizeof got_s, t->shape, t->n_dims);
         shape_text(want_s, sizeof want_s, want, want_dims);
         err_set(e, "%s: tensor %s has shape %s, expected %s from config.json",
-                w->st.path, name, got_s, want_s);
+                w->st.path, file_name, got_s, want_s);
         return NULL;
     }
     return t;
@@ -327,13 +360,15 @@ static const struct st_tensor *checked(const struct weights *w,
 int weights_check(const struct weights *w, const char *name, size_t d0,
                   size_t d1, struct err *e)
 {
-    return checked(w, name, d0, d1, e) ? 0 : -1;
+    struct st_tensor slice;
+    return checked(w, name, d0, d1, &slice, e) ? 0 : -1;
 }
 
 const float *weights_get(struct weights *w, const char *name, size_t d0,
                          size_t d1, struct err *e)
 {
-    const struct st_tensor *t = checked(w, name, d0, d1, e);
+    struct st_tensor slice;
+    const struct st_tensor *t = checked(w, name, d0, d1, &slice, e);
     if (!t)
         return NULL;
     switch (t->dtype) {
@@ -355,7 +390,7 @@ const float *weights_get(struct weights *w, const char *name, size_t d0,
     }
     default:
         err_set(e, "%s: tensor %s has dtype %s; supported: F32, F16, BF16",
-                w->st.path, name, safetensors_dtype_name(t->dtype));
+                w->st.path, t->name, safetensors_dtype_name(t->dtype));
         return NULL;
     }
 }
@@ -438,6 +473,25 @@ struct model *model_load(const char *dir, struct err *e)
 struct model *model_load_weights(const char *dir, struct err *e)
 {
     return load(dir, false, e);
+}
+
+int model_check_ids(const struct model *m, size_t s, const struct ids *ids,
+                    size_t n_vocab, struct err *e)
+{
+    if (ids->n == 0 || ids->n > m->max_tokens)
+        return err_set(e, "sequence %zu: %zu tokens (the model takes 1 to "
+                       "%zu)", s, ids->n, m->max_tokens);
+    for (size_t i = 0; i < ids->n; i++)
+        if (ids->v[i] < 0 || (size_t)ids->v[i] >= n_vocab)
+            return err_set(e, "sequence %zu: token id %ld outside the "
+                           "vocabulary (%zu)", s, (long)ids->v[i], n_vocab);
+    return 0;
+}
+
+int model_default_threads(void)
+{
+    long n_cpu = sysconf(_SC_NPROCESSORS_ONLN);
+    return n_cpu > 0 ? (int)(n_cpu < 64 ? n_cpu : 64) : 1;
 }
 
 size_t model_pair_template_tokens(const struct model *m)

@@ -53,6 +53,18 @@ struct model_dir {
     json_t *st_config;        /* config_sentence_transformers.json, or NULL */
     const char *model_type;   /* config "model_type"; "" when absent */
     const char *architecture; /* config "architectures"[0]; "" when absent */
+    const struct weight_names *names; /* NULL; a family that reads another
+                                         family's tensors under other names
+                                         sets it (weights_open keeps it) */
+};
+
+/* A tensor naming: rename(name) writes the name the file uses for tensor
+ * `name` into out and returns the part of it that is meant (0 the whole;
+ * k in 1..parts: rows [(k-1) rows/parts, k rows/parts) of a fused matrix),
+ * or -1 when it maps nothing. */
+struct weight_names {
+    int (*rename)(const char *name, char *out, size_t size);
+    int parts;
 };
 
 /* Opens directory path: config.json must exist and be an object; the other
@@ -103,6 +115,7 @@ struct weights {
     float **owned;
     size_t n_owned, cap_owned;
     const char *family;
+    const struct weight_names *names;  /* from the model_dir, or NULL */
 };
 
 /* Opens dir's model.safetensors (or explains what the directory has
@@ -111,6 +124,7 @@ int weights_open(struct weights *w, const struct model_dir *d,
                  const char *family, struct err *e);
 void weights_close(struct weights *w);
 
+/* Whether tensor name exists (under w->names' name, when set). */
 bool weights_has(const struct weights *w, const char *name);
 
 /* Checks that tensor name exists with shape (d0) when d1 == 0, else
@@ -150,6 +164,11 @@ struct model {
     size_t max_tokens;          /* longest sequence, specials included */
     size_t model_max_length;    /* tokenizer_config.json's; 0 when unset */
     enum activation activation; /* CrossEncoder.predict's default; never AUTO */
+    /* NULL for models with one input recipe (left so by xcalloc); else set
+     * by the family's load: selects the recipe called name (T5: "mono",
+     * "rank"), which may change the template, the logit and the default
+     * activation; called before any encode.  0, or -1 with e. */
+    int (*set_variant)(struct model *m, const char *name, struct err *e);
 };
 
 struct model_family {
@@ -220,6 +239,14 @@ int model_check_batch(const struct model *m, size_t n_vocab, size_t widest,
 /* *p holds at least n floats, its capacity in *cap (grown without keeping
  * the contents): activation buffers sized by the largest batch seen. */
 void model_reserve(float **p, size_t *cap, size_t n);
+
+/* Checks sequence s of a batch before a forward pass: 1 to m->max_tokens
+ * ids, each below n_vocab.  0, or -1 with e naming the sequence. */
+int model_check_ids(const struct model *m, size_t s, const struct ids *ids,
+                    size_t n_vocab, struct err *e);
+
+/* Worker threads a family starts with: the online CPUs, 1 to 64. */
+int model_default_threads(void);
 
 /* The template and encode of tokenizers that hold the cross-encoder pair
  * template themselves ([CLS] q [SEP] d [SEP], <s> q </s></s> d </s>):

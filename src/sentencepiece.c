@@ -112,6 +112,7 @@ struct spm {
     size_t n_units;
     char *repl;        /* (repl_len + 1) NUL-terminated strings, plus a NUL */
     size_t repl_len;
+    bool strip;                /* Strip (both ends) before Precompiled */
     struct norm_step steps[4]; /* after Precompiled, in order */
     size_t n_steps;
     enum prepend prepend; /* Metaspace */
@@ -420,12 +421,20 @@ static void norm_apply(const struct norm_step *st, struct buf *out,
 }
 
 /* The normalizer of one piece s[0..n) (valid UTF-8) into out (emptied
- * first): Precompiled per grapheme cluster, then the steps (tmp is
- * scratch). */
+ * first): Strip when the model says so (DeBERTa), Precompiled per grapheme
+ * cluster, then the steps (tmp is scratch). */
 static void spm_normalize(const struct spm *m, const unsigned char *s,
                           size_t n, struct buf *out, struct buf *tmp)
 {
     out->len = 0;
+    size_t wl;
+    while (m->strip && n > 0 && rust_is_whitespace(char_at(s, n, 0, &wl))) {
+        s += wl;
+        n -= wl;
+    }
+    while (m->strip && n > 0 &&
+           rust_is_whitespace(char_at(s, n, char_before(s, n), &wl)))
+        n = char_before(s, n);
     for (size_t g = 0; g < n;) {
         size_t glen = grapheme_len(s + g, n - g);
         const char *r = glen < 6 ? charsmap_transform(m, s + g, glen) : NULL;
@@ -848,6 +857,14 @@ static int pb_spec(const uint8_t *p, size_t n, int which, struct spm_spec *s)
     return rc;
 }
 
+enum { T5_EXTRA_IDS = 100 };
+static int fairseq_vocab(struct spm *m, struct piece_ref *refs, size_t n_refs,
+                         struct err *e);
+static int t5_vocab(struct spm *m, struct piece_ref *refs, size_t n_refs,
+                    struct err *e);
+static int deberta_vocab(struct spm *m, struct piece_ref *refs,
+                         size_t n_refs, struct err *e);
+
 /* Loads an XLM-R sentencepiece.bpe.model into m as transformers'
  * XLMRobertaConverter builds the fast tokenizer from it: vocabulary <s>
  * <pad> </s> <unk> (score 0), pieces 3.. (piece i -> id i + 1), <mask>
@@ -855,10 +872,12 @@ static int pb_spec(const uint8_t *p, size_t n, int which, struct spm_spec *s)
  * Replace(" {2,}", U+2581), Metaspace (prepend always, split); added tokens
  * <s> <pad> </s> <unk> <mask> (lstrip) and the control and user-defined
  * pieces, all matched unnormalized.  (A tokenizer.json beside the .model
- * replaces this pipeline: sentencepiece_load.)  Returns 0, or -1 and
- * fills e (without the path). */
+ * replaces this pipeline: sentencepiece_load.)  SPM_LAYOUT_T5 is what
+ * T5Converter builds from spiece.model (t5_vocab), SPM_LAYOUT_DEBERTA what
+ * DebertaV2Converter builds from spm.model (deberta_vocab).  Returns 0, or
+ * -1 and fills e (without the path). */
 static int spm_read_model(struct spm *m, const uint8_t *data, size_t n,
-                          struct err *e)
+                          enum spm_layout layout, struct err *e)
 {
     struct spm_spec spec = {.model_type = 1};
     struct piece_ref *refs = NULL;
@@ -866,12 +885,13 @@ static int spm_read_model(struct spm *m, const uint8_t *data, size_t n,
     struct pb in = {data, data + n};
     struct pb_field f;
     int rc;
+    size_t shift = layout == SPM_LAYOUT_FAIRSEQ; /* refs[i + shift]: piece i */
     while ((rc = pb_next(&in, &f)) == 1) {
         if (f.wire != 2 || f.number > 3)
             continue;
         if (f.number == 1) {
             grow((void **)&refs, &cap, n_refs + 3, sizeof *refs);
-            if (pb_piece(f.p, f.n, &refs[n_refs + 1]) < 0) {
+            if (pb_piece(f.p, f.n, &refs[n_refs + shift]) < 0) {
                 free(refs);
                 return err_set(e, "malformed piece %zu", n_refs);
             }
@@ -892,37 +912,111 @@ static int spm_read_model(struct spm *m, const uint8_t *data, size_t n,
         return err_set(e, "only Unigram models without byte_fallback or "
                           "treat_whitespace_as_suffix are supported");
     }
-    /* refs[i + 1] holds piece i: the converter's ids. */
-    static const char *const layout[] = {"<unk>", "<s>", "</s>"};
+    /* refs[i + shift] holds piece i: the converter's ids. */
+    static const char *const first[][3] = {
+        [SPM_LAYOUT_FAIRSEQ] = {"<unk>", "<s>", "</s>"},
+        [SPM_LAYOUT_T5] = {"<pad>", "</s>", "<unk>"},
+        [SPM_LAYOUT_DEBERTA] = {"[PAD]", "[CLS]", "[SEP]"}};
     for (size_t i = 0; i < 3; i++)
-        if (i >= n_refs || refs[i + 1].len != strlen(layout[i]) ||
-            memcmp(refs[i + 1].s, layout[i], refs[i + 1].len) != 0) {
+        if (i >= n_refs || refs[i + shift].len != strlen(first[layout][i]) ||
+            memcmp(refs[i + shift].s, first[layout][i],
+                   refs[i + shift].len) != 0) {
             free(refs);
-            return err_set(e, "pieces 0, 1, 2 must be <unk>, <s>, </s> "
-                              "(the XLM-RoBERTa layout)");
+            return err_set(e, "pieces 0, 1, 2 must be %s, %s, %s (the %s "
+                           "layout)", first[layout][0], first[layout][1],
+                           first[layout][2],
+                           layout == SPM_LAYOUT_T5       ? "T5"
+                           : layout == SPM_LAYOUT_DEBERTA ? "DeBERTa"
+                                                          : "XLM-RoBERTa");
         }
+    /* SpmConverter's normalizers after Precompiled */
+    m->steps[0] = (struct norm_step){.strip = true, .right = true};
+    m->steps[1] = (struct norm_step){.content = SPACE_SYMBOL};
+    m->n_steps = 2;
+    if (layout == SPM_LAYOUT_T5) {
+        grow((void **)&refs, &cap, n_refs + T5_EXTRA_IDS, sizeof *refs);
+        rc = t5_vocab(m, refs, n_refs, e);
+    } else if (layout == SPM_LAYOUT_DEBERTA) {
+        rc = deberta_vocab(m, refs, n_refs, e);
+    } else {
+        rc = fairseq_vocab(m, refs, n_refs, e);
+    }
+    free(refs);
+    m->prepend = PREPEND_ALWAYS;
+    m->split = true;
+    if (rc == 0)
+        rc = spm_set_charsmap(m, spec.charsmap, spec.charsmap_len, e);
+    return rc;
+}
+
+/* XLMRobertaConverter's vocabulary over refs[1..n_refs] (pieces), with
+ * room for two more entries.  0, or -1 with e. */
+static int fairseq_vocab(struct spm *m, struct piece_ref *refs, size_t n_refs,
+                         struct err *e)
+{
     static const char *const specials[] = {"<s>", "<pad>", "</s>", "<unk>"};
     for (size_t i = 0; i < 4; i++)
         refs[i] = (struct piece_ref){specials[i], strlen(specials[i]), 0.0,
                                      PIECE_CONTROL};
     refs[n_refs + 1] = (struct piece_ref){"<mask>", 6, 0.0, PIECE_CONTROL};
     size_t n_vocab = n_refs + 2;
-    rc = spm_build_vocab(m, refs, n_vocab, e);
+    int rc = spm_build_vocab(m, refs, n_vocab, e);
     const struct spm_added plain = {0}, mask = {.lstrip = true};
     for (size_t i = 0; rc == 0 && i < n_vocab; i++)
         if (i < 4 || i == n_vocab - 1 || refs[i].type == PIECE_CONTROL ||
             refs[i].type == PIECE_USER_DEFINED)
             rc = spm_add_token(m, refs[i].s, refs[i].len, (int64_t)i,
                                i == n_vocab - 1 ? &mask : &plain, e);
-    free(refs);
     m->unk_id = 3;
-    m->steps[0] = (struct norm_step){.strip = true, .right = true};
-    m->steps[1] = (struct norm_step){.content = SPACE_SYMBOL};
-    m->n_steps = 2;
-    m->prepend = PREPEND_ALWAYS;
-    m->split = true;
-    if (rc == 0)
-        rc = spm_set_charsmap(m, spec.charsmap, spec.charsmap_len, e);
+    return rc;
+}
+
+/* DebertaV2Converter's vocabulary: refs[0..n_refs) (pieces; room for one
+ * more), then [MASK]; added tokens the control, unknown and user-defined
+ * pieces and [MASK]; its normalizer: Strip (both ends) before Precompiled,
+ * then Replace(" {2,}", " ").  0, or -1 with e. */
+static int deberta_vocab(struct spm *m, struct piece_ref *refs,
+                         size_t n_refs, struct err *e)
+{
+    refs[n_refs] = (struct piece_ref){"[MASK]", 6, 0.0, PIECE_CONTROL};
+    int rc = spm_build_vocab(m, refs, n_refs + 1, e);
+    const struct spm_added plain = {0};
+    for (size_t i = 0; rc == 0 && i <= n_refs; i++)
+        if (refs[i].type == PIECE_CONTROL || refs[i].type == PIECE_UNKNOWN ||
+            refs[i].type == PIECE_USER_DEFINED)
+            rc = spm_add_token(m, refs[i].s, refs[i].len, (int64_t)i, &plain,
+                               e);
+    m->unk_id = 3;
+    m->strip = true;
+    m->steps[0] = (struct norm_step){.content = " "};
+    m->n_steps = 1;
+    return rc;
+}
+
+/* T5Converter's vocabulary: refs[0..n_refs) (pieces; room for
+ * T5_EXTRA_IDS more), then <extra_id_99> ... <extra_id_0> (score 0); added
+ * tokens the control, unknown and user-defined pieces and the extra ids.
+ * 0, or -1 with e. */
+static int t5_vocab(struct spm *m, struct piece_ref *refs, size_t n_refs,
+                    struct err *e)
+{
+    size_t n_vocab = n_refs + T5_EXTRA_IDS;
+    char (*extra)[16] = xmalloc(T5_EXTRA_IDS * sizeof *extra);
+    for (size_t k = 0; k < T5_EXTRA_IDS; k++) {
+        int len = snprintf(extra[k], sizeof extra[k], "<extra_id_%zu>",
+                           T5_EXTRA_IDS - 1 - k);
+        refs[n_refs + k] = (struct piece_ref){extra[k], (size_t)len, 0.0,
+                                              PIECE_CONTROL};
+    }
+    int rc = spm_build_vocab(m, refs, n_vocab, e);
+    const struct spm_added plain = {0};
+    for (size_t i = 0; rc == 0 && i < n_vocab; i++)
+        if (refs[i].type == PIECE_CONTROL || refs[i].type == PIECE_UNKNOWN ||
+            refs[i].type == PIECE_USER_DEFINED)
+            rc = spm_add_token(m, refs[i].s, refs[i].len, (int64_t)i, &plain,
+                               e);
+    free(extra);
+    m->unk_id = 2;
     return rc;
 }
 /* ---- tokenizer.json ------------------------------------------------------- */
@@ -1322,6 +1416,37 @@ static int spm_read_json_pipeline(struct spm *m, const char *path,
 
 /* ---- loading -------------------------------------------------------------- */
 
+/* The tokenizer over m, its special ids those of the layout. */
+static struct tokenizer *spm_tokenizer(struct spm *m, enum spm_layout layout)
+{
+    struct tokenizer *t = xcalloc(1, sizeof *t);
+    t->kind = "sentencepiece";
+    t->tokenize = spm_tokenize;
+    t->free = spm_tokenizer_free;
+    t->state = m;
+    t->vocab_size = m->n_pieces;
+    t->n_sep_middle = 2;
+    t->second_type_one = false;
+    if (layout == SPM_LAYOUT_T5) { /* no CLS: </s> ends a sequence */
+        t->pad_id = 0;
+        t->cls_id = t->sep_id = 1;
+        t->unk_id = 2;
+    } else if (layout == SPM_LAYOUT_DEBERTA) { /* [CLS] a [SEP] b [SEP] */
+        t->pad_id = 0;
+        t->cls_id = 1;
+        t->sep_id = 2;
+        t->unk_id = 3;
+        t->n_sep_middle = 1;
+        t->second_type_one = true;
+    } else {
+        t->cls_id = 0;
+        t->pad_id = 1;
+        t->sep_id = 2;
+        t->unk_id = 3;
+    }
+    return t;
+}
+
 struct tokenizer *sentencepiece_load(const char *model_dir, struct err *e)
 {
     struct buf path = {0};
@@ -1332,7 +1457,9 @@ struct tokenizer *sentencepiece_load(const char *model_dir, struct err *e)
     if (access(path.data, F_OK) == 0) {
         size_t n;
         char *data = read_file(path.data, &n, e);
-        rc = data ? spm_read_model(m, (const uint8_t *)data, n, e) : -1;
+        rc = data ? spm_read_model(m, (const uint8_t *)data, n,
+                                   SPM_LAYOUT_FAIRSEQ, e)
+                  : -1;
         if (data && rc)
             err_prefix(e, "%s", path.data);
         free(data);
@@ -1363,17 +1490,36 @@ struct tokenizer *sentencepiece_load(const char *model_dir, struct err *e)
         return NULL;
     }
 
-    struct tokenizer *t = xcalloc(1, sizeof *t);
-    t->kind = "sentencepiece";
-    t->tokenize = spm_tokenize;
-    t->free = spm_tokenizer_free;
-    t->state = m;
-    t->cls_id = 0;
-    t->pad_id = 1;
-    t->sep_id = 2;
-    t->unk_id = 3;
-    t->n_sep_middle = 2;
-    t->second_type_one = false;
-    t->vocab_size = m->n_pieces;
-    return t;
+    return spm_tokenizer(m, SPM_LAYOUT_FAIRSEQ);
+}
+
+struct tokenizer *sentencepiece_load_model(const char *path,
+                                           enum spm_layout layout,
+                                           struct err *e)
+{
+    size_t n;
+    char *data = read_file(path, &n, e);
+    if (!data)
+        return NULL;
+    struct spm *m = xcalloc(1, sizeof *m);
+    int rc = spm_read_model(m, (const uint8_t *)data, n, layout, e);
+    free(data);
+    if (rc) {
+        err_prefix(e, "%s", path);
+        spm_free(m);
+        return NULL;
+    }
+    return spm_tokenizer(m, layout);
+}
+
+int32_t sentencepiece_piece_id(const struct tokenizer *t, const char *piece)
+{
+    const struct spm *m = t->state;
+    size_t len = strlen(piece);
+    uint64_t h = HASH_FNV_BASIS;
+    for (size_t k = 0; k < len; k++)
+        h = hash_fnv_step(h, (unsigned char)piece[k]);
+    return len ? index_find(&m->index, hash_mix64(h),
+                            (const unsigned char *)piece, len)
+               : -1;
 }

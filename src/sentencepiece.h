@@ -18,4 +18,25 @@
  * on error; release with tokenizer_free(). */
 struct tokenizer *sentencepiece_load(const char *model_dir, struct err *e);
 
+/* The id layout a family's tokenizer gives the pieces of a .model file. */
+enum spm_layout {
+    SPM_LAYOUT_FAIRSEQ, /* XLMRobertaConverter's, as above */
+    SPM_LAYOUT_T5,      /* T5Converter's: piece i -> i (<pad> 0, </s> 1,
+                           <unk> 2), then <extra_id_99> ... <extra_id_0> */
+    SPM_LAYOUT_DEBERTA, /* DebertaV2Converter's: piece i -> i ([PAD] 0,
+                           [CLS] 1, [SEP] 2, [UNK] 3), then [MASK]; Strip
+                           before Precompiled */
+};
+
+/* The tokenizer of the SentencePiece model file path, ids in layout, with
+ * the pipeline that layout's converter writes.  NULL with e naming the
+ * file. */
+struct tokenizer *sentencepiece_load_model(const char *path,
+                                           enum spm_layout layout,
+                                           struct err *e);
+
+/* The id of the vocabulary entry spelled piece (U+2581 for a leading
+ * space, as in the vocabulary), or -1 when there is none. */
+int32_t sentencepiece_piece_id(const struct tokenizer *t, const char *piece);
+
 #endif
