@@ -228,6 +228,10 @@ struct scorer *crossenc_scorer_new(const struct crossenc_options *o, struct err 
     c->model = model_load(o->model_dir, e);
     if (!c->model)
         goto fail;
+    if (model_quantize(c->model, o->quantize, e)) {
+        e->kind = ERR_USAGE;
+        goto fail;
+    }
     c->n_labels = c->model->n_labels;
     if (o->label >= 0 && (size_t)o->label >= c->n_labels) {
         err_setk(e, ERR_USAGE, "--label %ld: the model has %zu label%s (0 to %zu)", o->label,

@@ -287,6 +287,7 @@ static struct scorer *first_stage_make(const struct options *o, int *status)
             .activation = (enum activation)activation_from_name(o->activation),
             .label = o->label,
             .threads = (int)o->threads,
+            .quantize = (enum quantize)quantize_from_name(o->quantize),
             .long_mode = strcmp(o->long_mode, "max") == 0 ? LONG_MAX : LONG_FIRST,
             .stride = (size_t)o->stride,
         };

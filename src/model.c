@@ -433,6 +433,16 @@ struct model *model_load_weights(const char *dir, struct err *e)
     return load(dir, false, e);
 }
 
+int model_quantize(struct model *m, enum quantize q, struct err *e)
+{
+    if (q == QUANTIZE_NONE)
+        return 0;
+    if (!m->family->quantize)
+        return err_set(e, "--quantize int8 is not supported for model family "
+                       "%s (only fp32)", m->family->name);
+    return m->family->quantize(m, e);
+}
+
 size_t model_pair_template_tokens(const struct model *m)
 {
     return tokenizer_pair_specials(m->tok);
