@@ -90,35 +90,60 @@ static inline size_t block_rows(size_t m, size_t i, const int8_t *a,
 
 #define T512 __attribute__((target("avx512f,avx512bw,avx512vnni")))
 
+/* Two panels (32 columns) by MR rows per block: 8 accumulators, two B
+ * loads and MR broadcasts per k-group for 8 vpdpbusd.  An odd last panel
+ * is paired with itself and stored once.  a is already offset (+128). */
 T512 static void qgemm_avx512_vnni(size_t m, const int8_t *a, size_t lda,
                                    const struct qgemm_b *p, int32_t *c,
                                    size_t ldc)
 {
-    const __m512i flip = _mm512_set1_epi32((int32_t)0x80808080u);
-    for (size_t j0 = 0; j0 < p->n; j0 += QGEMM_NR) {
-        const int8_t *panel = p->data + j0 * p->k4;
-        size_t valid = p->n - j0 < QGEMM_NR ? p->n - j0 : QGEMM_NR;
-        __mmask16 mask = (__mmask16)((1u << valid) - 1);
+    size_t n_panels = p->n_pad / QGEMM_NR;
+    for (size_t pn = 0; pn < n_panels; pn += 2) {
+        size_t pn1 = pn + 1 < n_panels ? pn + 1 : pn;
+        const int8_t *panel0 = p->data + pn * QGEMM_NR * p->k4;
+        const int8_t *panel1 = p->data + pn1 * QGEMM_NR * p->k4;
+        size_t j0 = pn * QGEMM_NR, j1 = pn1 * QGEMM_NR;
+        size_t valid0 = p->n - j0 < QGEMM_NR ? p->n - j0 : QGEMM_NR;
+        size_t valid1 = pn1 == pn ? 0 : p->n - j1 < QGEMM_NR ? p->n - j1 : QGEMM_NR;
+        __mmask16 mask0 = (__mmask16)((1u << valid0) - 1);
+        __mmask16 mask1 = (__mmask16)((1u << valid1) - 1);
         /* 128 * column sums, the offset's contribution */
-        __m512i corr = _mm512_slli_epi32(
+        __m512i corr0 = _mm512_slli_epi32(
             _mm512_loadu_si512((const void *)(p->col_sum + j0)), 7);
+        __m512i corr1 = _mm512_slli_epi32(
+            _mm512_loadu_si512((const void *)(p->col_sum + j1)), 7);
         for (size_t i = 0; i < m; i += MR) {
             const int8_t *r[MR];
             size_t mr = block_rows(m, i, a, lda, r);
-            __m512i acc0 = _mm512_setzero_si512(), acc1 = acc0, acc2 = acc0,
-                    acc3 = acc0;
-            const int8_t *bp = panel;
-            for (size_t g = 0; g < p->k4; g += QGEMM_KG, bp += QGEMM_NR * QGEMM_KG) {
-                __m512i b = _mm512_loadu_si512((const void *)bp);
-                acc0 = _mm512_dpbusd_epi32(acc0, _mm512_xor_si512(_mm512_set1_epi32(load4(r[0] + g)), flip), b);
-                acc1 = _mm512_dpbusd_epi32(acc1, _mm512_xor_si512(_mm512_set1_epi32(load4(r[1] + g)), flip), b);
-                acc2 = _mm512_dpbusd_epi32(acc2, _mm512_xor_si512(_mm512_set1_epi32(load4(r[2] + g)), flip), b);
-                acc3 = _mm512_dpbusd_epi32(acc3, _mm512_xor_si512(_mm512_set1_epi32(load4(r[3] + g)), flip), b);
+            __m512i x0 = _mm512_setzero_si512(), x1 = x0, x2 = x0, x3 = x0;
+            __m512i y0 = x0, y1 = x0, y2 = x0, y3 = x0;
+            const int8_t *b0p = panel0, *b1p = panel1;
+            for (size_t g = 0; g < p->k4; g += QGEMM_KG,
+                        b0p += QGEMM_NR * QGEMM_KG, b1p += QGEMM_NR * QGEMM_KG) {
+                __m512i b0 = _mm512_loadu_si512((const void *)b0p);
+                __m512i b1 = _mm512_loadu_si512((const void *)b1p);
+                __m512i a0 = _mm512_set1_epi32(load4(r[0] + g));
+                __m512i a1 = _mm512_set1_epi32(load4(r[1] + g));
+                __m512i a2 = _mm512_set1_epi32(load4(r[2] + g));
+                __m512i a3 = _mm512_set1_epi32(load4(r[3] + g));
+                x0 = _mm512_dpbusd_epi32(x0, a0, b0);
+                y0 = _mm512_dpbusd_epi32(y0, a0, b1);
+                x1 = _mm512_dpbusd_epi32(x1, a1, b0);
+                y1 = _mm512_dpbusd_epi32(y1, a1, b1);
+                x2 = _mm512_dpbusd_epi32(x2, a2, b0);
+                y2 = _mm512_dpbusd_epi32(y2, a2, b1);
+                x3 = _mm512_dpbusd_epi32(x3, a3, b0);
+                y3 = _mm512_dpbusd_epi32(y3, a3, b1);
             }
-            __m512i acc[MR] = {acc0, acc1, acc2, acc3};
-            for (size_t u = 0; u < mr; u++)
-                _mm512_mask_storeu_epi32(c + (i + u) * ldc + j0, mask,
-                                         _mm512_sub_epi32(acc[u], corr));
+            __m512i xs[MR] = {x0, x1, x2, x3}, ys[MR] = {y0, y1, y2, y3};
+            for (size_t u = 0; u < mr; u++) {
+                int32_t *row = c + (i + u) * ldc;
+                _mm512_mask_storeu_epi32(row + j0, mask0,
+                                         _mm512_sub_epi32(xs[u], corr0));
+                if (valid1)
+                    _mm512_mask_storeu_epi32(row + j1, mask1,
+                                             _mm512_sub_epi32(ys[u], corr1));
+            }
         }
     }
 }
@@ -178,10 +203,10 @@ store16(int32_t *dst, __m256i lo, __m256i hi, size_t valid)
         }                                                                      \
     }
 
-/* AVX-VNNI: (a + 128) as u8 times b, less 128 * column sum at the end. */
-#define VNNI_PREP const __m256i flip = _mm256_set1_epi32((int32_t)0x80808080u)
-#define VNNI_STEP(acc, a4, b)                                                  \
-    acc = _mm256_dpbusd_avx_epi32(acc, _mm256_xor_si256(a4, flip), b)
+/* AVX-VNNI: a + 128 (offset by qgemm_prepare_a) as u8 times b, less
+ * 128 * column sum at the end. */
+#define VNNI_PREP (void)0
+#define VNNI_STEP(acc, a4, b) acc = _mm256_dpbusd_avx_epi32(acc, a4, b)
 #define VNNI_FINISH(acc, corr) _mm256_sub_epi32(acc, corr)
 QGEMM_256(qgemm_avx_vnni, __attribute__((target("avx2,avxvnni"))), VNNI_PREP,
           VNNI_STEP, VNNI_FINISH)
@@ -210,6 +235,16 @@ static int has_avx_vnni(void)
     return (eax >> 4) & 1;
 }
 #endif
+
+void qgemm_prepare_a(enum qgemm_path path, int8_t *a, size_t m, size_t k4,
+                     size_t lda)
+{
+    if (path != QGEMM_AVX512_VNNI && path != QGEMM_AVX_VNNI)
+        return;
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < k4; j++)
+            a[i * lda + j] = (int8_t)((uint8_t)a[i * lda + j] ^ 0x80u);
+}
 
 int qgemm_available(enum qgemm_path path)
 {

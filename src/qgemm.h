@@ -10,8 +10,9 @@
  *
  * Paths, chosen at run time by CPU feature (qgemm_best) or forced (tests):
  *   AVX512_VNNI  vpdpbusd on 16 columns; u8 x s8, so A is offset by +128
- *                (a ^ 0x80) and 128 * sum_k B[j][k] is subtracted per
- *                column (the column sums are kept with the packed B);
+ *                (a ^ 0x80, qgemm_prepare_a) and 128 * sum_k B[j][k] is
+ *                subtracted per column (the column sums are kept with the
+ *                packed B);
  *   AVX_VNNI     the same on 8 columns with the VEX encoding;
  *   AVX2         vpmaddubsw on |a| x sign(b, a), then vpmaddwd by ones.
  *                maddubs saturates its s16 pair sums; with |a| <= 128 and
@@ -55,9 +56,16 @@ void qgemm_pack(struct qgemm_b *p, const int8_t *b, size_t n, size_t k,
                 size_t ldb);
 void qgemm_b_free(struct qgemm_b *p);
 
+/* Puts a(m, k4) (int8, row stride lda) in the form path reads, in place:
+ * the VNNI paths take a + 128 as u8 (the bytes XOR 0x80, done once per row
+ * here rather than once per column panel in the kernel); the others take
+ * a as it is. */
+void qgemm_prepare_a(enum qgemm_path path, int8_t *a, size_t m, size_t k4,
+                     size_t lda);
+
 /* c(m, p->n) = a(m, k4) * B^T, int32, row strides lda bytes and ldc
- * elements; a's columns k..k4-1 must be zero.  path must be available
- * (qgemm_available). */
+ * elements; a as qgemm_prepare_a(path) left it, its columns k..k4-1 zero
+ * before that.  path must be available (qgemm_available). */
 void qgemm(enum qgemm_path path, size_t m, const int8_t *a, size_t lda,
            const struct qgemm_b *p, int32_t *c, size_t ldc);
 

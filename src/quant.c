@@ -89,6 +89,7 @@ void qlinear_forward(const struct qlinear *q, enum qgemm_path path,
     reserve((void **)&s->acc, &s->cap_acc, rows * n, sizeof *s->acc);
     for (size_t i = 0; i < rows; i++)
         s->sa[i] = quant_row(s->a + i * k4, x + i * ldx, k, k4);
+    qgemm_prepare_a(path, s->a, rows, k4, k4);
     qgemm(path, rows, s->a, k4, &q->b, s->acc, n);
     for (size_t i = 0; i < rows; i++) {
         const int32_t *acc = s->acc + i * n;

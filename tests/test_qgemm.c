@@ -33,12 +33,13 @@ static void test_kernels(void)
 {
     static const size_t shapes[][3] = {
         {1, 1, 1}, {3, 17, 5}, {4, 16, 4}, {7, 33, 50}, {13, 48, 384},
-        {9, 100, 1537}, {64, 1152, 384}};
+        {9, 100, 1537}, {64, 1152, 384}, {5, 40, 8}};
     int tested = 0;
     for (size_t t = 0; t < sizeof shapes / sizeof *shapes; t++) {
         size_t m = shapes[t][0], n = shapes[t][1], k = shapes[t][2];
         size_t k4 = qgemm_k4(k), lda = k4 + 8, ldb = k + 3, ldc = n + 5;
         int8_t *a = xcalloc(m * lda, 1), *b = xcalloc(n * ldb, 1);
+        int8_t *a_in = xcalloc(m * lda, 1);
         for (size_t i = 0; i < m; i++)
             for (size_t j = 0; j < k; j++)
                 a[i * lda + j] = (int8_t)(t == 2 ? -128 : rand_int(-128, 127));
@@ -63,7 +64,9 @@ static void test_kernels(void)
             tested |= 1 << path;
             for (size_t i = 0; i < m * ldc; i++)
                 got[i] = 0x5a5a5a5a;
-            qgemm((enum qgemm_path)path, m, a, lda, &p, got, ldc);
+            memcpy(a_in, a, m * lda);
+            qgemm_prepare_a((enum qgemm_path)path, a_in, m, k4, lda);
+            qgemm((enum qgemm_path)path, m, a_in, lda, &p, got, ldc);
             size_t bad = 0, pad_kept = 0;
             for (size_t i = 0; i < m; i++) {
                 for (size_t j = 0; j < n; j++)
@@ -76,7 +79,7 @@ static void test_kernels(void)
                       qgemm_path_name((enum qgemm_path)path));
         }
         qgemm_b_free(&p);
-        free(a), free(b), free(want), free(got);
+        free(a), free(a_in), free(b), free(want), free(got);
     }
     printf("qgemm paths tested:");
     for (int path = 0; path < QGEMM_N_PATHS; path++)
