@@ -33,16 +33,21 @@ void qgemm_pack(struct qgemm_b *p, const int8_t *b, size_t n, size_t k,
     p->data = xcalloc(p->n_pad * p->k4, 1);
     p->col_sum = xcalloc(p->n_pad, sizeof *p->col_sum);
     for (size_t j = 0; j < n; j++) {
-        int8_t *panel = p->data + (j / QGEMM_NR) * p->k4 * QGEMM_NR;
         int32_t sum = 0;
-        for (size_t kk = 0; kk < k; kk++) {
-            int8_t v = b[j * ldb + kk];
-            panel[(kk / QGEMM_KG) * QGEMM_NR * QGEMM_KG +
-                  (j % QGEMM_NR) * QGEMM_KG + kk % QGEMM_KG] = v;
-            sum += v;
-        }
+        for (size_t kk = 0; kk < k; kk++)
+            sum += b[j * ldb + kk];
         p->col_sum[j] = sum;
     }
+    /* Written in order: panel, k-group, column, the group's 4 bytes. */
+    int8_t *dst = p->data;
+    for (size_t j0 = 0; j0 < p->n_pad; j0 += QGEMM_NR)
+        for (size_t g = 0; g < p->k4; g += QGEMM_KG)
+            for (size_t j = j0; j < j0 + QGEMM_NR; j++, dst += QGEMM_KG)
+                if (j < n && g + QGEMM_KG <= k)
+                    memcpy(dst, b + j * ldb + g, QGEMM_KG);
+                else
+                    for (size_t u = 0; j < n && u < QGEMM_KG && g + u < k; u++)
+                        dst[u] = b[j * ldb + g + u];
 }
 
 void qgemm_b_free(struct qgemm_b *p)

@@ -112,6 +112,18 @@ static void test_round_trip(void)
             worst = fmax(worst, fabs((double)y[i] - x[i]) / s);
         CHECK_MSG(worst <= 0.5 + 1e-5, "round trip error %g steps", worst);
     }
+    /* Ties round to even on every path (the SIMD body and the scalar
+     * tail): with max |x| = 127 the scale is 1 and q = rint(x). */
+    size_t wrong = 0;
+    for (size_t i = 0; i < K; i++)
+        x[i] = (float)((int)(i % 254) - 127) + (i % 3 ? 0.5f : 0.25f);
+    x[5] = 127;
+    CHECK(quant_row(q, x, K, K4) == 1.0f);
+    for (size_t i = 0; i < K; i++) {
+        float r = rintf(x[i]);
+        wrong += q[i] != (int8_t)(r > 127 ? 127 : r < -127 ? -127 : r);
+    }
+    CHECK_MSG(wrong == 0, "%zu values rounded other than half to even", wrong);
     memset(x, 0, sizeof x);
     CHECK(quant_row(q, x, K, K4) == 0.0f && q[0] == 0 && q[K - 1] == 0);
     CHECK(quantize_from_name("int8") == QUANTIZE_INT8);
