@@ -42,6 +42,14 @@ static void round_c(int8_t *q, const float *x, size_t n, float inv)
     }
 }
 
+/* y(n) = acc(n) * (sa * scale(n)): one row of qlinear_forward's output. */
+static void scale_c(float *y, const int32_t *acc, size_t n, float sa,
+                    const float *scale)
+{
+    for (size_t j = 0; j < n; j++)
+        y[j] = (float)acc[j] * (sa * scale[j]);
+}
+
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define AVX2 __attribute__((target("avx2")))
@@ -79,10 +87,24 @@ AVX2 static void round_avx2(int8_t *q, const float *x, size_t n, float inv)
     }
     round_c(q + i, x + i, n - i, inv);
 }
+
+AVX2 static void scale_avx2(float *y, const int32_t *acc, size_t n, float sa,
+                            const float *scale)
+{
+    const __m256 vsa = _mm256_set1_ps(sa);
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        __m256 a = _mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(acc + j)));
+        _mm256_storeu_ps(y + j, _mm256_mul_ps(a, _mm256_mul_ps(vsa, _mm256_loadu_ps(scale + j))));
+    }
+    scale_c(y + j, acc + j, n - j, sa, scale + j);
+}
 #endif
 
 static float (*amax_row)(const float *, size_t) = amax_c;
 static void (*round_row)(int8_t *, const float *, size_t, float) = round_c;
+static void (*scale_row)(float *, const int32_t *, size_t, float,
+                         const float *) = scale_c;
 
 /* Picks the AVX2 passes once, when the CPU has AVX2. */
 static void choose_passes(void)
@@ -92,14 +114,16 @@ static void choose_passes(void)
     if (__builtin_cpu_supports("avx2")) {
         amax_row = amax_avx2;
         round_row = round_avx2;
+        scale_row = scale_avx2;
     }
 #endif
 }
 
+static pthread_once_t passes_chosen = PTHREAD_ONCE_INIT;
+
 float quant_row(int8_t *q, const float *x, size_t k, size_t k4)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, choose_passes);
+    pthread_once(&passes_chosen, choose_passes);
     float amax = amax_row(x, k);
     memset(q + k, 0, k4 - k);
     if (!(amax > 0) || !isfinite(amax)) {
@@ -164,10 +188,6 @@ void qlinear_forward(const struct qlinear *q, enum qgemm_path path,
         s->sa[i] = quant_row(s->a + i * k4, x + i * ldx, k, k4);
     qgemm_prepare_a(path, s->a, rows, k4, k4);
     qgemm(path, rows, s->a, k4, &q->b, s->acc, n);
-    for (size_t i = 0; i < rows; i++) {
-        const int32_t *acc = s->acc + i * n;
-        float *yi = y + i * ldy, sa = s->sa[i];
-        for (size_t j = 0; j < n; j++)
-            yi[j] = (float)acc[j] * (sa * q->scale[j]);
-    }
+    for (size_t i = 0; i < rows; i++)
+        scale_row(y + i * ldy, s->acc + i * n, n, s->sa[i], q->scale);
 }
