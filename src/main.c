@@ -503,8 +503,9 @@ int main(int argc, char **argv)
         return fflush(stdout) == 0 ? EXIT_OK : EXIT_IO;
     }
     /* Before anything is read: the model's matrix products want the best
-     * kernels, and a re-exec must not lose input. */
-    if (o.method == METHOD_CROSS_ENCODER && (!o.llm || o.cascade))
+     * kernels, and a re-exec must not lose input.  --tokenize multiplies
+     * nothing, so it does not pay for a second start. */
+    if (o.method == METHOD_CROSS_ENCODER && (!o.llm || o.cascade) && !o.tokenize)
         cpu_prepare_blas(argv);
     return run(&o);
 }

@@ -13,11 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu.h"
 #include "util.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define QGEMM_X86 1
-#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -229,15 +229,10 @@ QGEMM_256(qgemm_avx_vnni, __attribute__((target("avx2,avxvnni"))), VNNI_PREP,
 QGEMM_256(qgemm_avx2, __attribute__((target("avx2"))), AVX2_PREP, AVX2_STEP,
           AVX2_FINISH)
 
-/* AVX-VNNI: CPUID.(EAX=7,ECX=1):EAX bit 4 (libgcc's names lack it in
- * older compilers); the YMM state is what AVX2 already needs. */
+/* AVX-VNNI needs the YMM state AVX2 already needs. */
 static int has_avx_vnni(void)
 {
-    unsigned eax, ebx, ecx, edx;
-    if (!__builtin_cpu_supports("avx2") ||
-        !__get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx))
-        return 0;
-    return (eax >> 4) & 1;
+    return __builtin_cpu_supports("avx2") && cpu_leaf7_1_eax(4);
 }
 #endif
 

@@ -3,6 +3,7 @@
  * tiny BERT and XLM-R models under --quantize int8: close to their float
  * logits, and bitwise batch- and thread-invariant on every kernel path. */
 #include "check.h"
+#include "cpu.h"
 #include "model.h"
 #include "qgemm.h"
 #include "quant.h"
@@ -233,8 +234,21 @@ static void check_model(const char *dir, double tol)
     free(c), free(fp), free(q), free(batch), free(seqs);
 }
 
+/* The OpenBLAS core asked for (cpu.c): the best AVX-512 one the CPU runs,
+ * nothing when OpenBLAS already has AVX-512 kernels or the CPU lacks it. */
+static void test_blas_core(void)
+{
+    CHECK_STR(cpu_blas_core(true, true, "Prescott"), "Cooperlake");
+    CHECK_STR(cpu_blas_core(true, false, "Zen"), "SkylakeX");
+    CHECK_STR(cpu_blas_core(true, true, NULL), "Cooperlake");
+    CHECK(cpu_blas_core(true, true, "SkylakeX") == NULL);
+    CHECK(cpu_blas_core(true, false, "COOPERLAKE") == NULL);
+    CHECK(cpu_blas_core(false, false, "Haswell") == NULL);
+}
+
 int main(void)
 {
+    test_blas_core();
     test_kernels();
     test_round_trip();
     check_model("testdata/tiny-bert", 0.05);
