@@ -23,9 +23,10 @@
 #define RERANK_API_KEY "RERANK_API_KEY"
 #define PINECONE_API_VERSION "2025-10"
 
-/* Builds a request body: a new reference.  docs is an array of the
- * request's document strings, stolen; model NULL means no model field. */
-typedef json_t *build_fn(const char *model, const char *query, json_t *docs);
+/* Builds a request body: a new reference.  query (a JSON string, made with
+ * its length: a query may hold U+0000) and docs, an array of the request's
+ * document strings, are stolen; model NULL means no model field. */
+typedef json_t *build_fn(const char *model, json_t *query, json_t *docs);
 
 struct model_limit {
     const char *model;
@@ -48,18 +49,18 @@ struct provider {
 };
 
 /* {"model": model, "query": query}, model left out when NULL. */
-static json_t *body_new(const char *model, const char *query)
+static json_t *body_new(const char *model, json_t *query)
 {
     json_t *b = json_object();
     if (model)
         json_object_set_new(b, "model", json_string(model));
-    json_object_set_new(b, "query", json_string(query));
+    json_object_set_new(b, "query", query);
     return b;
 }
 
 /* {model, query, documents}: Cohere v1 and v2 (§1, §2; return_documents
  * defaults to false in v1, v2 has none) and Voyage (§4). */
-static json_t *build_documents(const char *model, const char *query, json_t *docs)
+static json_t *build_documents(const char *model, json_t *query, json_t *docs)
 {
     json_t *b = body_new(model, query);
     json_object_set_new(b, "documents", docs);
@@ -67,7 +68,7 @@ static json_t *build_documents(const char *model, const char *query, json_t *doc
 }
 
 /* §3: Jina's return_documents default changed over time: always send it. */
-static json_t *build_jina(const char *model, const char *query, json_t *docs)
+static json_t *build_jina(const char *model, json_t *query, json_t *docs)
 {
     json_t *b = body_new(model, query);
     json_object_set_new(b, "documents", docs);
@@ -77,7 +78,7 @@ static json_t *build_jina(const char *model, const char *query, json_t *docs)
 
 /* §5: documents go in "input"; top_k's default (-1) is not documented as
  * "all", so ask for every document explicitly. */
-static json_t *build_mixedbread(const char *model, const char *query, json_t *docs)
+static json_t *build_mixedbread(const char *model, json_t *query, json_t *docs)
 {
     json_t *b = body_new(model, query);
     json_object_set_new(b, "top_k", json_integer((json_int_t)json_array_size(docs)));
@@ -86,7 +87,7 @@ static json_t *build_mixedbread(const char *model, const char *query, json_t *do
 }
 
 /* §6: top_n defaults to null, undocumented: ask for every document. */
-static json_t *build_together(const char *model, const char *query, json_t *docs)
+static json_t *build_together(const char *model, json_t *query, json_t *docs)
 {
     json_t *b = body_new(model, query);
     json_object_set_new(b, "top_n", json_integer((json_int_t)json_array_size(docs)));
@@ -96,7 +97,7 @@ static json_t *build_together(const char *model, const char *query, json_t *docs
 
 /* §7: documents are objects {"text": ...}; return_documents defaults to
  * true, which would echo every document back. */
-static json_t *build_pinecone(const char *model, const char *query, json_t *docs)
+static json_t *build_pinecone(const char *model, json_t *query, json_t *docs)
 {
     json_t *b = body_new(model, query);
     json_t *objs = json_array();
@@ -112,7 +113,7 @@ static json_t *build_pinecone(const char *model, const char *query, json_t *docs
 
 /* §8: "texts", no model; truncate as the hosted services do, whatever the
  * server's --auto-truncate says. */
-static json_t *build_tei(const char *model, const char *query, json_t *docs)
+static json_t *build_tei(const char *model, json_t *query, json_t *docs)
 {
     json_t *b = body_new(model, query);
     json_object_set_new(b, "texts", docs);
@@ -291,6 +292,21 @@ static int parse_answer(const struct api_scorer *s, const struct http_request *r
     return rc;
 }
 
+int api_parse_answer(const char *provider, const struct http_client *http,
+                     const char *body, size_t len, size_t m, double *scores,
+                     struct err *e)
+{
+    struct api_scorer s = {.http = (struct http_client *)http};
+    for (size_t i = 0; i < N_PROVIDERS && !s.p; i++)
+        if (strcmp(provider, providers[i].name) == 0)
+            s.p = &providers[i];
+    if (!s.p)
+        return err_set(e, "unknown API \"%s\"", provider);
+    struct http_request r = {.label = provider,
+                             .response = {(char *)body, len, len}};
+    return parse_answer(&s, &r, m, scores, e);
+}
+
 /* Builds request r of a group: documents [lo, lo + m).  Returns the body
  * (caller frees) or NULL with e filled. */
 static char *request_body(const struct api_scorer *s, const struct group *g, size_t lo,
@@ -306,7 +322,7 @@ static char *request_body(const struct api_scorer *s, const struct group *g, siz
         }
         json_array_append_new(docs, t);
     }
-    json_t *body = s->p->build(s->model, g->query, docs);
+    json_t *body = s->p->build(s->model, json_stringn(g->query, group_query_len(g)), docs);
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
     if (!text)
@@ -320,7 +336,7 @@ static int api_score(struct scorer *sc, struct group *g, struct err *e)
     size_t n = g->n_cands;
     if (n == 0)
         return 0;
-    json_t *q = json_string(g->query);
+    json_t *q = json_stringn(g->query, group_query_len(g));
     if (!q)
         return err_set(e, "%s: the query is not valid UTF-8", s->p->name);
     json_decref(q);

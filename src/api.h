@@ -58,4 +58,15 @@ struct scorer *api_scorer_new(const struct api_options *o, struct err *e);
 /* The i-th provider name, NULL past the end (for --help and errors). */
 const char *api_provider_name(size_t i);
 
+struct http_client;
+
+/* Reads one answer body of `provider`'s wire format to a request of m
+ * documents into scores[0..m) (request order), as the scorer does: every
+ * document covered exactly once with a finite score.  Messages go through
+ * http's redaction.  0, or -1 with e.  (The scorer's own path; exposed for
+ * the fuzz target.) */
+int api_parse_answer(const char *provider, const struct http_client *http,
+                     const char *body, size_t len, size_t m, double *scores,
+                     struct err *e);
+
 #endif

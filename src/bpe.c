@@ -225,11 +225,7 @@ void bpe_byte_chars_init(struct bpe *b)
 /* Oniguruma's \s and Rust's char::is_whitespace: the White_Space property. */
 static bool is_ws(int32_t c)
 {
-    if (c < 0x80)
-        return c == ' ' || (c >= 0x09 && c <= 0x0D);
-    return c == 0x85 || c == 0xA0 || c == 0x1680 ||
-           (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 ||
-           c == 0x202F || c == 0x205F || c == 0x3000;
+    return rust_is_whitespace(c);
 }
 
 static bool is_letter(int32_t c)
@@ -254,28 +250,10 @@ static bool is_other(int32_t c)
     return !is_ws(c) && !is_letter(c) && !is_number(c);
 }
 
-/* Rust regex's \w: Alphabetic, marks, decimal digits, connector
- * punctuation, joiners.  Alphabetic is approximated by the letters, Nl and
- * the circled / squared letters (the Other_Alphabetic characters outside
- * the marks). Used only for single_word added tokens. */
+/* Rust regex's \w, for single_word added tokens. */
 static bool is_word_char(int32_t c)
 {
-    if (c < 0x80)
-        return is_letter(c) || is_number(c) || c == '_';
-    switch (utf8proc_category(c)) {
-    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL:
-    case UTF8PROC_CATEGORY_LT: case UTF8PROC_CATEGORY_LM:
-    case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_MN:
-    case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ME:
-    case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL:
-    case UTF8PROC_CATEGORY_PC:
-        return true;
-    default:
-        return c == 0x200C || c == 0x200D || (c >= 0x24B6 && c <= 0x24E9) ||
-               (c >= 0x1F130 && c <= 0x1F149) ||
-               (c >= 0x1F150 && c <= 0x1F169) ||
-               (c >= 0x1F170 && c <= 0x1F189);
-    }
+    return rust_is_word_char(c);
 }
 
 /* Decodes the character at s[i] (valid UTF-8); its length in *len. */

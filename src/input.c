@@ -44,6 +44,11 @@ struct input *input_open(char *const *files, int n_files,
         if (strcmp(files[i], "-") != 0 && access(files[i], R_OK) != 0)
             return err_set(e, "%s: %s", files[i], strerror(errno)), NULL;
     }
+    /* jansson reports a failed allocation as a syntax error ("invalid
+     * token": a huge valid line would read as invalid JSON) or crashes on
+     * it; through xmalloc it is reported as what it is, out of memory, as
+     * every other allocation is (util.h). */
+    json_set_alloc_funcs(xmalloc, free);
     struct input *in = xcalloc(1, sizeof *in);
     in->o = *o;
     in->files = files;
@@ -101,9 +106,10 @@ static int open_next(struct input *in, struct err *e)
 }
 
 /* Reads the next line of the stream into in->line (without its newline or
- * a final CR).  A line longer than max_line is consumed to its end but only
- * its first max_line bytes kept, with in->too_long set.  Returns 1, 0 at the
- * end of all inputs, -1 on a read error. */
+ * a final CR).  A line whose content (CR excluded) is longer than max_line
+ * is consumed to its end but only its first max_line bytes kept, with
+ * in->too_long set.  Returns 1, 0 at the end of all inputs, -1 on a read
+ * error. */
 static int read_line(struct input *in, struct err *e)
 {
     for (;;) {
@@ -115,6 +121,8 @@ static int read_line(struct input *in, struct err *e)
         in->line.len = 0;
         in->too_long = false;
         bool got = false;
+        /* One byte more than the limit: a final CR is not content. */
+        size_t keep = in->o.max_line < SIZE_MAX ? in->o.max_line + 1 : SIZE_MAX;
         for (;;) {
             if (in->rpos == in->rlen) {
                 if (in->at_eof)
@@ -143,7 +151,7 @@ static int read_line(struct input *in, struct err *e)
             size_t avail = in->rlen - in->rpos;
             char *nl = memchr(start, '\n', avail);
             size_t take = nl ? (size_t)(nl - start) : avail;
-            size_t room = in->o.max_line > in->line.len ? in->o.max_line - in->line.len : 0;
+            size_t room = keep > in->line.len ? keep - in->line.len : 0;
             if (take > room)
                 in->too_long = true;
             buf_put(&in->line, start, take < room ? take : room);
@@ -153,8 +161,12 @@ static int read_line(struct input *in, struct err *e)
         }
         if (got) {
             in->lineno++;
-            if (in->line.len && in->line.data[in->line.len - 1] == '\r')
+            if (!in->too_long && in->line.len && in->line.data[in->line.len - 1] == '\r')
                 in->line.data[--in->line.len] = 0;
+            if (in->line.len > in->o.max_line) {
+                in->too_long = true;
+                in->line.data[in->line.len = in->o.max_line] = 0;
+            }
             if (!in->line.data)
                 buf_put(&in->line, "", 0);
             return 1;
@@ -231,10 +243,13 @@ static json_t *get_alias(json_t *obj, const char *const *keys, const char **whic
     return NULL;
 }
 
-/* Reads a document object's id and text.  Returns 0 or -1 with e. */
+/* Reads a document object's id (NULL when it has none) and text.  Returns 0
+ * or -1 with e. */
 static int get_doc_fields(json_t *obj, struct parsed *p, struct err *e)
 {
     const char *key = "docid";
+    p->docid = NULL;
+    p->docid_is_int = false;
     json_t *id = get_alias(obj, docid_keys, &key);
     if (get_id(id, key, &p->docid, &p->docid_is_int, p->docid_buf, e) < 0)
         return -1;

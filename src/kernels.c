@@ -163,14 +163,15 @@ HOT void bias_gelu(float *x, const float *bias, size_t rows, size_t cols)
     for (size_t r = 0; r < rows; r++, x += cols) {
         size_t j = 0;
         for (; j + VL <= cols; j += VL)
-            vstore(x + j, vgelu(vload(x + j) + vload(bias + j)));
+            vstore(x + j, vgelu(vload(x + j) +
+                                (bias ? vload(bias + j) : vsplat(0.0f))));
         if (j < cols) {
             /* The ragged end goes through the same vector code, so every
              * element gets bit-identical arithmetic. */
             size_t n = cols - j;
             memset(tail, 0, sizeof tail);
             for (size_t i = 0; i < n; i++)
-                tail[i] = x[j + i] + bias[j + i];
+                tail[i] = x[j + i] + (bias ? bias[j + i] : 0.0f);
             vstore(tail, vgelu(vload(tail)));
             memcpy(x + j, tail, n * sizeof *tail);
         }
@@ -203,6 +204,13 @@ INLINE void layernorm_row(float *x, const float *gamma,
     float inv = 1.0f / sqrtf(ss / (float)dim + eps);
 
     v8f vinv = vsplat(inv);
+    if (!beta) {
+        for (j = 0; j + VL <= dim; j += VL)
+            vstore(x + j, (vload(x + j) - vm) * vinv * vload(gamma + j));
+        for (; j < dim; j++)
+            x[j] = (x[j] - mean) * inv * gamma[j];
+        return;
+    }
     for (j = 0; j + VL <= dim; j += VL)
         vstore(x + j, (vload(x + j) - vm) * vinv * vload(gamma + j) +
                           vload(beta + j));
@@ -229,6 +237,47 @@ HOT void residual_layernorm(float *x, const float *y, const float *bias,
             x[j] = (y[j] + bias[j]) + x[j];
         layernorm_row(x, gamma, beta, dim, eps);
     }
+}
+
+HOT void gelu_gate(float *x, size_t rows, size_t inter)
+{
+    float a[VL], g[VL];
+    for (size_t r = 0; r < rows; r++, x += 2 * inter) {
+        size_t j = 0;
+        for (; j + VL <= inter; j += VL)
+            vstore(x + j, vgelu(vload(x + j)) * vload(x + inter + j));
+        if (j < inter) {
+            size_t n = inter - j;
+            memset(a, 0, sizeof a);
+            memset(g, 0, sizeof g);
+            memcpy(a, x + j, n * sizeof *a);
+            memcpy(g, x + inter + j, n * sizeof *g);
+            vstore(a, vgelu(vload(a)) * vload(g));
+            memcpy(x + j, a, n * sizeof *a);
+        }
+    }
+}
+
+HOT void rope_rows(float *x, size_t ld, size_t rows, size_t n_head,
+                   size_t head_dim, const float *cos_t, const float *sin_t)
+{
+    size_t half = head_dim / 2;
+    for (size_t r = 0; r < rows; r++, x += ld, cos_t += half, sin_t += half)
+        for (size_t hd = 0; hd < n_head; hd++) {
+            float *lo = x + hd * head_dim, *hi = lo + half;
+            size_t j = 0;
+            for (; j + VL <= half; j += VL) {
+                v8f c = vload(cos_t + j), s = vload(sin_t + j);
+                v8f a = vload(lo + j), b = vload(hi + j);
+                vstore(lo + j, a * c - b * s);
+                vstore(hi + j, b * c + a * s);
+            }
+            for (; j < half; j++) {
+                float a = lo[j], b = hi[j];
+                lo[j] = a * cos_t[j] - b * sin_t[j];
+                hi[j] = b * cos_t[j] + a * sin_t[j];
+            }
+        }
 }
 
 HOT void softmax_rows(float *x, size_t rows, size_t cols)

@@ -28,11 +28,13 @@ void matmul(size_t m, size_t n, size_t k, float alpha, const float *a,
 void add_bias(float *x, const float *bias, size_t rows, size_t cols);
 
 /* x(rows,cols) = gelu(x + bias), the exact (erf) GELU of BERT's "gelu":
- * 0.5 * v * (1 + erf(v / sqrt 2)), absolute error about 1e-7 * |v|. */
+ * 0.5 * v * (1 + erf(v / sqrt 2)), absolute error about 1e-7 * |v|.
+ * bias may be NULL (no bias). */
 void bias_gelu(float *x, const float *bias, size_t rows, size_t cols);
 
 /* x(rows,dim) = LayerNorm(x) * gamma + beta, biased variance, eps inside
- * the square root, as torch.nn.LayerNorm. */
+ * the square root, as torch.nn.LayerNorm; beta NULL for a LayerNorm without
+ * bias (bias=False). */
 void layernorm(float *x, const float *gamma, const float *beta, size_t rows,
                size_t dim, float eps);
 
@@ -41,6 +43,19 @@ void layernorm(float *x, const float *gamma, const float *beta, size_t rows,
 void residual_layernorm(float *x, const float *y, const float *bias,
                         const float *gamma, const float *beta, size_t rows,
                         size_t dim, float eps);
+
+/* The gated GELU of a GLU feed-forward layer (ModernBERT's MLP): each row
+ * of x(rows, 2*inter) is [input | gate]; its first inter floats become
+ * gelu(input) * gate (exact GELU), the gate half is left as it was. */
+void gelu_gate(float *x, size_t rows, size_t inter);
+
+/* Rotary position embedding, GPT-NeoX layout (transformers' rotate_half):
+ * for each row r of x (row stride ld) and each of n_head heads of head_dim
+ * floats, with h = head_dim / 2, the pair (x[j], x[j+h]) becomes
+ * (x[j] cos - x[j+h] sin, x[j+h] cos + x[j] sin), cos and sin read from
+ * cos_t(rows, h) and sin_t(rows, h) (the angles of row r's position). */
+void rope_rows(float *x, size_t ld, size_t rows, size_t n_head,
+               size_t head_dim, const float *cos_t, const float *sin_t);
 
 /* Each row of x(rows,cols) replaced by its softmax (max-subtracted). */
 void softmax_rows(float *x, size_t rows, size_t cols);

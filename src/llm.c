@@ -32,11 +32,13 @@
     "on their relevancy to the query."
 #define RANKGPT_PREFIX                                                        \
     "I will provide you with %zu passages, each indicated by number "         \
-    "identifier []. \nRank the passages based on their relevance to query: %s."
+    "identifier []. \nRank the passages based on their relevance to query: "
+#define RANKGPT_PREFIX_END "."
 #define RANKGPT_READY "Okay, please provide the passages."
 #define RANKGPT_RECEIVED "Received passage [%zu]."
+#define RANKGPT_POST_START "Search Query: "
 #define RANKGPT_POST                                                          \
-    "Search Query: %s. \nRank the %zu passages above based on their "         \
+    ". \nRank the %zu passages above based on their "                         \
     "relevance to the search query. The passages should be listed in "        \
     "descending order using identifiers. The most relevant passages should "  \
     "be listed first. The output format should be [] > [], e.g., [1] > [2]. " \
@@ -45,7 +47,8 @@
 #define RELEVANCE_PROMPT                                                      \
     "Given a passage and a question, predict whether the passage includes "   \
     "an answer to the question by producing either `Yes` or `No`.\n"          \
-    "Passage: %s\nQuery: %s\nDoes the passage answer the query?\nAnswer:"
+    "Passage: %s\nQuery: "
+#define RELEVANCE_PROMPT_END "\nDoes the passage answer the query?\nAnswer:"
 
 struct llm_scorer {
     struct scorer base;
@@ -212,6 +215,20 @@ static int message_addf(json_t *msgs, const char *role, const char *fmt, ...)
     return rc;
 }
 
+/* Appends a message: head, the query of g (by length: it may hold U+0000),
+ * tail.  -1 when the text is not UTF-8. */
+static int message_add_query(json_t *msgs, const char *role, const struct buf *head,
+                             const struct group *g, const struct buf *tail)
+{
+    struct buf t = {0};
+    buf_put(&t, head->data, head->len);
+    buf_put(&t, g->query, group_query_len(g));
+    buf_put(&t, tail->data, tail->len);
+    int rc = message_add(msgs, role, t.data ? t.data : "", t.len);
+    buf_free(&t);
+    return rc;
+}
+
 /* The request body around msgs (stolen): a new reference. */
 static json_t *body_new(const struct llm_scorer *s, json_t *msgs)
 {
@@ -236,7 +253,10 @@ static json_t *listwise_messages(const struct llm_scorer *s, const struct group 
     json_t *msgs = json_array();
     struct buf cut = {0};
     message_addf(msgs, "system", "%s", RANKGPT_SYSTEM);
-    message_addf(msgs, "user", RANKGPT_PREFIX, m, g->query);
+    struct buf head = {0}, tail = {0};
+    buf_printf(&head, RANKGPT_PREFIX, m);
+    buf_puts(&tail, RANKGPT_PREFIX_END);
+    message_add_query(msgs, "user", &head, g, &tail);
     message_addf(msgs, "assistant", "%s", RANKGPT_READY);
     for (size_t r = 0; r < m; r++) {
         const struct candidate *c = &g->cands[idx[r]];
@@ -254,7 +274,12 @@ static json_t *listwise_messages(const struct llm_scorer *s, const struct group 
         }
         message_addf(msgs, "assistant", RANKGPT_RECEIVED, r + 1);
     }
-    message_addf(msgs, "user", RANKGPT_POST, g->query, m);
+    head.len = tail.len = 0;
+    buf_puts(&head, RANKGPT_POST_START);
+    buf_printf(&tail, RANKGPT_POST, m);
+    message_add_query(msgs, "user", &head, g, &tail);
+    buf_free(&head);
+    buf_free(&tail);
     buf_free(&cut);
     return msgs;
 }
@@ -267,7 +292,12 @@ static json_t *pointwise_messages(const struct llm_scorer *s, const struct group
     struct buf cut = {0};
     passage_cut(&cut, c->text, c->text_len, s->passage_words);
     json_t *msgs = json_array();
-    int rc = message_addf(msgs, "user", RELEVANCE_PROMPT, cut.data, g->query);
+    struct buf head = {0}, tail = {0};
+    buf_printf(&head, RELEVANCE_PROMPT, cut.data);
+    buf_puts(&tail, RELEVANCE_PROMPT_END);
+    int rc = message_add_query(msgs, "user", &head, g, &tail);
+    buf_free(&head);
+    buf_free(&tail);
     buf_free(&cut);
     if (rc < 0) {
         json_decref(msgs);
@@ -551,7 +581,8 @@ static bool score_from_logprobs(json_t *choice, double *score)
     json_t *item;
     json_array_foreach(top, i, item) {
         json_t *tok = json_object_get(item, "token"), *lp = json_object_get(item, "logprob");
-        if (!json_is_string(tok) || !json_is_number(lp))
+        /* A log-probability is <= 0; a larger one would overflow exp(). */
+        if (!json_is_string(tok) || !json_is_number(lp) || !(json_number_value(lp) <= 0))
             continue;
         const char *t = json_string_value(tok);
         size_t len = json_string_length(tok);
@@ -580,6 +611,17 @@ static int text_verdict(const char *text)
     if (n == 2 && strncasecmp(text, "no", 2) == 0)
         return 0;
     return -1;
+}
+
+/* The score of one pointwise answer: from its log-probabilities, else from
+ * its text (yes 1, no 0, anything else 0.5).  False when it was neither. */
+static bool pointwise_verdict(json_t *choice, double *score)
+{
+    if (score_from_logprobs(choice, score))
+        return true;
+    int v = text_verdict(choice_text(choice));
+    *score = v < 0 ? 0.5 : v;
+    return v >= 0;
 }
 
 /* One request per candidate, all of the group's at once through http.c's
@@ -632,11 +674,7 @@ static int pointwise_score(struct llm_scorer *s, struct group *g, struct err *e)
             rc = -1;
             break;
         }
-        if (!score_from_logprobs(choice, &scores[i])) {
-            int v = text_verdict(choice_text(choice));
-            scores[i] = v < 0 ? 0.5 : v;
-            n_unclear += v < 0;
-        }
+        n_unclear += !pointwise_verdict(choice, &scores[i]);
         json_decref(root);
     }
     if (rc == 0) {
@@ -656,6 +694,22 @@ static int pointwise_score(struct llm_scorer *s, struct group *g, struct err *e)
     return rc;
 }
 
+long llm_parse_answer(enum llm_mode mode, const struct http_client *http,
+                      const char *body, size_t len, size_t m, size_t *perm,
+                      double *score, struct err *e)
+{
+    struct llm_scorer s = {.http = (struct http_client *)http};
+    struct http_request r = {.label = "llm", .response = {(char *)body, len, len}};
+    json_t *root, *choice;
+    if (chat_answer(&s, &r, &root, &choice, e) < 0)
+        return -1;
+    long rc = mode == LLM_LISTWISE
+                  ? (long)llm_parse_permutation(choice_text(choice), m, perm)
+                  : pointwise_verdict(choice, score);
+    json_decref(root);
+    return rc;
+}
+
 /* ---- the scorer --------------------------------------------------------- */
 
 static int llm_score(struct scorer *sc, struct group *g, struct err *e)
@@ -665,7 +719,7 @@ static int llm_score(struct scorer *sc, struct group *g, struct err *e)
         return 0;
     char gl[64];
     group_label(g, gl);
-    json_t *q = json_string(g->query);
+    json_t *q = json_stringn(g->query, group_query_len(g));
     if (!q)
         return err_set(e, "%s: the query is not valid UTF-8", gl);
     json_decref(q);

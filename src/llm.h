@@ -101,4 +101,16 @@ size_t llm_estimate_tokens(const size_t *content_bytes, size_t n_messages);
  * answer held no usable ranking (perm is then the identity). */
 size_t llm_parse_permutation(const char *text, size_t m, size_t *perm);
 
+struct http_client;
+
+/* Reads one chat-completion answer body as the scorer does.  Listwise: the
+ * ranking of a window of m passages into perm[0..m), returning how many ids
+ * came from the answer (see llm_parse_permutation).  Pointwise: the score
+ * into *score, returning 1 when the answer decided it (log-probabilities,
+ * yes or no), 0 when it was scored 0.5.  -1 with e (redacted through http)
+ * when the body is not a chat completion.  Exposed for the fuzz target. */
+long llm_parse_answer(enum llm_mode mode, const struct http_client *http,
+                      const char *body, size_t len, size_t m, size_t *perm,
+                      double *score, struct err *e);
+
 #endif

@@ -339,7 +339,7 @@ static void run_totals(const struct options *o, const struct source *src)
     long long cands = 0;
     for (size_t i = 0; i < src->run.n_topics; i++) {
         const struct trec_topic_run *t = &src->run.topics[i];
-        if (!trec_queries_find(&src->queries, t->qid) || !in_shard(o, t->qid))
+        if (!trec_queries_find(&src->queries, t->qid, NULL) || !in_shard(o, t->qid))
             continue;
         groups++;
         cands += (long long)(t->n_docs < (size_t)o->depth ? t->n_docs : (size_t)o->depth);

@@ -17,10 +17,12 @@
 #include "kernels.h"
 
 /* The families, tried in order; the first whose match() accepts wins. */
-extern const struct model_family bert_family, xlm_roberta_family;
+extern const struct model_family bert_family, xlm_roberta_family,
+    modernbert_family;
 static const struct model_family *const families[] = {
     &bert_family,
     &xlm_roberta_family,
+    &modernbert_family,
 };
 enum { N_FAMILIES = sizeof families / sizeof *families };
 

@@ -229,7 +229,7 @@ int writer_group(struct writer *w, const struct group *g, struct err *e)
         w->order[i] = i;
     if (g->error && w->format == FORMAT_TREC)
         return 0; /* a run file has no way to say "not scored" */
-    if (!g->error) {
+    if (!g->error && n) { /* qsort(NULL, 0) is undefined */
         sort_cands = g->cands;
         qsort(w->order, n, sizeof *w->order,
               w->format == FORMAT_TREC ? cmp_trec : cmp_score);

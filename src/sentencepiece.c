@@ -1,36 +1,47 @@
-/* sentencepiece.c — SentencePiece Unigram tokenization (XLM-RoBERTa family),
- * exact against SentencePiece's EncodeAsIds.
+/* sentencepiece.c — the Unigram tokenizer of XLM-RoBERTa models (BAAI
+ * bge-reranker-*), id for id as Hugging Face's fast (Rust) `tokenizers`
+ * 0.23 runs the pipeline of their tokenizer.json (tokenizer/
+ * added_vocabulary.rs, normalizers/{precompiled,replace}.rs,
+ * pre_tokenizers/metaspace.rs, models/unigram/model.rs).
  *
- * Three stages, each mirroring SentencePiece's own code:
- *   normalize  the precompiled charsmap (a darts-clone double-array trie over
- *              UTF-8 bytes; longest match wins, no match copies one UTF-8
- *              character, a malformed byte becomes U+FFFD), then whitespace:
- *              leading/trailing spaces dropped, runs collapsed, ' ' -> U+2581,
- *              a U+2581 dummy prefix.                      (normalizer.cc)
- *   segment    Viterbi over the normalized bytes maximizing the summed piece
- *              scores, a character no piece starts with becoming one unknown
- *              of score min_score - 10; ties keep the earliest start;
- *              a run of unknowns is emitted as one.
- *                                                (unigram_model.cc, optimized)
- *   map ids    piece numbers to model ids; a piece starting with U+2581
- *              starts a pre-token (Metaspace's split; ids_mark_word).
- * The vocabulary comes from sentencepiece.bpe.model (a ModelProto, read by a
- * small bounds-checked protobuf reader) or from tokenizer.json (jansson);
- * pieces are found by a hash of their bytes (struct piece_index).  Pair
- * templates and truncation are tokenizer.c's.
+ * Tokenizing one text:
+ *   1. added tokens (<s> <pad> </s> <unk> <mask>, user-defined pieces) with
+ *      normalized=false are cut out of the raw text, leftmost-longest,
+ *      honouring single_word / lstrip / rstrip;
+ *   2. each remaining piece is normalized: Precompiled (SentencePiece's
+ *      charsmap, a darts-clone trie, applied per extended grapheme cluster
+ *      as `tokenizers` does: a cluster under 6 bytes whose start the trie
+ *      maps becomes that mapping, else each character is looked up alone;
+ *      the shortest mapped prefix wins), then Strip and Replace(" {2,}",
+ *      " " or U+2581) as the file says; added tokens with normalized=true
+ *      are cut out of the result;
+ *   3. Metaspace: ' ' -> U+2581, a U+2581 prepended to each piece that does
+ *      not start with one (prepend_scheme always; first: only at the text's
+ *      start), then a split before every U+2581;
+ *   4. Unigram per pre-token: Viterbi maximizing the summed piece scores
+ *      (double), every vocabulary entry a candidate, a character no piece
+ *      starts with becoming an unknown of score min_score - 10, ties keeping
+ *      the earliest start; a run of unknowns is fused into one.
+ * So trailing whitespace gives a lone U+2581 token and "<s>" typed in a
+ * query is the id of <s>, as with sentence-transformers' CrossEncoder.
  *
- * tokenizer.json is read with the same SentencePiece semantics (what HF's
- * slow XLMRobertaTokenizer does).  HF's fast pipeline (Precompiled per
- * grapheme, Replace, Metaspace) can differ on rare inputs, e.g. trailing
- * whitespace or special-token text such as "<s>" inside a query. */
+ * The vocabulary comes from tokenizer.json (jansson) or from
+ * sentencepiece.bpe.model (a ModelProto, read by a small bounds-checked
+ * protobuf reader: 250k pieces load in a tenth of the time the JSON
+ * takes).  A .model gets the pipeline of the tokenizer.json beside it
+ * (read without parsing its vocabulary), or else the one transformers'
+ * XLMRobertaConverter builds from it.  Pieces are found by a hash of their
+ * bytes (struct piece_index).  Pair templates and truncation are
+ * tokenizer.c's. */
 #include "sentencepiece.h"
 
-#include <float.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <utf8proc.h>
 
 /* SentencePiece's ModelProto.SentencePiece.Type values. */
 enum piece_type {
@@ -43,22 +54,22 @@ enum piece_type {
 };
 
 /* One vocabulary entry as read from a file, before it is indexed; s
- * points into the file buffer or the JSON tree. */
+ * points into the file buffer, the JSON tree or a literal.  Its id is its
+ * position. */
 struct piece_ref {
     const char *s;
     size_t len;
-    float score;
-    int type;   /* enum piece_type */
-    int32_t id; /* the model id emitted for it */
+    double score;
+    int type; /* enum piece_type (.model only) */
 };
 
-/* The pieces SentencePiece keeps in its trie (NORMAL, USER_DEFINED,
- * UNUSED), found by content: a table of piece numbers keyed by a hash of the
- * bytes, and a bitset holding the hash of every prefix of every piece that
- * ends at a UTF-8 character boundary (or at the piece's end), which ends a
- * scan as soon as no piece can extend it.  The table is exact (bytes are
- * compared); the bitset only prunes.  Unlike a linked trie, building it
- * makes independent memory accesses, which keeps a 250k-piece load fast. */
+/* Every vocabulary entry, found by content: a table of ids keyed by a hash
+ * of the bytes, and a bitset holding the hash of every prefix of every
+ * piece that ends at a UTF-8 character boundary (or at the piece's end),
+ * which ends a scan as soon as no piece can extend it.  The table is exact
+ * (bytes are compared); the bitset only prunes.  Unlike a linked trie,
+ * building it makes independent memory accesses, which keeps a 250k-piece
+ * load fast. */
 struct piece_index {
     char *bytes;        /* every piece's bytes, concatenated */
     uint32_t *offset;   /* (n_pieces + 1) where each piece starts in bytes */
@@ -69,37 +80,55 @@ struct piece_index {
     size_t max_len;     /* longest indexed piece */
 };
 
+/* An added token: matched in the text before (normalized = false) or
+ * after (true) normalization; text is then its normalized form. */
+struct spm_added {
+    char *text;
+    size_t len;
+    int32_t id;
+    bool single_word, lstrip, rstrip, normalized;
+};
+
+enum prepend { PREPEND_ALWAYS, PREPEND_FIRST, PREPEND_NEVER };
+
+/* A normalizer after Precompiled: Strip (whitespace at the ends), or
+ * Replace(" {2,}", content) with content " " or U+2581. */
+struct norm_step {
+    bool strip, left, right;
+    const char *content;
+};
+
 struct spm {
     size_t n_pieces;
-    float *score;      /* (n_pieces) */
-    uint8_t *type;     /* (n_pieces) enum piece_type */
-    int32_t *id;       /* (n_pieces) model id of each piece */
-    int32_t unk_id;    /* model id of an unknown character */
-    float min_score;   /* over NORMAL pieces; FLT_MAX when there is none */
-    float max_score;   /* over NORMAL pieces and FLT_MIN, as SentencePiece */
-    bool has_user_defined;
+    double *score;     /* (n_pieces) */
+    int32_t unk_id;
+    double min_score;  /* over every piece, as `tokenizers` */
     struct piece_index index;
+    struct spm_added *added;
+    size_t n_added;
 
-    /* Normalizer: darts-clone units and the replacement strings they index. */
-    uint32_t *units;   /* (n_units), none for identity normalization */
+    /* Precompiled: darts-clone units and the replacement strings they index. */
+    uint32_t *units;   /* (n_units), none for no character mapping */
     size_t n_units;
     char *repl;        /* (repl_len + 1) NUL-terminated strings, plus a NUL */
     size_t repl_len;
-    bool add_dummy_prefix, remove_extra_whitespaces, escape_whitespaces;
+    struct norm_step steps[4]; /* after Precompiled, in order */
+    size_t n_steps;
+    enum prepend prepend; /* Metaspace */
+    bool split;           /* Metaspace: split before each U+2581 */
 };
 
-/* What sentencepiece.bpe.model (or tokenizer.json) says about normalization
- * and the model kind. */
+/* What sentencepiece.bpe.model or tokenizer.json says about the model
+ * kind and the pipeline. */
 struct spm_spec {
     uint64_t model_type; /* 1 = UNIGRAM */
     bool byte_fallback, treat_whitespace_as_suffix;
-    bool add_dummy_prefix, remove_extra_whitespaces, escape_whitespaces;
     const uint8_t *charsmap;
     size_t charsmap_len;
 };
 
 static const char SPACE_SYMBOL[] = "\xe2\x96\x81"; /* U+2581 */
-static const float UNK_PENALTY = 10.0f;
+static const double UNK_PENALTY = 10.0;
 
 /* ---- the piece index ------------------------------------------------------ */
 
@@ -165,47 +194,31 @@ static void index_free(struct piece_index *x)
 
 /* ---- vocabulary --------------------------------------------------------- */
 
-static bool type_is_indexed(int type)
-{
-    return type == PIECE_NORMAL || type == PIECE_USER_DEFINED ||
-           type == PIECE_UNUSED;
-}
-
-/* Builds the piece tables and the index from refs[0..n).  As SentencePiece,
- * NORMAL, USER_DEFINED and UNUSED pieces are matched in text and must be
- * unique; exactly one piece is UNKNOWN.  Returns 0, or -1 and fills e. */
+/* Builds the score table and the index from refs[0..n) (id = position).
+ * Pieces must be non-empty and unique.  Returns 0, or -1 and fills e. */
 static int spm_build_vocab(struct spm *m, const struct piece_ref *refs,
                            size_t n, struct err *e)
 {
     struct piece_index *x = &m->index;
-    size_t n_bytes = 0, n_indexed = 0, n_unk = 0, n_prefixes = 0;
+    size_t n_bytes = 0, n_prefixes = 0;
     for (size_t i = 0; i < n; i++) {
         const struct piece_ref *r = &refs[i];
         if (r->len == 0)
             return err_set(e, "piece %zu is empty", i);
-        if (r->type < PIECE_NORMAL || r->type > PIECE_BYTE)
-            return err_set(e, "piece %zu has unknown type %d", i, r->type);
+        if (!isfinite(r->score))
+            return err_set(e, "piece %zu has score %g", i, r->score);
         if (size_add(n_bytes, r->len, &n_bytes) || n_bytes > UINT32_MAX ||
             n >= 0xffffff)
             return err_set(e, "vocabulary too large");
-        n_unk += r->type == PIECE_UNKNOWN;
-        if (!type_is_indexed(r->type))
-            continue;
-        n_indexed++;
         for (size_t k = 0; k < r->len; k++)
             n_prefixes += (r->s[k] & 0xc0) != 0x80;
     }
-    if (n_unk != 1)
-        return err_set(e, "the vocabulary must have exactly one unknown "
-                          "piece, not %zu", n_unk);
 
     m->n_pieces = n;
     m->score = xreallocarray(NULL, n, sizeof *m->score);
-    m->type = xreallocarray(NULL, n, sizeof *m->type);
-    m->id = xreallocarray(NULL, n, sizeof *m->id);
-    x->bytes = xmalloc(n_bytes);
+    x->bytes = xmalloc(n_bytes ? n_bytes : 1);
     x->offset = xreallocarray(NULL, n + 1, sizeof *x->offset);
-    for (x->mask = 1023; x->mask / 2 < n_indexed; x->mask = x->mask * 2 + 1)
+    for (x->mask = 1023; x->mask / 2 < n; x->mask = x->mask * 2 + 1)
         ;
     x->slot = xcalloc(x->mask + 1, sizeof *x->slot);
     /* At least 8 bits per prefix: under a 1-in-8 chance that a scan goes on
@@ -215,31 +228,52 @@ static int spm_build_vocab(struct spm *m, const struct piece_ref *refs,
         ;
     x->prefix = xcalloc((x->prefix_mask + 1) / 64, sizeof *x->prefix);
 
-    m->min_score = FLT_MAX;
-    m->max_score = FLT_MIN;
+    m->min_score = INFINITY;
     size_t at = 0;
+    x->offset[0] = 0;
     for (size_t i = 0; i < n; i++) {
         const struct piece_ref *r = &refs[i];
         m->score[i] = r->score;
-        m->type[i] = (uint8_t)r->type;
-        m->id[i] = r->id;
-        x->offset[i] = (uint32_t)at;
+        if (r->score < m->min_score)
+            m->min_score = r->score;
         memcpy(x->bytes + at, r->s, r->len);
         at += r->len;
         x->offset[i + 1] = (uint32_t)at;
-        if (r->type == PIECE_UNKNOWN)
-            m->unk_id = r->id;
-        if (r->type == PIECE_NORMAL) {
-            if (r->score < m->min_score)
-                m->min_score = r->score;
-            if (r->score > m->max_score)
-                m->max_score = r->score;
-        }
-        if (r->type == PIECE_USER_DEFINED)
-            m->has_user_defined = true;
-        if (type_is_indexed(r->type) && index_add(x, (uint32_t)i) < 0)
+        if (index_add(x, (uint32_t)i) < 0)
             return err_set(e, "piece %zu is already defined", i);
     }
+    return 0;
+}
+
+/* Adds an added token (content s[0..len), copied); a content seen before
+ * takes the new id and flags.  Returns 0, or -1 and fills e. */
+static int spm_add_token(struct spm *m, const char *s, size_t len, int64_t id,
+                         const struct spm_added *flags, struct err *e)
+{
+    if (len == 0)
+        return err_set(e, "added token %lld is empty", (long long)id);
+    if (id < 0 || (uint64_t)id >= m->n_pieces)
+        return err_set(e, "added token id %lld is outside the vocabulary",
+                       (long long)id);
+    struct spm_added *a = NULL;
+    for (size_t i = 0; i < m->n_added && !a; i++)
+        if (m->added[i].len == len && memcmp(m->added[i].text, s, len) == 0)
+            a = &m->added[i];
+    if (!a) {
+        m->added = xreallocarray(m->added, m->n_added + 1, sizeof *m->added);
+        a = &m->added[m->n_added++];
+        *a = *flags;
+        a->text = xmalloc(len + 1);
+        memcpy(a->text, s, len);
+        a->text[len] = 0;
+        a->len = len;
+    } else {
+        char *text = a->text;
+        *a = *flags;
+        a->text = text;
+        a->len = len;
+    }
+    a->id = (int32_t)id;
     return 0;
 }
 
@@ -284,174 +318,243 @@ static bool unit_has_leaf(uint32_t u) { return (u >> 8) & 1; }
 static uint32_t unit_label(uint32_t u) { return u & ((1u << 31) | 0xff); }
 static uint32_t unit_value(uint32_t u) { return u & ((1u << 31) - 1); }
 
-/* Longest prefix of s[0..n) that the charsmap maps: returns its length (0
- * when none) and points *repl at its replacement.  Every unit index is
- * checked, and a value outside the strings counts as no match. */
-static size_t charsmap_match(const struct spm *m, const unsigned char *s,
-                             size_t n, const char **repl)
+/* Precompiled's transform of s[0..n): the replacement of the SHORTEST
+ * prefix the charsmap maps (the first result of spm_precompiled's
+ * common_prefix_search, which stops at a NUL byte), standing for all of
+ * s; NULL when none.  Every unit index is checked, and a value outside the
+ * strings counts as no match. */
+static const char *charsmap_transform(const struct spm *m,
+                                      const unsigned char *s, size_t n)
 {
-    size_t best = 0;
+    if (!m->n_units)
+        return NULL;
     size_t pos = unit_offset(m->units[0]);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && s[i]; i++) {
         pos ^= s[i];
         if (pos >= m->n_units)
-            break;
+            return NULL;
         uint32_t u = m->units[pos];
         if (unit_label(u) != s[i])
-            break;
+            return NULL;
         pos ^= unit_offset(u);
         if (unit_has_leaf(u)) {
             if (pos >= m->n_units)
-                break;
+                return NULL;
             uint32_t v = unit_value(m->units[pos]);
-            if (v < m->repl_len) {
-                best = i + 1;
-                *repl = m->repl + v;
-            }
+            return v < m->repl_len ? m->repl + v : NULL;
         }
     }
-    return best;
+    return NULL;
 }
 
-/* SentencePiece's OneCharLen: the length a UTF-8 lead byte announces. */
-static size_t one_char_len(unsigned char c)
+/* Length of the extended grapheme cluster at s[0..n) (valid UTF-8, n > 0),
+ * as Rust's unicode-segmentation finds it (UAX #29, via utf8proc). */
+static size_t grapheme_len(const unsigned char *s, size_t n)
 {
-    return (size_t)"\1\1\1\1\1\1\1\1\1\1\1\1\2\2\3\4"[c >> 4];
-}
-
-/* Longest user-defined piece at the start of s[0..n), or 0. */
-static size_t user_defined_match(const struct spm *m, const unsigned char *s,
-                                 size_t n)
-{
-    const struct piece_index *x = &m->index;
-    size_t best = 0;
-    uint64_t h = HASH_FNV_BASIS;
-    for (size_t k = 0; k < n && k < x->max_len; k++) {
-        h = hash_fnv_step(h, s[k]);
-        uint64_t f = hash_mix64(h);
-        if (!(k + 1 < n && (s[k + 1] & 0xc0) == 0x80) &&
-            !index_has_prefix(x, f))
-            break;
-        int32_t p = index_find(x, f, s, k + 1);
-        if (p >= 0 && m->type[p] == PIECE_USER_DEFINED)
-            best = k + 1;
-    }
-    return best;
-}
-
-/* SentencePiece's NormalizePrefix: normalizes the start of s[0..n) (n > 0),
- * pointing *out (*out_len bytes) at the text it becomes; returns the bytes consumed
- * (at least 1).  User-defined pieces pass through unnormalized. */
-static size_t normalize_prefix(const struct spm *m, const unsigned char *s,
-                               size_t n, const char **out, size_t *out_len)
-{
-    size_t len;
-    if (m->has_user_defined && (len = user_defined_match(m, s, n)) > 0) {
-        *out = (const char *)s;
-        *out_len = len;
-        return len;
-    }
-    if (m->n_units && (len = charsmap_match(m, s, n, out)) > 0) {
-        *out_len = strlen(*out);
-        return len;
-    }
-    /* SentencePiece's IsValidDecodeUTF8 accepts exactly RFC 3629's
-     * characters (and U+FFFD, which is one of them). */
-    len = utf8_char_len((const char *)s, n);
-    if (len == 0) {
-        *out = "\xef\xbf\xbd"; /* U+FFFD for one malformed byte */
-        *out_len = 3;
+    /* Between two ASCII characters there is a break, except inside CR LF. */
+    if (s[0] < 0x80 && (n == 1 || (s[1] < 0x80 && !(s[0] == '\r' && s[1] == '\n'))))
         return 1;
+    utf8proc_int32_t prev, c;
+    utf8proc_int32_t state = 0;
+    utf8proc_ssize_t k = utf8proc_iterate(s, (utf8proc_ssize_t)n, &prev);
+    size_t i = k > 0 ? (size_t)k : 1;
+    while (i < n) {
+        k = utf8proc_iterate(s + i, (utf8proc_ssize_t)(n - i), &c);
+        if (k <= 0 || utf8proc_grapheme_break_stateful(prev, c, &state))
+            break;
+        prev = c;
+        i += (size_t)k;
     }
-    *out = (const char *)s;
-    *out_len = len;
-    return len;
+    return i;
 }
 
-static void put_space(const struct spm *m, struct buf *out)
+/* The character at s[i] (valid UTF-8), its length in *len. */
+static int32_t char_at(const unsigned char *s, size_t n, size_t i, size_t *len)
 {
-    if (m->escape_whitespaces)
-        buf_put(out, SPACE_SYMBOL, 3);
-    else
-        buf_putc(out, ' ');
+    utf8proc_int32_t c;
+    utf8proc_ssize_t k = utf8proc_iterate(s + i, (utf8proc_ssize_t)(n - i), &c);
+    *len = k > 0 ? (size_t)k : 1;
+    return k > 0 ? c : 0xFFFD;
 }
 
-/* SentencePiece's Normalizer::Normalize of s[0..n) into out (emptied first). */
-static void spm_normalize(const struct spm *m, const unsigned char *s,
-                          size_t n, struct buf *out)
+/* Where the character ending at s[i] (i > 0) starts. */
+static size_t char_before(const unsigned char *s, size_t i)
 {
-    const char *r;
-    size_t r_len, used;
-    out->len = 0;
-    if (m->remove_extra_whitespaces) {
-        /* Drop leading characters that normalize to exactly one space. */
-        while (n > 0) {
-            used = normalize_prefix(m, s, n, &r, &r_len);
-            if (r_len != 1 || r[0] != ' ')
-                break;
-            s += used;
-            n -= used;
-        }
-    }
-    if (n == 0)
-        return;
-    if (m->add_dummy_prefix)
-        put_space(m, out);
-    bool prev_space = m->remove_extra_whitespaces;
-    while (n > 0) {
-        used = normalize_prefix(m, s, n, &r, &r_len);
-        while (prev_space && r_len > 0 && r[0] == ' ') {
-            r++;
-            r_len--;
-        }
-        if (r_len > 0) {
-            for (size_t i = 0; i < r_len; i++) {
-                if (m->escape_whitespaces && r[i] == ' ')
-                    buf_put(out, SPACE_SYMBOL, 3);
-                else
-                    buf_putc(out, r[i]);
+    do
+        i--;
+    while (i > 0 && (s[i] & 0xc0) == 0x80);
+    return i;
+}
+
+/* Applies st to out (valid UTF-8), using tmp as scratch. */
+static void norm_apply(const struct norm_step *st, struct buf *out,
+                       struct buf *tmp)
+{
+    const unsigned char *s = (const unsigned char *)out->data;
+    size_t a = 0, z = out->len, cl;
+    tmp->len = 0;
+    if (st->strip) {
+        while (st->left && a < z && rust_is_whitespace(char_at(s, z, a, &cl)))
+            a += cl;
+        while (st->right && z > a &&
+               rust_is_whitespace(char_at(s, z, char_before(s, z), &cl)))
+            z = char_before(s, z);
+        if (z > a)
+            buf_put(tmp, s + a, z - a);
+    } else {
+        for (size_t i = 0; i < z; i++) {
+            if (s[i] != ' ') {
+                buf_putc(tmp, (char)s[i]);
+            } else if (i + 1 < z && s[i + 1] == ' ') {
+                while (i + 1 < z && s[i + 1] == ' ')
+                    i++;
+                buf_puts(tmp, st->content);
+            } else {
+                buf_putc(tmp, ' ');
             }
-            prev_space = r[r_len - 1] == ' ';
         }
-        s += used;
-        n -= used;
-        if (!m->remove_extra_whitespaces)
-            prev_space = false;
     }
-    if (m->remove_extra_whitespaces) {
-        const char *sp = m->escape_whitespaces ? SPACE_SYMBOL : " ";
-        size_t sp_len = strlen(sp);
-        while (out->len >= sp_len &&
-               memcmp(out->data + out->len - sp_len, sp, sp_len) == 0)
-            out->len -= sp_len;
-    }
+    struct buf swap = *out;
+    *out = *tmp;
+    *tmp = swap;
 }
 
-/* ---- segmentation ---------------------------------------------------------- */
+/* The normalizer of one piece s[0..n) (valid UTF-8) into out (emptied
+ * first): Precompiled per grapheme cluster, then the steps (tmp is
+ * scratch). */
+static void spm_normalize(const struct spm *m, const unsigned char *s,
+                          size_t n, struct buf *out, struct buf *tmp)
+{
+    out->len = 0;
+    for (size_t g = 0; g < n;) {
+        size_t glen = grapheme_len(s + g, n - g);
+        const char *r = glen < 6 ? charsmap_transform(m, s + g, glen) : NULL;
+        if (r) {
+            buf_puts(out, r);
+        } else if (glen == utf8_char_len((const char *)s + g, n - g)) {
+            buf_put(out, s + g, glen); /* one character, looked up already */
+        } else {
+            for (size_t i = g, cl; i < g + glen; i += cl) {
+                cl = utf8_char_len((const char *)s + i, g + glen - i);
+                if (cl == 0)
+                    cl = 1;
+                r = charsmap_transform(m, s + i, cl);
+                if (r)
+                    buf_puts(out, r);
+                else
+                    buf_put(out, s + i, cl);
+            }
+        }
+        g += glen;
+    }
+    for (size_t k = 0; k < m->n_steps; k++)
+        norm_apply(&m->steps[k], out, tmp);
+}
+
+/* ---- added tokens ---------------------------------------------------------- */
+
+/* One piece of a text: s[start..end), an added token's id or -1. */
+struct span {
+    size_t start, end;
+    int32_t id;
+};
+
+struct spans {
+    struct span *v;
+    size_t n, cap;
+};
+
+static void spans_push(struct spans *a, size_t start, size_t end, int32_t id)
+{
+    if (a->n == a->cap)
+        grow((void **)&a->v, &a->cap, a->n + 1, sizeof *a->v);
+    a->v[a->n++] = (struct span){start, end, id};
+}
+
+/* The longest added token (normalized as given) at s[i], or NULL. */
+static const struct spm_added *added_at(const struct spm *m, bool normalized,
+                                        const unsigned char *s, size_t n,
+                                        size_t i)
+{
+    const struct spm_added *best = NULL;
+    for (size_t k = 0; k < m->n_added; k++) {
+        const struct spm_added *a = &m->added[k];
+        if (a->normalized == normalized && a->len <= n - i &&
+            (!best || a->len > best->len) &&
+            memcmp(s + i, a->text, a->len) == 0)
+            best = a;
+    }
+    return best;
+}
+
+/* find_matches of added_vocabulary.rs: cuts s[0..n) into spans `out`
+ * (emptied first) at the matches of the added tokens with this
+ * `normalized`, leftmost-longest; single_word drops a match inside a word,
+ * lstrip / rstrip take the whitespace beside it into the token. */
+static void split_added(const struct spm *m, bool normalized,
+                        const unsigned char *s, size_t n, struct spans *out)
+{
+    out->n = 0;
+    size_t from = 0, cl;
+    for (size_t i = 0; i < n;) {
+        const struct spm_added *a = added_at(m, normalized, s, n, i);
+        if (!a) {
+            i++;
+            continue;
+        }
+        size_t start = i, stop = i + a->len;
+        i = stop; /* the automaton resumes after the match in any case */
+        if (a->single_word &&
+            ((start > 0 &&
+              rust_is_word_char(char_at(s, n, char_before(s, start), &cl))) ||
+             (stop < n && rust_is_word_char(char_at(s, n, stop, &cl)))))
+            continue;
+        if (a->lstrip)
+            while (start > from &&
+                   rust_is_whitespace(char_at(s, n, char_before(s, start), &cl)))
+                start = char_before(s, start);
+        if (a->rstrip)
+            while (stop < n && rust_is_whitespace(char_at(s, n, stop, &cl)))
+                stop += cl;
+        if (from < start)
+            spans_push(out, from, start, -1);
+        spans_push(out, start, stop, a->id);
+        from = stop;
+        i = i > stop ? i : stop;
+    }
+    if (from < n)
+        spans_push(out, from, n, -1);
+}
+
+/* ---- Unigram ----------------------------------------------------------------- */
 
 /* The best path ending at one byte position. */
 struct best_node {
-    float score;   /* total score of the best path ending here */
-    int32_t piece; /* its last piece, -1 for an unknown character */
+    double score;  /* total score of the best path ending here */
+    int32_t id;    /* its last piece, unk_id for an unknown character */
     int64_t start; /* where that piece starts; -1 while unreached */
 };
 
-/* SentencePiece's optimized Viterbi over s[0..n) (n > 0); appends the ids of
- * the best segmentation to out.  Score arithmetic is float as there, except
- * the user-defined bonus, which SentencePiece computes in double. */
+/* Unigram's encode_optimized over one pre-token s[0..n) (n > 0): appends
+ * the ids of the best segmentation to out, the first marked as the start
+ * of a pre-token.  Consecutive unknowns (and the unknown piece) are fused
+ * into one token, which is the piece of the fused text if there is one. */
 static void spm_viterbi(const struct spm *m, const unsigned char *s, size_t n,
-                        struct ids *out)
+                        struct ids *out, struct best_node **scratch,
+                        size_t *scratch_cap)
 {
-    struct best_node *best = xreallocarray(NULL, n + 1, sizeof *best);
+    if (*scratch_cap < n + 1)
+        grow((void **)scratch, scratch_cap, n + 1, sizeof **scratch);
+    struct best_node *best = *scratch;
     for (size_t i = 0; i <= n; i++)
-        best[i] = (struct best_node){0.0f, -1, -1};
-    const float unk_score = m->min_score - UNK_PENALTY;
+        best[i] = (struct best_node){0.0, -1, -1};
+    const double unk_score = m->min_score - UNK_PENALTY;
 
     for (size_t start = 0; start < n;) {
-        const float base = best[start].score;
-        size_t mblen = one_char_len(s[start]);
-        if (mblen > n - start)
-            mblen = n - start;
+        const double base = best[start].score;
+        size_t mblen = utf8_char_len((const char *)s + start, n - start);
+        if (mblen == 0)
+            mblen = 1;
         bool has_single = false;
         uint64_t h = HASH_FNV_BASIS;
         size_t end = n - start > m->index.max_len ? start + m->index.max_len : n;
@@ -463,76 +566,147 @@ static void spm_viterbi(const struct spm *m, const unsigned char *s, size_t n,
                 break;
             size_t length = k + 1 - start;
             int32_t p = index_find(&m->index, f, s + start, length);
-            if (p < 0 || m->type[p] == PIECE_UNUSED)
+            if (p < 0)
                 continue;
             struct best_node *b = &best[k + 1];
-            if (m->type[p] == PIECE_USER_DEFINED) {
-                /* A bonus that makes user-defined pieces always win. */
-                double total = ((float)length * m->max_score - 0.1) + base;
-                if (b->start < 0 || total > b->score)
-                    *b = (struct best_node){(float)total, p, (int64_t)start};
-            } else {
-                float total = m->score[p] + base;
-                if (b->start < 0 || total > b->score)
-                    *b = (struct best_node){total, p, (int64_t)start};
-            }
+            double total = m->score[p] + base;
+            if (b->start < 0 || total > b->score)
+                *b = (struct best_node){total, p, (int64_t)start};
             if (length == mblen)
                 has_single = true;
         }
         if (!has_single) {
             struct best_node *b = &best[start + mblen];
-            float total = unk_score + base;
+            double total = unk_score + base;
             if (b->start < 0 || total > b->score)
-                *b = (struct best_node){total, -1, (int64_t)start};
+                *b = (struct best_node){total, m->unk_id, (int64_t)start};
         }
         start += mblen;
     }
 
-    /* Backtrack from the end, then put the ids in reading order.  As
-     * SentencePiece's EncodeAsIds, a run of unknown characters becomes one
-     * unknown id. */
+    /* Backtrack from the end, fusing unknowns, then put the ids in reading
+     * order. */
     size_t first = out->n;
-    bool prev_unk = false;
-    for (size_t end = n; end > 0; end = (size_t)best[end].start) {
-        int32_t p = best[end].piece;
-        if (p < 0 && !prev_unk)
-            ids_push(out, m->unk_id);
-        else if (p >= 0)
-            ids_push(out, m->id[p]);
-        prev_unk = p < 0;
+    for (size_t end = n; end > 0;) {
+        size_t start = (size_t)best[end].start;
+        if (best[end].id != m->unk_id) {
+            ids_push(out, best[end].id);
+            end = start;
+            continue;
+        }
+        while (start > 0 && best[start].id == m->unk_id)
+            start = (size_t)best[start].start;
+        uint64_t f = hash_mix64(hash_fnv_extend(HASH_FNV_BASIS, s + start,
+                                                end - start));
+        int32_t p = index_find(&m->index, f, s + start, end - start);
+        ids_push(out, p >= 0 ? p : m->unk_id);
+        end = start;
     }
     for (size_t i = first, j = out->n; i + 1 < j; i++, j--) {
         int32_t t = out->v[i];
         out->v[i] = out->v[j - 1];
         out->v[j - 1] = t;
     }
-    /* Hugging Face's pre-tokens (Metaspace) start at U+2581: the first
-     * piece and each piece that starts with it.  Walk forward in the same
-     * order as the ids. */
-    size_t k = out->n;
-    for (size_t end = n; end > 0; end = (size_t)best[end].start) {
-        size_t start = (size_t)best[end].start;
-        bool unk_run = best[end].piece < 0 && start > 0 &&
-                       best[start].piece < 0;
-        if (unk_run)
-            continue;
-        k--;
-        if (start == 0 || (n - start >= 3 &&
-                           memcmp(s + start, SPACE_SYMBOL, 3) == 0))
-            ids_mark_word(out, k);
+    ids_mark_word(out, first);
+}
+
+/* ---- tokenizing ---------------------------------------------------------------- */
+
+/* Per-call buffers. */
+struct spm_scratch {
+    struct buf clean, norm, tmp, meta;
+    struct spans raw, normed;
+    struct best_node *best;
+    size_t best_cap;
+};
+
+/* Metaspace and Unigram on one normalized piece s[0..n); at_start: the
+ * piece begins the text (for prepend_scheme first). */
+static void spm_pre_tokenize(const struct spm *m, const unsigned char *s,
+                             size_t n, bool at_start, struct ids *out,
+                             struct spm_scratch *w)
+{
+    struct buf *meta = &w->meta;
+    meta->len = 0;
+    if (n == 0)
+        return;
+    if ((m->prepend == PREPEND_ALWAYS ||
+         (m->prepend == PREPEND_FIRST && at_start)) &&
+        !(s[0] == ' ' || (n >= 3 && memcmp(s, SPACE_SYMBOL, 3) == 0)))
+        buf_put(meta, SPACE_SYMBOL, 3);
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == ' ')
+            buf_put(meta, SPACE_SYMBOL, 3);
+        else
+            buf_putc(meta, (char)s[i]);
     }
-    free(best);
+    const unsigned char *t = (const unsigned char *)meta->data;
+    size_t start = 0;
+    for (size_t i = 1; i <= meta->len; i++) {
+        if (i < meta->len &&
+            !(m->split && meta->len - i >= 3 &&
+              memcmp(t + i, SPACE_SYMBOL, 3) == 0))
+            continue;
+        spm_viterbi(m, t + start, i - start, out, &w->best, &w->best_cap);
+        start = i;
+    }
+}
+
+/* Replaces each malformed byte of text[0..*len) by U+FFFD into w->clean,
+ * pointing text there; valid text is left as it is. */
+static const unsigned char *spm_clean(const unsigned char *text, size_t *len,
+                                      struct buf *clean)
+{
+    if (utf8_invalid_at((const char *)text, *len) < 0)
+        return text;
+    clean->len = 0;
+    for (size_t i = 0; i < *len;) {
+        size_t cl = utf8_char_len((const char *)text + i, *len - i);
+        if (cl == 0) {
+            buf_put(clean, "\xef\xbf\xbd", 3);
+            i++;
+        } else {
+            buf_put(clean, text + i, cl);
+            i += cl;
+        }
+    }
+    *len = clean->len;
+    return (const unsigned char *)clean->data;
 }
 
 static void spm_tokenize(const struct tokenizer *t, const char *text,
                          size_t len, struct ids *out)
 {
     const struct spm *m = t->state;
-    struct buf norm = {0};
-    spm_normalize(m, (const unsigned char *)text, len, &norm);
-    if (norm.len > 0)
-        spm_viterbi(m, (const unsigned char *)norm.data, norm.len, out);
-    buf_free(&norm);
+    struct spm_scratch w = {0};
+    const unsigned char *s = spm_clean((const unsigned char *)text, &len,
+                                       &w.clean);
+    split_added(m, false, s, len, &w.raw);
+    for (size_t i = 0; i < w.raw.n; i++) {
+        const struct span *r = &w.raw.v[i];
+        if (r->id >= 0) {
+            ids_push_added(out, r->id);
+            continue;
+        }
+        spm_normalize(m, s + r->start, r->end - r->start, &w.norm, &w.tmp);
+        const unsigned char *ns = (const unsigned char *)w.norm.data;
+        split_added(m, true, ns, w.norm.len, &w.normed);
+        for (size_t k = 0; k < w.normed.n; k++) {
+            const struct span *q = &w.normed.v[k];
+            if (q->id >= 0)
+                ids_push_added(out, q->id);
+            else
+                spm_pre_tokenize(m, ns + q->start, q->end - q->start,
+                                 r->start == 0 && q->start == 0, out, &w);
+        }
+    }
+    buf_free(&w.clean);
+    buf_free(&w.norm);
+    buf_free(&w.tmp);
+    buf_free(&w.meta);
+    free(w.raw.v);
+    free(w.normed.v);
+    free(w.best);
 }
 
 static void spm_free(struct spm *m)
@@ -540,9 +714,10 @@ static void spm_free(struct spm *m)
     if (!m)
         return;
     free(m->score);
-    free(m->type);
-    free(m->id);
     index_free(&m->index);
+    for (size_t i = 0; i < m->n_added; i++)
+        free(m->added[i].text);
+    free(m->added);
     free(m->units);
     free(m->repl);
     free(m);
@@ -625,7 +800,7 @@ static int pb_next(struct pb *r, struct pb_field *f)
     }
 }
 
-/* Parses one ModelProto.SentencePiece into r (id left to the caller). */
+/* Parses one ModelProto.SentencePiece into r. */
 static int pb_piece(const uint8_t *p, size_t n, struct piece_ref *r)
 {
     struct pb in = {p, p + n};
@@ -638,7 +813,9 @@ static int pb_piece(const uint8_t *p, size_t n, struct piece_ref *r)
             r->len = f.n;
         } else if (f.number == 2 && f.wire == 5) {
             uint32_t bits = (uint32_t)f.u;
-            memcpy(&r->score, &bits, sizeof r->score);
+            float score;
+            memcpy(&score, &bits, sizeof score);
+            r->score = score;
         } else if (f.number == 3 && f.wire == 0) {
             r->type = f.u <= PIECE_BYTE ? (int)f.u : 0;
         } else if (f.number <= 3) {
@@ -648,7 +825,8 @@ static int pb_piece(const uint8_t *p, size_t n, struct piece_ref *r)
     return rc;
 }
 
-/* Applies the fields of a TrainerSpec (1) or NormalizerSpec (2) message. */
+/* Applies the fields of a TrainerSpec (1) or NormalizerSpec (2) message.
+ * The converter ignores the NormalizerSpec's whitespace flags. */
 static int pb_spec(const uint8_t *p, size_t n, int which, struct spm_spec *s)
 {
     struct pb in = {p, p + n};
@@ -662,45 +840,27 @@ static int pb_spec(const uint8_t *p, size_t n, int which, struct spm_spec *s)
                 s->treat_whitespace_as_suffix = f.u != 0;
             else if (f.number == 35 && f.wire == 0)
                 s->byte_fallback = f.u != 0;
-        } else {
-            if (f.number == 2 && f.wire == 2) {
-                s->charsmap = f.p;
-                s->charsmap_len = f.n;
-            } else if (f.number == 3 && f.wire == 0) {
-                s->add_dummy_prefix = f.u != 0;
-            } else if (f.number == 4 && f.wire == 0) {
-                s->remove_extra_whitespaces = f.u != 0;
-            } else if (f.number == 5 && f.wire == 0) {
-                s->escape_whitespaces = f.u != 0;
-            }
+        } else if (f.number == 2 && f.wire == 2) {
+            s->charsmap = f.p;
+            s->charsmap_len = f.n;
         }
     }
     return rc;
 }
 
-/* The model id HF's XLMRobertaTokenizer gives spm piece i: the fairseq
- * specials by name, else i + 1 (an unknown piece is <unk>). */
-static int32_t fairseq_id(const struct piece_ref *r, size_t i)
-{
-    static const char *const specials[] = {"<s>", "<pad>", "</s>", "<unk>"};
-    if (r->type == PIECE_UNKNOWN)
-        return 3;
-    if (r->len && r->s[0] == '<')
-        for (int32_t k = 0; k < 4; k++)
-            if (r->len == strlen(specials[k]) &&
-                memcmp(r->s, specials[k], r->len) == 0)
-                return k;
-    return (int32_t)i + 1;
-}
-
-/* Loads an XLM-R sentencepiece.bpe.model into m.  Returns 0, or -1 and
+/* Loads an XLM-R sentencepiece.bpe.model into m as transformers'
+ * XLMRobertaConverter builds the fast tokenizer from it: vocabulary <s>
+ * <pad> </s> <unk> (score 0), pieces 3.. (piece i -> id i + 1), <mask>
+ * (score 0); Precompiled with the model's charsmap, Strip (right),
+ * Replace(" {2,}", U+2581), Metaspace (prepend always, split); added tokens
+ * <s> <pad> </s> <unk> <mask> (lstrip) and the control and user-defined
+ * pieces, all matched unnormalized.  (A tokenizer.json beside the .model
+ * replaces this pipeline: sentencepiece_load.)  Returns 0, or -1 and
  * fills e (without the path). */
 static int spm_read_model(struct spm *m, const uint8_t *data, size_t n,
                           struct err *e)
 {
-    struct spm_spec spec = {.model_type = 1, .add_dummy_prefix = true,
-                            .remove_extra_whitespaces = true,
-                            .escape_whitespaces = true};
+    struct spm_spec spec = {.model_type = 1};
     struct piece_ref *refs = NULL;
     size_t n_refs = 0, cap = 0;
     struct pb in = {data, data + n};
@@ -710,12 +870,11 @@ static int spm_read_model(struct spm *m, const uint8_t *data, size_t n,
         if (f.wire != 2 || f.number > 3)
             continue;
         if (f.number == 1) {
-            grow((void **)&refs, &cap, n_refs + 1, sizeof *refs);
-            if (pb_piece(f.p, f.n, &refs[n_refs]) < 0) {
+            grow((void **)&refs, &cap, n_refs + 3, sizeof *refs);
+            if (pb_piece(f.p, f.n, &refs[n_refs + 1]) < 0) {
                 free(refs);
                 return err_set(e, "malformed piece %zu", n_refs);
             }
-            refs[n_refs].id = fairseq_id(&refs[n_refs], n_refs);
             n_refs++;
         } else if (pb_spec(f.p, f.n, (int)f.number - 1, &spec) < 0) {
             free(refs);
@@ -733,24 +892,39 @@ static int spm_read_model(struct spm *m, const uint8_t *data, size_t n,
         return err_set(e, "only Unigram models without byte_fallback or "
                           "treat_whitespace_as_suffix are supported");
     }
+    /* refs[i + 1] holds piece i: the converter's ids. */
     static const char *const layout[] = {"<unk>", "<s>", "</s>"};
     for (size_t i = 0; i < 3; i++)
-        if (i >= n_refs || refs[i].len != strlen(layout[i]) ||
-            memcmp(refs[i].s, layout[i], refs[i].len) != 0) {
+        if (i >= n_refs || refs[i + 1].len != strlen(layout[i]) ||
+            memcmp(refs[i + 1].s, layout[i], refs[i + 1].len) != 0) {
             free(refs);
             return err_set(e, "pieces 0, 1, 2 must be <unk>, <s>, </s> "
                               "(the XLM-RoBERTa layout)");
         }
-    m->add_dummy_prefix = spec.add_dummy_prefix;
-    m->remove_extra_whitespaces = spec.remove_extra_whitespaces;
-    m->escape_whitespaces = spec.escape_whitespaces;
-    rc = spm_build_vocab(m, refs, n_refs, e);
+    static const char *const specials[] = {"<s>", "<pad>", "</s>", "<unk>"};
+    for (size_t i = 0; i < 4; i++)
+        refs[i] = (struct piece_ref){specials[i], strlen(specials[i]), 0.0,
+                                     PIECE_CONTROL};
+    refs[n_refs + 1] = (struct piece_ref){"<mask>", 6, 0.0, PIECE_CONTROL};
+    size_t n_vocab = n_refs + 2;
+    rc = spm_build_vocab(m, refs, n_vocab, e);
+    const struct spm_added plain = {0}, mask = {.lstrip = true};
+    for (size_t i = 0; rc == 0 && i < n_vocab; i++)
+        if (i < 4 || i == n_vocab - 1 || refs[i].type == PIECE_CONTROL ||
+            refs[i].type == PIECE_USER_DEFINED)
+            rc = spm_add_token(m, refs[i].s, refs[i].len, (int64_t)i,
+                               i == n_vocab - 1 ? &mask : &plain, e);
     free(refs);
+    m->unk_id = 3;
+    m->steps[0] = (struct norm_step){.strip = true, .right = true};
+    m->steps[1] = (struct norm_step){.content = SPACE_SYMBOL};
+    m->n_steps = 2;
+    m->prepend = PREPEND_ALWAYS;
+    m->split = true;
     if (rc == 0)
         rc = spm_set_charsmap(m, spec.charsmap, spec.charsmap_len, e);
     return rc;
 }
-
 /* ---- tokenizer.json ------------------------------------------------------- */
 
 /* Decodes standard padded base64 s[0..n) into a new buffer (*out_len bytes);
@@ -804,14 +978,16 @@ static bool json_str_is(const json_t *j, const char *s)
     return json_is_string(j) && strcmp(json_string_value(j), s) == 0;
 }
 
-/* Reads a normalizer of the XLM-R conversion: Precompiled (the charsmap)
- * and Replace(" {2,}", " "), alone or in a Sequence.  The charsmap, when
- * present, is stored in *charsmap (owned by the caller).  Returns 0, or -1
- * and fills e. */
-static int json_normalizer(const json_t *j, struct spm_spec *spec,
-                           uint8_t **charsmap, struct err *e)
+/* Reads the normalizer: Precompiled (the charsmap, first if present),
+ * then Strip and Replace(" {2,}", " " or U+2581) steps, alone or in a
+ * Sequence, as XLM-R conversions write them.  The charsmap, when present,
+ * is stored in *charsmap (owned by the caller).  Returns 0, or -1 and
+ * fills e. */
+static int json_normalizer(const json_t *j, struct spm *m,
+                           struct spm_spec *spec, uint8_t **charsmap,
+                           struct err *e)
 {
-    if (json_is_null(j))
+    if (!j || json_is_null(j))
         return 0;
     const json_t *type = json_object_get(j, "type");
     if (json_str_is(type, "Sequence")) {
@@ -821,14 +997,15 @@ static int json_normalizer(const json_t *j, struct spm_spec *spec,
         if (!json_is_array(list))
             return err_set(e, "normalizer: Sequence without normalizers");
         json_array_foreach(list, i, item)
-            if (json_normalizer(item, spec, charsmap, e))
+            if (json_normalizer(item, m, spec, charsmap, e))
                 return -1;
         return 0;
     }
     if (json_str_is(type, "Precompiled")) {
         const json_t *b64 = json_object_get(j, "precompiled_charsmap");
-        if (*charsmap)
-            return err_set(e, "normalizer: two Precompiled normalizers");
+        if (*charsmap || m->n_steps)
+            return err_set(e, "normalizer: Precompiled must come first, "
+                              "and once");
         if (json_is_null(b64))
             return 0;
         if (!json_is_string(b64) ||
@@ -840,11 +1017,25 @@ static int json_normalizer(const json_t *j, struct spm_spec *spec,
         spec->charsmap = *charsmap;
         return 0;
     }
+    if (m->n_steps == sizeof m->steps / sizeof *m->steps)
+        return err_set(e, "normalizer: too many steps");
+    struct norm_step *st = &m->steps[m->n_steps];
+    if (json_str_is(type, "Strip")) {
+        *st = (struct norm_step){
+            .strip = true,
+            .left = json_is_true(json_object_get(j, "strip_left")),
+            .right = json_is_true(json_object_get(j, "strip_right"))};
+        m->n_steps++;
+        return 0;
+    }
     if (json_str_is(type, "Replace")) {
         const json_t *pattern = json_object_get(j, "pattern");
+        const json_t *content = json_object_get(j, "content");
         if (json_str_is(json_object_get(pattern, "Regex"), " {2,}") &&
-            json_str_is(json_object_get(j, "content"), " ")) {
-            spec->remove_extra_whitespaces = true;
+            (json_str_is(content, " ") || json_str_is(content, SPACE_SYMBOL))) {
+            *st = (struct norm_step){
+                .content = json_str_is(content, " ") ? " " : SPACE_SYMBOL};
+            m->n_steps++;
             return 0;
         }
         return err_set(e, "normalizer: unsupported Replace rule");
@@ -853,9 +1044,8 @@ static int json_normalizer(const json_t *j, struct spm_spec *spec,
                    json_is_string(type) ? json_string_value(type) : "?");
 }
 
-/* Reads the Metaspace pre-tokenizer: U+2581 escaping and the dummy prefix. */
-static int json_pre_tokenizer(const json_t *j, struct spm_spec *spec,
-                              struct err *e)
+/* Reads the Metaspace pre-tokenizer: U+2581, its prepend scheme and split. */
+static int json_pre_tokenizer(const json_t *j, struct spm *m, struct err *e)
 {
     if (!json_str_is(json_object_get(j, "type"), "Metaspace"))
         return err_set(e, "pre_tokenizer: only Metaspace is supported");
@@ -864,24 +1054,111 @@ static int json_pre_tokenizer(const json_t *j, struct spm_spec *spec,
                           "U+2581");
     const json_t *scheme = json_object_get(j, "prepend_scheme");
     const json_t *add = json_object_get(j, "add_prefix_space");
+    const json_t *split = json_object_get(j, "split");
     if (json_is_string(scheme)) {
-        if (json_str_is(scheme, "always") || json_str_is(scheme, "first"))
-            spec->add_dummy_prefix = true;
+        if (json_str_is(scheme, "always"))
+            m->prepend = PREPEND_ALWAYS;
+        else if (json_str_is(scheme, "first"))
+            m->prepend = PREPEND_FIRST;
         else if (json_str_is(scheme, "never"))
-            spec->add_dummy_prefix = false;
+            m->prepend = PREPEND_NEVER;
         else
             return err_set(e, "pre_tokenizer: unknown prepend_scheme");
     } else {
-        spec->add_dummy_prefix = !json_is_false(add);
+        m->prepend = json_is_false(add) ? PREPEND_NEVER : PREPEND_ALWAYS;
     }
-    spec->escape_whitespaces = true;
+    m->split = !json_is_false(split);
     return 0;
 }
 
-/* Loads tokenizer.json's Unigram model into m with SentencePiece's
- * semantics: special added tokens are control pieces (never matched in
- * text), other added tokens user-defined ones.  Returns 0, or -1 and fills
- * e (without the path). */
+/* Reads added_tokens: each one's id (in the vocabulary), content and
+ * single_word / lstrip / rstrip / normalized flags (normalized defaulting
+ * to !special, as AddedToken).  Returns 0, or -1 and fills e. */
+static int json_added_tokens(struct spm *m, const json_t *list, struct err *e)
+{
+    size_t i;
+    const json_t *tok;
+    if (list && !json_is_array(list) && !json_is_null(list))
+        return err_set(e, "added_tokens is not an array");
+    json_array_foreach(list, i, tok) {
+        const json_t *id = json_object_get(tok, "id");
+        const json_t *content = json_object_get(tok, "content");
+        if (!json_is_integer(id) || !json_is_string(content))
+            return err_set(e, "added_tokens[%zu] needs an id and a content",
+                           i);
+        const json_t *norm = json_object_get(tok, "normalized");
+        struct spm_added flags = {
+            .single_word = json_is_true(json_object_get(tok, "single_word")),
+            .lstrip = json_is_true(json_object_get(tok, "lstrip")),
+            .rstrip = json_is_true(json_object_get(tok, "rstrip")),
+            .normalized = json_is_boolean(norm)
+                              ? json_is_true(norm)
+                              : !json_is_true(json_object_get(tok, "special")),
+        };
+        if (spm_add_token(m, json_string_value(content),
+                          json_string_length(content), json_integer_value(id),
+                          &flags, e))
+            return -1;
+    }
+    return 0;
+}
+
+/* Replaces the text of each normalized added token by its normalized form,
+ * the pattern `tokenizers` matches in normalized text. */
+static void spm_normalize_added(struct spm *m)
+{
+    struct buf norm = {0}, tmp = {0};
+    for (size_t i = 0; i < m->n_added; i++) {
+        struct spm_added *a = &m->added[i];
+        if (!a->normalized)
+            continue;
+        spm_normalize(m, (const unsigned char *)a->text, a->len, &norm, &tmp);
+        free(a->text);
+        a->text = xmalloc(norm.len + 1);
+        memcpy(a->text, norm.data ? norm.data : "", norm.len);
+        a->text[norm.len] = 0;
+        a->len = norm.len;
+        if (a->len == 0) /* matches nothing, as an empty pattern */
+            a->normalized = false;
+    }
+    buf_free(&norm);
+    buf_free(&tmp);
+}
+
+/* Replaces m's pipeline (added tokens, normalizer, pre-tokenizer) by
+ * tokenizer.json's (members given; NULL when absent).  Returns 0, or -1
+ * and fills e. */
+static int spm_read_pipeline(struct spm *m, const json_t *normalizer,
+                             const json_t *pre_tokenizer,
+                             const json_t *added_tokens, struct err *e)
+{
+    for (size_t i = 0; i < m->n_added; i++)
+        free(m->added[i].text);
+    m->n_added = 0;
+    m->n_steps = 0;
+    free(m->units);
+    free(m->repl);
+    m->units = NULL;
+    m->repl = NULL;
+    m->n_units = m->repl_len = 0;
+
+    struct spm_spec spec = {0};
+    uint8_t *charsmap = NULL;
+    int rc = json_added_tokens(m, added_tokens, e);
+    if (rc == 0)
+        rc = json_normalizer(normalizer, m, &spec, &charsmap, e);
+    if (rc == 0)
+        rc = json_pre_tokenizer(pre_tokenizer, m, e);
+    if (rc == 0)
+        rc = spm_set_charsmap(m, spec.charsmap, spec.charsmap_len, e);
+    free(charsmap);
+    if (rc == 0)
+        spm_normalize_added(m);
+    return rc;
+}
+
+/* Loads tokenizer.json's Unigram model and pipeline into m.  Returns 0, or
+ * -1 and fills e (without the path). */
 static int spm_read_json(struct spm *m, const json_t *root, struct err *e)
 {
     const json_t *model = json_object_get(root, "model");
@@ -909,8 +1186,7 @@ static int spm_read_json(struct spm *m, const json_t *root, struct err *e)
         }
         refs[i] = (struct piece_ref){json_string_value(piece),
                                      json_string_length(piece),
-                                     (float)json_number_value(score),
-                                     PIECE_NORMAL, (int32_t)i};
+                                     json_number_value(score), PIECE_NORMAL};
     }
     static const char *const layout[] = {"<s>", "<pad>", "</s>", "<unk>"};
     for (size_t i = 0; i < 4; i++) {
@@ -919,41 +1195,128 @@ static int spm_read_json(struct spm *m, const json_t *root, struct err *e)
             return err_set(e, "vocab ids 0-3 must be <s> <pad> </s> <unk> "
                               "(the XLM-RoBERTa layout)");
         }
-        refs[i].type = PIECE_CONTROL;
     }
-    refs[3].type = PIECE_UNKNOWN;
-
-    size_t i;
-    const json_t *tok;
-    json_array_foreach(json_object_get(root, "added_tokens"), i, tok) {
-        const json_t *id = json_object_get(tok, "id");
-        const json_t *content = json_object_get(tok, "content");
-        if (!json_is_integer(id) || json_integer_value(id) < 4 ||
-            (uint64_t)json_integer_value(id) >= n)
-            continue;
-        struct piece_ref *r = &refs[json_integer_value(id)];
-        if (json_str_is(content, r->s))
-            r->type = json_is_true(json_object_get(tok, "special"))
-                          ? PIECE_CONTROL
-                          : PIECE_USER_DEFINED;
-    }
-
-    struct spm_spec spec = {0};
-    uint8_t *charsmap = NULL;
     int rc = spm_build_vocab(m, refs, n, e);
     free(refs);
+    m->unk_id = 3;
     if (rc == 0)
-        rc = json_normalizer(json_object_get(root, "normalizer"), &spec,
-                             &charsmap, e);
+        rc = spm_read_pipeline(m, json_object_get(root, "normalizer"),
+                               json_object_get(root, "pre_tokenizer"),
+                               json_object_get(root, "added_tokens"), e);
+    return rc;
+}
+
+/* ---- tokenizer.json beside a .model ---------------------------------------- */
+
+/* Skips the JSON string at t[i] ('"'); returns the index after it, or n. */
+static size_t skip_string(const char *t, size_t n, size_t i)
+{
+    for (i++; i < n;) {
+        const char *q = memchr(t + i, '"', n - i);
+        if (!q)
+            return n;
+        size_t j = (size_t)(q - t), bs = 0;
+        while (j - bs > i && t[j - bs - 1] == '\\')
+            bs++;
+        if (bs % 2 == 0) /* not escaped */
+            return j + 1;
+        i = j + 1;
+    }
+    return n;
+}
+
+/* Skips the JSON value at t[i] without parsing it (strings, nesting);
+ * returns the index after it, or n when it does not end. */
+static size_t skip_value(const char *t, size_t n, size_t i)
+{
+    if (t[i] == '"')
+        return skip_string(t, n, i);
+    if (t[i] != '{' && t[i] != '[') {
+        while (i < n && !strchr(",}] \t\r\n", t[i]))
+            i++;
+        return i;
+    }
+    size_t depth = 0;
+    while (i < n) {
+        char c = t[i];
+        if (c == '"') {
+            i = skip_string(t, n, i);
+            continue;
+        }
+        if (c == '{' || c == '[')
+            depth++;
+        else if ((c == '}' || c == ']') && --depth == 0)
+            return i + 1;
+        i++;
+    }
+    return n;
+}
+
+static size_t skip_ws(const char *t, size_t n, size_t i)
+{
+    while (i < n && strchr(" \t\r\n", t[i]) && t[i])
+        i++;
+    return i;
+}
+
+/* Parses the top-level members of tokenizer.json text t[0..n) named
+ * keys[0..n_keys) into vals (new references; NULL when absent), skipping
+ * the others (the 250k-piece vocabulary) unparsed.  Returns 0, or -1 and
+ * fills e. */
+static int json_members(const char *t, size_t n, const char *const *keys,
+                        size_t n_keys, json_t **vals, struct err *e)
+{
+    size_t i = skip_ws(t, n, 0);
+    if (i == n || t[i] != '{')
+        return err_set(e, "not a JSON object");
+    for (i = skip_ws(t, n, i + 1); i < n && t[i] != '}';) {
+        if (t[i] != '"')
+            return err_set(e, "malformed JSON at byte %zu", i);
+        size_t key = i + 1, key_end = skip_string(t, n, i);
+        i = skip_ws(t, n, key_end);
+        if (i == n || t[i] != ':')
+            return err_set(e, "malformed JSON at byte %zu", i);
+        i = skip_ws(t, n, i + 1);
+        size_t start = i;
+        i = i < n ? skip_value(t, n, i) : n;
+        if (i == start || i == n)
+            return err_set(e, "malformed JSON at byte %zu", start);
+        for (size_t k = 0; k < n_keys; k++) {
+            if (key_end - 1 - key != strlen(keys[k]) ||
+                memcmp(t + key, keys[k], strlen(keys[k])) != 0)
+                continue;
+            json_error_t je;
+            json_decref(vals[k]);
+            vals[k] = json_loadb(t + start, i - start, JSON_DECODE_ANY, &je);
+            if (!vals[k])
+                return err_set(e, "%s: %s", keys[k], je.text);
+        }
+        i = skip_ws(t, n, i);
+        if (i < n && t[i] == ',')
+            i = skip_ws(t, n, i + 1);
+    }
+    return i < n ? 0 : err_set(e, "truncated JSON");
+}
+
+/* Gives m, read from a .model, the pipeline of the tokenizer.json at path
+ * (what Hugging Face loads when both files are there).  Returns 0, or -1
+ * and fills e (without the path). */
+static int spm_read_json_pipeline(struct spm *m, const char *path,
+                                  struct err *e)
+{
+    static const char *const keys[] = {"normalizer", "pre_tokenizer",
+                                       "added_tokens"};
+    json_t *vals[3] = {NULL, NULL, NULL};
+    size_t n;
+    char *text = read_file(path, &n, e);
+    if (!text)
+        return -1;
+    int rc = json_members(text, n, keys, 3, vals, e);
     if (rc == 0)
-        rc = json_pre_tokenizer(json_object_get(root, "pre_tokenizer"), &spec,
-                                e);
-    if (rc == 0)
-        rc = spm_set_charsmap(m, spec.charsmap, spec.charsmap_len, e);
-    free(charsmap);
-    m->add_dummy_prefix = spec.add_dummy_prefix;
-    m->remove_extra_whitespaces = spec.remove_extra_whitespaces;
-    m->escape_whitespaces = spec.escape_whitespaces;
+        rc = spm_read_pipeline(m, vals[0], vals[1], vals[2], e);
+    for (size_t k = 0; k < 3; k++)
+        json_decref(vals[k]);
+    free(text);
     return rc;
 }
 
@@ -963,7 +1326,6 @@ struct tokenizer *sentencepiece_load(const char *model_dir, struct err *e)
 {
     struct buf path = {0};
     struct spm *m = xcalloc(1, sizeof *m);
-    size_t vocab_size = 0;
     int rc;
 
     buf_printf(&path, "%s/sentencepiece.bpe.model", model_dir);
@@ -974,8 +1336,11 @@ struct tokenizer *sentencepiece_load(const char *model_dir, struct err *e)
         if (data && rc)
             err_prefix(e, "%s", path.data);
         free(data);
-        /* HF inserts <pad> at 1 and appends <mask>. */
-        vocab_size = m->n_pieces + 2;
+        path.len = 0;
+        buf_printf(&path, "%s/tokenizer.json", model_dir);
+        if (rc == 0 && access(path.data, F_OK) == 0 &&
+            (rc = spm_read_json_pipeline(m, path.data, e)) != 0)
+            err_prefix(e, "%s", path.data);
     } else {
         path.len = 0;
         buf_printf(&path, "%s/tokenizer.json", model_dir);
@@ -991,7 +1356,6 @@ struct tokenizer *sentencepiece_load(const char *model_dir, struct err *e)
             err_prefix(e, "%s", path.data);
         }
         json_decref(root);
-        vocab_size = m->n_pieces;
     }
     buf_free(&path);
     if (rc) {
@@ -1010,6 +1374,6 @@ struct tokenizer *sentencepiece_load(const char *model_dir, struct err *e)
     t->unk_id = 3;
     t->n_sep_middle = 2;
     t->second_type_one = false;
-    t->vocab_size = vocab_size;
+    t->vocab_size = m->n_pieces;
     return t;
 }

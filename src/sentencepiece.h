@@ -1,5 +1,6 @@
 /* sentencepiece.h — the SentencePiece Unigram tokenizer of XLM-RoBERTa
- * models (BAAI bge-reranker-*), exact against SentencePiece's own encoder. */
+ * models (BAAI bge-reranker-*), id for id as Hugging Face's fast
+ * tokenizer (the one sentence-transformers' CrossEncoder runs). */
 #ifndef RERANK_SENTENCEPIECE_H
 #define RERANK_SENTENCEPIECE_H
 
@@ -10,9 +11,11 @@
  * it is SentencePiece's own file, and loads fastest) or else tokenizer.json
  * (a Unigram model with a Precompiled normalizer and a Metaspace
  * pre-tokenizer).  Ids follow the model's vocabulary: for a .model, the
- * fairseq layout of XLMRobertaTokenizer (<s>=0 <pad>=1 </s>=2 <unk>=3, piece
- * i -> i+1).  Returns NULL and fills e on error; release with
- * tokenizer_free(). */
+ * one transformers' XLMRobertaConverter builds (<s>=0 <pad>=1 </s>=2
+ * <unk>=3, piece i -> i+1, <mask> last).  The pipeline (added tokens,
+ * normalizer, pre-tokenizer) is tokenizer.json's when there is one, as
+ * Hugging Face loads it, else the converter's.  Returns NULL and fills e
+ * on error; release with tokenizer_free(). */
 struct tokenizer *sentencepiece_load(const char *model_dir, struct err *e);
 
 #endif

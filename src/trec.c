@@ -386,7 +386,8 @@ int trec_qrels_read(struct trec_qrels *q, const char *path, struct err *e)
     free(n_tmp);
     if (rc < 0 || status < 0)
         return -1;
-    qsort(q->topics, q->n_topics, sizeof *q->topics, cmp_qrels_topic);
+    if (q->n_topics) /* qsort(NULL, 0) is undefined */
+        qsort(q->topics, q->n_topics, sizeof *q->topics, cmp_qrels_topic);
     return 0;
 }
 
@@ -449,8 +450,10 @@ static int queries_add(struct trec_queries *q, const char *qid, size_t qid_len,
     grow((void **)&q->qids, &q->cap, q->n + 1, sizeof *q->qids);
     q->texts = xreallocarray(q->texts, q->cap, sizeof *q->texts);
     q->lines = xreallocarray(q->lines, q->cap, sizeof *q->lines);
+    q->text_lens = xreallocarray(q->text_lens, q->cap, sizeof *q->text_lens);
     q->qids[q->n] = id;
     q->texts[q->n] = arena_strndup(&q->arena, text, text_len);
+    q->text_lens[q->n] = text_len;
     q->lines[q->n] = line;
     strmap_put(q->map, id, q->n);
     q->n++;
@@ -492,8 +495,9 @@ static json_t *json_first(json_t *obj, const char *const *keys,
  * for integers); returns the text or NULL when v is neither. */
 static const char *json_id_text(json_t *v, char buf[32])
 {
-    if (json_is_string(v))
-        return json_string_value(v);
+    if (json_is_string(v)) /* an id holding U+0000 is no id */
+        return strlen(json_string_value(v)) == json_string_length(v)
+                   ? json_string_value(v) : NULL;
     if (json_is_integer(v)) {
         snprintf(buf, 32, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
         return buf;
@@ -510,7 +514,7 @@ static int queries_read_jsonl(struct trec_queries *q, struct lines *r,
         if (!r->line[strspn(r->line, " \t")])
             continue;
         json_error_t je;
-        json_t *obj = json_loadb(r->line, r->len, 0, &je);
+        json_t *obj = json_loadb(r->line, r->len, JSON_ALLOW_NUL, &je);
         if (!obj)
             return err_set(e, "%s:%ld: %s", q->path, r->lineno, je.text);
         const char *k;
@@ -698,15 +702,19 @@ void trec_queries_free(struct trec_queries *q)
 {
     free(q->qids);
     free(q->texts);
+    free(q->text_lens);
     free(q->lines);
     strmap_free(q->map);
     arena_free(&q->arena);
     memset(q, 0, sizeof *q);
 }
 
-const char *trec_queries_find(const struct trec_queries *q, const char *qid)
+const char *trec_queries_find(const struct trec_queries *q, const char *qid,
+                              size_t *len)
 {
     size_t i = strmap_get(q->map, qid);
+    if (i != SIZE_MAX && len)
+        *len = q->text_lens[i];
     return i == SIZE_MAX ? NULL : q->texts[i];
 }
 
@@ -760,9 +768,10 @@ int trec_source_next(struct trec_source *s, struct group *g, struct err *e)
     s->n_tail = 0;
     const struct trec_topic_run *t = NULL;
     const char *query = NULL;
+    size_t query_len = 0;
     while (s->next_topic < s->run->n_topics) {
         t = &s->run->topics[s->next_topic++];
-        query = trec_queries_find(s->queries, t->qid);
+        query = trec_queries_find(s->queries, t->qid, &query_len);
         if (query)
             break;
         s->stats.n_missing_queries++;
@@ -774,7 +783,8 @@ int trec_source_next(struct trec_source *s, struct group *g, struct err *e)
         return 0;
     group_reset(g);
     g->qid = arena_strndup(&g->arena, t->qid, strlen(t->qid));
-    g->query = arena_strndup(&g->arena, query, strlen(query));
+    g->query = arena_strndup(&g->arena, query, query_len);
+    g->query_len = query_len;
     g->source = s->run->path;
     g->first_line = t->first_line;
     g->ordinal = (long)++s->stats.n_groups;

@@ -106,6 +106,7 @@ struct trec_queries {
     const char **qids;      /* (n) in file order */
     const char **texts;     /* (n) UTF-8, whitespace as in the file (TSV,
                                JSONL) or collapsed to single spaces (topics) */
+    size_t *text_lens;      /* (n) bytes of each text: JSONL may hold U+0000 */
     long *lines;            /* (n) line where the query starts */
     size_t cap;
     struct trec_strmap *map;
@@ -119,8 +120,9 @@ struct trec_queries {
 int trec_queries_read(struct trec_queries *q, const char *path,
                       enum trec_topic_field field, struct err *e);
 void trec_queries_free(struct trec_queries *q);
-/* The text of qid, or NULL. */
-const char *trec_queries_find(const struct trec_queries *q, const char *qid);
+/* The text of qid, or NULL; its length in *len when len is not NULL. */
+const char *trec_queries_find(const struct trec_queries *q, const char *qid,
+                              size_t *len);
 
 /* ---- Document collections ---------------------------------------------- */
 

@@ -78,8 +78,9 @@ static json_t *json_first(json_t *obj, const char *const *keys)
 static const char *json_docid(json_t *obj, char buf[32])
 {
     json_t *v = json_first(obj, docid_keys);
-    if (json_is_string(v))
-        return json_string_value(v);
+    if (json_is_string(v)) /* an id holding U+0000 is no id */
+        return strlen(json_string_value(v)) == json_string_length(v)
+                   ? json_string_value(v) : NULL;
     if (json_is_integer(v)) {
         snprintf(buf, 32, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
         return buf;
@@ -109,7 +110,7 @@ static int parse_doc_line(enum trec_docs_format fmt, const char *line,
         return 0;
     }
     json_error_t je;
-    json_t *o = json_loadb(line, len, 0, &je);
+    json_t *o = json_loadb(line, len, JSON_ALLOW_NUL, &je);
     if (!o)
         return err_set(e, "%s", je.text);
     int rc = 0;
@@ -302,10 +303,10 @@ static int index_scan(struct trec_docs *d, struct rrx_entry **out, size_t *n,
                 now.st_mtim.tv_sec != d->st.st_mtim.tv_sec ||
                 now.st_mtim.tv_nsec != d->st.st_mtim.tv_nsec))
         rc = err_set(e, "%s: changed while it was being indexed", d->path);
-    if (!rc) {
+    if (!rc && nv) /* qsort(NULL, 0) is undefined */
         qsort(v, nv, sizeof *v, cmp_entry);
+    if (!rc)
         rc = entries_check_duplicates(d, v, nv, e);
-    }
     if (rc) {
         free(v);
         return -1;

@@ -135,4 +135,12 @@ uint64_t hash_bytes(const void *p, size_t n, uint64_t seed);
 size_t utf8_char_len(const char *s, size_t n);
 long utf8_invalid_at(const char *s, size_t n);
 
+/* Character classes of Hugging Face's `tokenizers` (Rust) for added-token
+ * matching: rust_is_whitespace is char::is_whitespace (the White_Space
+ * property, also Oniguruma's \s); rust_is_word_char is the regex crate's
+ * \w (Alphabetic approximated by the letters, Nl and the circled / squared
+ * letters; marks, Nd, Pc, joiners), which single_word tests. */
+bool rust_is_whitespace(int32_t c);
+bool rust_is_word_char(int32_t c);
+
 #endif

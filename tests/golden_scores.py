@@ -2,6 +2,7 @@
 """golden_scores.py — checks `rerank --model` end to end against PyTorch.
 
 usage: golden_scores.py LOGITS.jsonl LOGITS_KEY MODEL_DIR OUT_DIR [TOL [ARG...]]
+(LOGITS_KEY names a list of logits, or one logit.)
 For each max_length in the golden file, writes the pairs as candidate lines
 (one group per pair), runs the real binary on them twice, and compares each
 score with the reference: with --activation none, the reference logit
@@ -54,8 +55,9 @@ for max_length in sorted({c["max_length"] for c in cases}):
             continue
         got = {o["docid"]: o["score"] for o in map(json.loads, r.stdout.decode().splitlines())}
         for i, c in rows:
-            f = (lambda x: x) if activation else default_activation(model, len(c[key]))
-            want = f(c[key][-1])
+            logits = c[key] if isinstance(c[key], list) else [c[key]]
+            f = (lambda x: x) if activation else default_activation(model, len(logits))
+            want = f(logits[-1])
             have = got.get(str(i))
             if have is not None and abs(have - want) <= tol:
                 passed += 1

@@ -475,6 +475,16 @@ static void test_providers(void)
     CHECK(score_once(&o, &g, &e, NULL) == 0);
     CHECK(stats_for("empty").requests == 0);
 
+    /* A query holding U+0000 is sent whole: "apple" after it counts. */
+    static const char *const fruit[] = {"an apple", "a pear"};
+    o = options("cohere", url_for("cohere", "tag=nul"));
+    group_fill(&g, "q1", QUERY, fruit, 2);
+    g.query = arena_strndup(&g.arena, "zzz\0apple", 9);
+    g.query_len = 9;
+    CHECK_MSG(score_once(&o, &g, &e, NULL) == 0, "%s", e.msg);
+    CHECK_MSG(g.cands[0].score == 1.25 && g.cands[1].score == 0.25,
+              "NUL query: scores %g %g", g.cands[0].score, g.cands[1].score);
+
     /* Invalid UTF-8 is refused before any request. */
     static const char *const bad[] = {"ok", "bad \xff byte"};
     o = options("cohere", url_for("cohere", "tag=utf8"));

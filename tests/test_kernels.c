@@ -253,6 +253,61 @@ static void test_half(void)
     CHECK(g[3] == 0x1p-133f);
 }
 
+/* ModernBERT's kernels: LayerNorm without bias, the GLU gate (odd widths
+ * exercise the ragged ends), rotary embedding against rotate_half. */
+static void test_modernbert_kernels(void)
+{
+    size_t dim = 45, inter = 37, rows = 3, nh = 3, hd = 10, half = hd / 2;
+    float *x = rand_vec(dim, -3, 3), *g = rand_vec(dim, 0.5, 1.5);
+    float *zero = calloc(dim, sizeof *zero);
+    double *ref = xmalloc(dim * sizeof *ref);
+    ln_ref(ref, x, g, zero, dim, 1e-5);
+    layernorm(x, g, NULL, 1, dim, 1e-5f);
+    double worst = 0;
+    for (size_t j = 0; j < dim; j++)
+        worst = fmax(worst, fabs(x[j] - ref[j]));
+    CHECK_MSG(worst < 1e-6, "layernorm without bias error %g", worst);
+
+    float *glu = rand_vec(rows * 2 * inter, -4, 4);
+    float *orig = xmalloc(rows * 2 * inter * sizeof *orig);
+    memcpy(orig, glu, rows * 2 * inter * sizeof *orig);
+    gelu_gate(glu, rows, inter);
+    worst = 0;
+    for (size_t r = 0; r < rows; r++)
+        for (size_t j = 0; j < inter; j++) {
+            const float *o = orig + r * 2 * inter;
+            double want = gelu_ref(o[j]) * o[inter + j];
+            worst = fmax(worst, fabs(glu[r * 2 * inter + j] - want));
+            CHECK(glu[r * 2 * inter + inter + j] == o[inter + j]);
+        }
+    CHECK_MSG(worst < 4e-6, "gelu_gate error %g", worst);
+
+    /* Rows of stride ld > n_head * head_dim (a slice of the fused QKV). */
+    size_t ld = nh * hd + 7;
+    float *q = rand_vec(rows * ld, -2, 2), *cs = rand_vec(rows * half, -1, 1),
+          *sn = rand_vec(rows * half, -1, 1);
+    float *q0 = xmalloc(rows * ld * sizeof *q0);
+    memcpy(q0, q, rows * ld * sizeof *q0);
+    rope_rows(q, ld, rows, nh, hd, cs, sn);
+    worst = 0;
+    for (size_t r = 0; r < rows; r++)
+        for (size_t h = 0; h < nh; h++)
+            for (size_t j = 0; j < hd; j++) {
+                const float *v = q0 + r * ld + h * hd;
+                size_t k = j % half;
+                /* q * cos + rotate_half(q) * sin, rotate_half = (-x2, x1) */
+                double rot = j < half ? -v[j + half] : v[j - half];
+                double want = v[j] * cs[r * half + k] + rot * sn[r * half + k];
+                worst = fmax(worst, fabs(q[r * ld + h * hd + j] - want));
+            }
+    for (size_t r = 0; r < rows; r++)
+        for (size_t j = nh * hd; j < ld; j++)
+            CHECK(q[r * ld + j] == q0[r * ld + j]);
+    CHECK_MSG(worst < 1e-6, "rope_rows error %g", worst);
+    free(x), free(g), free(zero), free(ref), free(glu), free(orig), free(q),
+        free(cs), free(sn), free(q0);
+}
+
 int main(void)
 {
     test_matmul();
@@ -263,5 +318,6 @@ int main(void)
     test_tanh();
     test_add_bias();
     test_half();
+    test_modernbert_kernels();
     return check_report();
 }

@@ -77,7 +77,7 @@ static json_t *bodies;
 static void collect_body(void *ctx, const char *label, const char *body)
 {
     (void)ctx;
-    json_t *b = json_loads(body, 0, NULL);
+    json_t *b = json_loads(body, JSON_ALLOW_NUL, NULL);
     CHECK_MSG(b != NULL, "%s: the body is not JSON", label);
     if (b)
         json_array_append_new(bodies, b);
@@ -290,6 +290,33 @@ static void test_parse(void)
     check_parse("2", 1, (size_t[]){0}, 0);
 }
 
+/* Answers read without a server (llm_parse_answer, the scorer's own path). */
+static void test_parse_answer(void)
+{
+    struct http_options ho;
+    http_options_init(&ho);
+    struct err e;
+    struct http_client *http = http_client_new(&ho, &e);
+    const char *fmt = "{\"choices\":[{\"message\":{\"content\":\"Yes\"},\"logprobs\":"
+                      "{\"content\":[{\"token\":\"Yes\",\"logprob\":-0.1,\"top_logprobs\":"
+                      "[{\"token\":\"Yes\",\"logprob\":%s},{\"token\":\" no\",\"logprob\":"
+                      "-2.3},{\"token\":\"yes\",\"logprob\":-4}]}]}}]}";
+    char body[512];
+    size_t perm[1];
+    double score = -1;
+    snprintf(body, sizeof body, fmt, "-0.1");
+    CHECK(llm_parse_answer(LLM_POINTWISE, http, body, strlen(body), 1, perm, &score, &e) == 1);
+    double yes = exp(-0.1) + exp(-4.0), no = exp(-2.3);
+    CHECK_NEAR(score, yes / (yes + no), 1e-12);
+    /* A "log-probability" above 0 is not one: that entry is left out, and
+     * the score stays a probability (it was NaN: exp(1000) overflows). */
+    snprintf(body, sizeof body, fmt, "1000");
+    CHECK(llm_parse_answer(LLM_POINTWISE, http, body, strlen(body), 1, perm, &score, &e) == 1);
+    yes = exp(-4.0);
+    CHECK_NEAR(score, yes / (yes + no), 1e-12);
+    http_client_free(http);
+}
+
 static void test_estimate(void)
 {
     CHECK(llm_estimate_tokens(NULL, 0) == 3);
@@ -417,6 +444,39 @@ static void test_dry_run(void)
     CHECK_STR(MSG(3, "content"), "[1] passage 10 about fruit apple,");
 #undef MSG
     json_decref(bodies);
+
+    /* A query holding U+0000 goes into the prompts whole. */
+    struct group gn = {0};
+    char *two[2] = {xstrdup("first"), xstrdup("second")};
+    group_fill(&gn, "x", two, 2);
+    gn.query = arena_strndup(&gn.arena, "a\0b", 3);
+    gn.query_len = 3;
+    free(two[0]);
+    free(two[1]);
+    bodies = json_array();
+    CHECK(score_once(&o, &gn, &e) == 0);
+    o.mode = LLM_POINTWISE;
+    CHECK(score_once(&o, &gn, &e) == 0);
+    o.mode = LLM_LISTWISE;
+    CHECK(json_array_size(bodies) == 3);
+#define NUL_PART(s) {s, sizeof s - 1}
+    static const struct { const char *s; size_t n; } nul_in[] = {
+        NUL_PART("query: a\0b."), NUL_PART("Query: a\0b. \nRank"),
+        NUL_PART("\nQuery: a\0b\nDoes")};
+#undef NUL_PART
+    for (size_t i = 0; i < 3; i++) {
+        json_t *ms = json_object_get(json_array_get(bodies, i == 2 ? 2 : 0), "messages");
+        json_t *c = json_object_get(json_array_get(ms, i == 0 ? 1 : i == 1 ? 7 : 0),
+                                    "content");
+        const char *t = json_string_value(c);
+        size_t n = json_string_length(c), k = nul_in[i].n;
+        bool found = false;
+        for (size_t j = 0; t && j + k <= n && !found; j++)
+            found = memcmp(t + j, nul_in[i].s, k) == 0;
+        CHECK_MSG(found, "NUL query: message %zu", i);
+    }
+    json_decref(bodies);
+    group_free(&gn);
 
     /* Pointwise: one request per document, rank_llm's fields. */
     bodies = json_array();
@@ -957,6 +1017,7 @@ int main(void)
     setenv("no_proxy", "127.0.0.1,localhost", 1);
     setenv("NO_PROXY", "127.0.0.1,localhost", 1);
     test_parse();
+    test_parse_answer();
     test_estimate();
     test_options();
     test_cascade_floor();

@@ -1,13 +1,17 @@
 /* test_sentencepiece.c — the SentencePiece tokenizer against references:
- *   - shared golden pairs (tokenize-xlmr.jsonl, made with SentencePiece) on
+ *   - shared golden pairs (tokenize-xlmr.jsonl) on
  *     tiny-xlmr-ce, through sentencepiece.bpe.model and tokenizer.json alike;
- *   - testdata/spm/cases.jsonl (scripts/gen-spm-tests.py: a multilingual
- *     model trained with spm_train, ids from python3-sentencepiece), through
- *     both files;
+ *   - testdata/spm/{cases,stress}.jsonl on the multilingual model
+ *     scripts/gen-spm-tests.py trains with spm_train, and
+ *     testdata/xlmr-fast/tiny-xlmr-ce.jsonl on tiny-xlmr-ce, with ids from
+ *     Hugging Face's fast tokenizer (scripts/gen-xlmr-fast-cases.js), through
+ *     tokenizer.json alone and beside the .model; the *-converter.jsonl
+ *     files through a lone .model (the pipeline transformers builds);
  *   - malformed and mutated model files (must fail cleanly or tokenize
  *     without touching memory they do not own);
  *   - a synthetic 250,000-piece model: load time, and ids of its pieces.
- * Each path is forced by copying one file into its own tests/out directory. */
+ * Each path is forced by copying one file, or both, into its own tests/out
+ * directory. */
 #include "check.h"
 #include "sentencepiece.h"
 #include "tokenizer.h"
@@ -26,32 +30,48 @@ static int write_bytes(const char *path, const void *p, size_t n)
     return (fclose(f) == 0 && w == n) ? 0 : -1;
 }
 
-/* Makes tests/out/<name>/ holding a copy of src_dir/<file> (only that file,
- * so that sentencepiece_load takes that path); returns the directory in a
- * static buffer, or NULL when src_dir/<file> cannot be read. */
-static const char *model_dir_with(const char *name, const char *src_dir,
-                                  const char *file)
+/* Copies src_dir/file into dir, or removes dir/file when copy is false;
+ * returns 0, or -1 when src_dir/file cannot be read or written. */
+static int copy_or_remove(const char *dir, const char *src_dir,
+                          const char *file, bool copy)
 {
-    static char dir[512];
     char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    remove(path);
+    if (!copy)
+        return 0;
+    char src[1024];
     struct err e;
     size_t n;
-    snprintf(path, sizeof path, "%s/%s", src_dir, file);
-    char *data = read_file(path, &n, &e);
+    snprintf(src, sizeof src, "%s/%s", src_dir, file);
+    char *data = read_file(src, &n, &e);
     if (!data)
-        return NULL;
+        return -1;
+    int rc = write_bytes(path, data, n);
+    free(data);
+    return rc;
+}
+
+/* The files a model directory holds. */
+enum which { ONLY_MODEL, ONLY_JSON, BOTH };
+static const char *const which_name[] = {"sentencepiece.bpe.model",
+                                         "tokenizer.json", "both files"};
+
+/* Makes tests/out/<name>/ holding copies of src_dir's
+ * sentencepiece.bpe.model, tokenizer.json or both, so that
+ * sentencepiece_load takes that path; returns the directory in a static
+ * buffer, or NULL when a file cannot be copied. */
+static const char *model_dir_with(const char *name, const char *src_dir,
+                                  enum which w)
+{
+    static char dir[512];
     mkdir("tests/out", 0755);
     snprintf(dir, sizeof dir, "tests/out/%s", name);
     mkdir(dir, 0755);
-    /* Remove the other file a previous run may have left. */
-    snprintf(path, sizeof path, "%s/%s", dir,
-             strcmp(file, "tokenizer.json") ? "tokenizer.json"
-                                            : "sentencepiece.bpe.model");
-    remove(path);
-    snprintf(path, sizeof path, "%s/%s", dir, file);
-    int rc = write_bytes(path, data, n);
-    free(data);
-    return rc ? NULL : dir;
+    if (copy_or_remove(dir, src_dir, "sentencepiece.bpe.model", w != ONLY_JSON) ||
+        copy_or_remove(dir, src_dir, "tokenizer.json", w != ONLY_MODEL))
+        return NULL;
+    return dir;
 }
 
 static void tokenize(const struct tokenizer *t, const char *s, size_t n,
@@ -71,16 +91,15 @@ static bool ids_equal_json(const struct ids *a, const json_t *expected)
     return true;
 }
 
-/* Every golden pair of tokenize-xlmr.jsonl through t. */
-static void check_golden(const struct tokenizer *t, const char *label)
+/* Every case of a JSON Lines file through t: {"text", "ids"} (the text
+ * alone) or {"query", "text", "max_length", "input_ids"} (a pair, with
+ * truncation).  Returns the number of cases, or 0 when path is absent. */
+static size_t check_jsonl(const struct tokenizer *t, const char *path,
+                          const char *label)
 {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/golden/tokenize-xlmr.jsonl", shared_dir());
     FILE *f = fopen(path, "r");
-    if (!f) {
-        SKIP("%s: %s not found", label, path);
-        return;
-    }
+    if (!f)
+        return 0;
     char *line = NULL;
     size_t cap = 0, n_cases = 0;
     struct ids q = {0}, d = {0};
@@ -91,76 +110,68 @@ static void check_golden(const struct tokenizer *t, const char *label)
         const json_t *query = json_object_get(c, "query");
         const json_t *text = json_object_get(c, "text");
         const json_t *max_length = json_object_get(c, "max_length");
-        CHECK_MSG(json_is_string(query) && json_is_string(text) &&
-                      json_integer_value(max_length) > 4,
-                  "%s: golden line %zu malformed", label, n_cases + 1);
-        if (json_is_string(query) && json_is_string(text) &&
-            json_integer_value(max_length) > 4) {
+        n_cases++;
+        if (json_is_string(text) && !query) {
+            tokenize(t, json_string_value(text), json_string_length(text), &d);
+            CHECK_MSG(ids_equal_json(&d, json_object_get(c, "ids")),
+                      "%s: %s:%zu differs: %s", label, path, n_cases, line);
+        } else if (json_is_string(query) && json_is_string(text) &&
+                   json_integer_value(max_length) > 4) {
             tokenize(t, json_string_value(query), json_string_length(query), &q);
             tokenize(t, json_string_value(text), json_string_length(text), &d);
             tokenizer_encode_ids(t, &q, &d,
                                  (size_t)json_integer_value(max_length), &pair);
             CHECK_MSG(ids_equal_json(&pair.input_ids,
                                      json_object_get(c, "input_ids")),
-                      "%s: golden case %zu differs (query \"%.60s\")", label,
-                      n_cases + 1, json_string_value(query));
+                      "%s: %s:%zu differs: %s", label, path, n_cases, line);
+        } else {
+            CHECK_MSG(false, "%s: %s:%zu malformed", label, path, n_cases);
         }
         json_decref(c);
-        n_cases++;
     }
-    CHECK_MSG(n_cases == 281, "%s: %zu golden cases", label, n_cases);
     free(line);
     fclose(f);
     ids_free(&q);
     ids_free(&d);
     encoding_free(&pair);
+    return n_cases;
 }
 
-static int hex_value(char c)
+/* Every golden pair of tokenize-xlmr.jsonl, and the fast tokenizer's
+ * stress cases for tiny-xlmr-ce (those of the converter's pipeline for a
+ * lone .model), through t. */
+static void check_golden(const struct tokenizer *t, enum which w)
 {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    const char *label = which_name[w];
+    char path[1024];
+    snprintf(path, sizeof path, "%s/golden/tokenize-xlmr.jsonl", shared_dir());
+    size_t n = check_jsonl(t, path, label);
+    if (n == 0)
+        SKIP("%s: %s not found", label, path);
+    else
+        CHECK_MSG(n == 281, "%s: %zu golden cases", label, n);
+    const char *stress = w == ONLY_MODEL
+                             ? "testdata/xlmr-fast/tiny-xlmr-ce-converter.jsonl"
+                             : "testdata/xlmr-fast/tiny-xlmr-ce.jsonl";
+    n = check_jsonl(t, stress, label);
+    CHECK_MSG(n >= 600, "%s: %zu cases in %s", label, n, stress);
 }
 
-/* testdata/spm/cases.jsonl: {"text" or "hex": ..., "ids": [...]}. */
-static void check_cases(const struct tokenizer *t, const char *label)
+/* testdata/spm: cases.jsonl and stress.jsonl, or stress-converter.jsonl for
+ * a lone .model (scripts/gen-xlmr-fast-cases.js, ids from Hugging Face's
+ * fast tokenizer). */
+static void check_cases(const struct tokenizer *t, enum which w)
 {
-    FILE *f = fopen("testdata/spm/cases.jsonl", "r");
-    CHECK_MSG(f != NULL, "testdata/spm/cases.jsonl missing");
-    if (!f)
+    const char *label = which_name[w];
+    if (w == ONLY_MODEL) {
+        size_t n = check_jsonl(t, "testdata/spm/stress-converter.jsonl", label);
+        CHECK_MSG(n >= 600, "%s: %zu converter cases", label, n);
         return;
-    char *line = NULL;
-    size_t cap = 0, n_cases = 0;
-    struct ids got = {0};
-    while (getline(&line, &cap, f) > 0) {
-        json_error_t jerr;
-        json_t *c = json_loads(line, JSON_ALLOW_NUL, &jerr);
-        const json_t *text = json_object_get(c, "text");
-        const json_t *hex = json_object_get(c, "hex");
-        char bytes[512];
-        const char *s = NULL;
-        size_t n = 0;
-        if (json_is_string(text)) {
-            s = json_string_value(text);
-            n = json_string_length(text);
-        } else if (json_is_string(hex) && json_string_length(hex) / 2 < sizeof bytes) {
-            const char *h = json_string_value(hex);
-            for (n = 0; h[2 * n] && h[2 * n + 1]; n++)
-                bytes[n] = (char)(hex_value(h[2 * n]) << 4 | hex_value(h[2 * n + 1]));
-            s = bytes;
-        }
-        CHECK_MSG(s != NULL, "%s: case %zu malformed", label, n_cases + 1);
-        if (s) {
-            tokenize(t, s, n, &got);
-            CHECK_MSG(ids_equal_json(&got, json_object_get(c, "ids")),
-                      "%s: case %zu differs: %s", label, n_cases + 1, line);
-        }
-        json_decref(c);
-        n_cases++;
     }
-    CHECK_MSG(n_cases >= 50, "%s: only %zu cases", label, n_cases);
-    free(line);
-    fclose(f);
-    ids_free(&got);
+    size_t n = check_jsonl(t, "testdata/spm/cases.jsonl", label);
+    CHECK_MSG(n >= 50, "%s: %zu cases in testdata/spm/cases.jsonl", label, n);
+    n = check_jsonl(t, "testdata/spm/stress.jsonl", label);
+    CHECK_MSG(n >= 600, "%s: %zu cases in testdata/spm/stress.jsonl", label, n);
 }
 
 static void check_fields(const struct tokenizer *t, size_t vocab_size)
@@ -172,37 +183,38 @@ static void check_fields(const struct tokenizer *t, size_t vocab_size)
               t->vocab_size, vocab_size);
 }
 
-/* Loads dir (forced to one file) and runs check_cases / check_golden. */
+/* Loads testdata/spm and tiny-xlmr-ce from each file and both, and runs
+ * check_cases / check_golden. */
 static void check_model_files(void)
 {
-    static const char *const files[] = {"sentencepiece.bpe.model", "tokenizer.json"};
     char golden_dir[512];
     snprintf(golden_dir, sizeof golden_dir, "%s/golden/tiny-xlmr-ce", shared_dir());
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 3; i++) {
+        enum which w = (enum which)i;
         struct err e = {0};
         char name[64];
         snprintf(name, sizeof name, "spm-testdata-%d", i);
-        const char *dir = model_dir_with(name, "testdata/spm", files[i]);
-        CHECK_MSG(dir != NULL, "testdata/spm/%s missing", files[i]);
+        const char *dir = model_dir_with(name, "testdata/spm", w);
+        CHECK_MSG(dir != NULL, "testdata/spm: %s missing", which_name[w]);
         struct tokenizer *t = dir ? sentencepiece_load(dir, &e) : NULL;
-        CHECK_MSG(t != NULL, "load %s: %s", files[i], e.msg);
+        CHECK_MSG(t != NULL, "load %s: %s", which_name[w], e.msg);
         if (t) {
             check_fields(t, 3002);
-            check_cases(t, files[i]);
+            check_cases(t, w);
             tokenizer_free(t);
         }
 
         snprintf(name, sizeof name, "spm-golden-%d", i);
-        dir = model_dir_with(name, golden_dir, files[i]);
+        dir = model_dir_with(name, golden_dir, w);
         if (!dir) {
-            SKIP("%s/%s not found", golden_dir, files[i]);
+            SKIP("%s: %s not found", golden_dir, which_name[w]);
             continue;
         }
         t = sentencepiece_load(dir, &e);
-        CHECK_MSG(t != NULL, "load golden %s: %s", files[i], e.msg);
+        CHECK_MSG(t != NULL, "load golden %s: %s", which_name[w], e.msg);
         if (t) {
             check_fields(t, 3002);
-            check_golden(t, files[i]);
+            check_golden(t, w);
             tokenizer_free(t);
         }
     }
@@ -402,13 +414,26 @@ static void check_malformed(void)
         tokenizer_free(t);
     }
     CHECK(strstr(e.msg, "sentencepiece.bpe.model") != NULL);
-    /* With both files, the .model is read (this tokenizer.json is broken). */
-    struct tokenizer *both = load_bytes("tokenizer.json", "{", 1, &e);
-    CHECK(both == NULL);
-    CHECK(write_bytes("tests/out/spm-bad/sentencepiece.bpe.model", model, n) == 0);
-    both = sentencepiece_load("tests/out/spm-bad", &e);
-    CHECK_MSG(both != NULL, "model beside a broken tokenizer.json: %s", e.msg);
-    tokenizer_free(both);
+    /* With both files, the vocabulary comes from the .model and the
+     * pipeline from tokenizer.json, which must be readable. */
+    static const char *const beside[] = {
+        "{", "[]", "{\"normalizer\": {\"type\": \"NFC\"}}",
+        "{\"model\": {\"vocab\": [\"}]\\\"\", 1]}, \"pre_tokenizer\": 7}",
+        "{\"added_tokens\": [{\"id\": 999999, \"content\": \"x\"}], \"pre_tokenizer\": "
+        "{\"type\": \"Metaspace\", \"replacement\": \"\\u2581\"}}"};
+    for (size_t i = 0; i < sizeof beside / sizeof *beside; i++) {
+        struct tokenizer *both = load_bytes("tokenizer.json", beside[i],
+                                            strlen(beside[i]), &e);
+        CHECK(both == NULL);
+        CHECK(write_bytes("tests/out/spm-bad/sentencepiece.bpe.model", model, n) == 0);
+        both = sentencepiece_load("tests/out/spm-bad", &e);
+        CHECK_MSG(both == NULL && strstr(e.msg, "tokenizer.json"),
+                  "model beside broken tokenizer.json %zu: %s", i, e.msg);
+        /* The vocabulary's tricky string is skipped, not taken for its end. */
+        if (i == 3)
+            CHECK_MSG(strstr(e.msg, "only Metaspace") != NULL, "%s", e.msg);
+        tokenizer_free(both);
+    }
 
     /* Random byte changes: a clean failure, or a tokenizer that works
      * (valgrind and ASan runs check that nothing reads out of bounds). */
@@ -436,6 +461,22 @@ static void check_malformed(void)
         free(m);
     }
     CHECK_MSG(loaded > 0, "mutated models: %d loaded and tokenized in range", loaded);
+
+    /* Malformed UTF-8 (outside the tokenize contract): each bad byte is
+     * read as U+FFFD (which this charsmap maps to a space), and every id
+     * stays in range. */
+    struct tokenizer *tm = load_bytes("sentencepiece.bpe.model", model, n, &e);
+    CHECK_MSG(tm != NULL, "testdata model: %s", e.msg);
+    static const char *const bad_utf8[] = {"ab\xff" "cd", "a\xc3(b", "\xf0\x9f\x98",
+                                           "caf\xc3", "\xed\xa0\x80 x", "\xc0\xaf <s"};
+    for (size_t i = 0; tm && i < sizeof bad_utf8 / sizeof *bad_utf8; i++) {
+        struct ids got = {0};
+        tokenize(tm, bad_utf8[i], strlen(bad_utf8[i]), &got);
+        for (size_t k = 0; k < got.n; k++)
+            CHECK(got.v[k] >= 0 && (size_t)got.v[k] < tm->vocab_size);
+        ids_free(&got);
+    }
+    tokenizer_free(tm);
     free(model);
 
     /* The charsmap's trie size must fit its blob. */

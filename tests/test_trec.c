@@ -47,10 +47,10 @@ static void test_queries_tsv(void)
     CHECK(trec_queries_read(&q, p, TREC_FIELD_TITLE, &e) == 0);
     CHECK(q.format == TREC_QUERIES_TSV);
     CHECK(q.n == 3);
-    CHECK_STR(trec_queries_find(&q, "1"), "first query");
-    CHECK_STR(trec_queries_find(&q, "2"), "  spaced\tand tabbed");
-    CHECK_STR(trec_queries_find(&q, "abc"), "");
-    CHECK(trec_queries_find(&q, "3") == NULL);
+    CHECK_STR(trec_queries_find(&q, "1", NULL), "first query");
+    CHECK_STR(trec_queries_find(&q, "2", NULL), "  spaced\tand tabbed");
+    CHECK_STR(trec_queries_find(&q, "abc", NULL), "");
+    CHECK(trec_queries_find(&q, "3", NULL) == NULL);
     CHECK(q.n == 3 && q.lines[1] == 3);
     trec_queries_free(&q);
 
@@ -80,9 +80,17 @@ static void test_queries_jsonl(void)
     CHECK(trec_queries_read(&q, p, TREC_FIELD_TITLE, &e) == 0);
     CHECK(q.format == TREC_QUERIES_JSONL);
     CHECK(q.n == 3);
-    CHECK_STR(trec_queries_find(&q, "PLAIN-1"), "do cholesterol statins work");
-    CHECK_STR(trec_queries_find(&q, "42"), "integer id");
-    CHECK_STR(trec_queries_find(&q, "x"), "query wins");
+    CHECK_STR(trec_queries_find(&q, "PLAIN-1", NULL), "do cholesterol statins work");
+    CHECK_STR(trec_queries_find(&q, "42", NULL), "integer id");
+    CHECK_STR(trec_queries_find(&q, "x", NULL), "query wins");
+    trec_queries_free(&q);
+
+    /* U+0000 in a query is kept, with the text's length. */
+    p = write_tmp("q-nul.jsonl", "{\"qid\": \"n\", \"query\": \"a\\u0000b\"}\n");
+    CHECK_MSG(trec_queries_read(&q, p, TREC_FIELD_TITLE, &e) == 0, "%s", e.msg);
+    size_t len = 0;
+    const char *nul = trec_queries_find(&q, "n", &len);
+    CHECK(nul && len == 3 && memcmp(nul, "a\0b", 3) == 0);
     trec_queries_free(&q);
 
     char want[600];
@@ -133,17 +141,17 @@ static void test_queries_topics(void)
     CHECK(trec_queries_read(&q, p, TREC_FIELD_TITLE, &e) == 0);
     CHECK(q.format == TREC_QUERIES_TOPICS);
     CHECK(q.n == 2);
-    CHECK_STR(trec_queries_find(&q, "301"), "International Organized Crime");
-    CHECK_STR(trec_queries_find(&q, "302"), "Poliomyelitis and Post-Polio");
+    CHECK_STR(trec_queries_find(&q, "301", NULL), "International Organized Crime");
+    CHECK_STR(trec_queries_find(&q, "302", NULL), "Poliomyelitis and Post-Polio");
     CHECK(q.n == 2 && q.lines[1] == 13);
     trec_queries_free(&q);
 
     CHECK(trec_queries_read(&q, p, TREC_FIELD_DESC, &e) == 0);
-    CHECK_STR(trec_queries_find(&q, "301"), "Identify organizations that "
+    CHECK_STR(trec_queries_find(&q, "301", NULL), "Identify organizations that "
               "participate in international criminal activity.");
     trec_queries_free(&q);
     CHECK(trec_queries_read(&q, p, TREC_FIELD_NARR, &e) == 0);
-    CHECK_STR(trec_queries_find(&q, "302"), "Relevant documents should contain data.");
+    CHECK_STR(trec_queries_find(&q, "302", NULL), "Relevant documents should contain data.");
     trec_queries_free(&q);
 
     enum trec_topic_field f;
@@ -279,6 +287,24 @@ static void test_docs_jsonl(void)
     check_doc(d, "7", "pyserini style \xc3\xa9");
     check_doc(d, "b4", "escaped \"quote\"\nnewline");
     check_doc(d, "b3", NULL);
+    trec_docs_free(d);
+
+    /* U+0000 in a text is kept; in a docid it is refused. */
+    p = write_tmp("corpus-nul.jsonl", "{\"_id\": \"z\", \"text\": \"a\\u0000b\"}\n");
+    d = trec_docs_open(p, &e);
+    CHECK_MSG(d != NULL, "%s", e.msg);
+    if (d) {
+        struct arena a = {0};
+        const char *text = NULL;
+        size_t len = 0;
+        CHECK(trec_docs_get(d, "z", &a, &text, &len, &e) == 1 && len == 3 &&
+              memcmp(text, "a\0b", 3) == 0);
+        arena_free(&a);
+        trec_docs_free(d);
+    }
+    p = write_tmp("corpus-nul-id.jsonl", "{\"_id\": \"z\\u0000y\", \"text\": \"t\"}\n");
+    d = trec_docs_open(p, &e);
+    CHECK(d == NULL && strstr(e.msg, "missing docid") != NULL);
     trec_docs_free(d);
 }
 
@@ -442,6 +468,18 @@ static void test_source(void)
     CHECK(n_tail == 0);
     CHECK(trec_source_next(src, &g, &e) == 0);
     CHECK(trec_source_stats(src)->n_missing_queries == 1);
+    trec_source_free(src);
+    trec_queries_free(&q);
+    trec_run_free(&run);
+
+    /* A JSONL query holding U+0000 reaches the group whole. */
+    run_path = write_tmp("s-nul.run", "n Q0 d1 1 1 t\n");
+    q_path = write_tmp("s-nul.jsonl", "{\"qid\": \"n\", \"query\": \"a\\u0000b\"}\n");
+    CHECK(trec_run_read(&run, run_path, &e) == 0);
+    CHECK(trec_queries_read(&q, q_path, TREC_FIELD_TITLE, &e) == 0);
+    src = trec_source_open(&run, &q, docs, NULL);
+    CHECK(trec_source_next(src, &g, &e) == 1);
+    CHECK(group_query_len(&g) == 3 && memcmp(g.query, "a\0b", 3) == 0);
     trec_source_free(src);
 
     group_free(&g);
