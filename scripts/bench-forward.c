@@ -5,7 +5,8 @@
  *      $(ls src/*.o | grep -v main.o) $(pkg-config --cflags --libs \
  *      jansson openblas) -lm -lpthread -o /tmp/bench-forward
  *   scripts/gen-tiny-model.py --minilm /tmp/minilm
- *   /tmp/bench-forward /tmp/minilm [n_seqs=100] [threads=2] [repeats=5]
+ *   /tmp/bench-forward /tmp/minilm [n_seqs=100] [threads=2] [repeats=5] [int8]
+ * (int8: the --quantize int8 dense layers; RERANK_QGEMM picks the kernel).
  * Prints pairs/s and GFLOP/s counting 2*tokens*(4h^2 + 2h*inter) for the
  * dense layers and 4*len^2*h for attention, per sequence and layer. */
 #include <stdio.h>
@@ -16,7 +17,7 @@
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s MODEL_DIR [n_seqs] [threads] [repeats]\n",
+        fprintf(stderr, "usage: %s MODEL_DIR [n_seqs] [threads] [repeats] [fp32|int8]\n",
                 argv[0]);
         return 2;
     }
@@ -26,6 +27,11 @@ int main(int argc, char **argv)
     struct err e;
     struct model *m = model_load_weights(argv[1], &e);
     if (!m) {
+        fprintf(stderr, "bench-forward: %s\n", e.msg);
+        return 1;
+    }
+    if (argc > 5 && model_quantize(m, quantize_from_name(argv[5]) == QUANTIZE_INT8
+                                        ? QUANTIZE_INT8 : QUANTIZE_NONE, &e)) {
         fprintf(stderr, "bench-forward: %s\n", e.msg);
         return 1;
     }

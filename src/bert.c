@@ -22,7 +22,12 @@
  * query rows, so memory for scores is bounded by ATTN_BLOCK * seq_len
  * whatever the sequence length.  Both kinds of task spread over a thread
  * pool, and nothing in a sequence's computation depends on its neighbours
- * in the batch or on the thread count. */
+ * in the batch or on the thread count.
+ *
+ * With --quantize int8 the four dense layers of each encoder layer (query/
+ * key/value, attention output, intermediate, output) run on int8 weights
+ * (quant.h, exact int32 sums, so still batch-invariant); embeddings,
+ * LayerNorm, attention's two products, softmax and the head stay float. */
 #include <cblas.h>
 #include <jansson.h>
 #include <limits.h>
@@ -36,6 +41,7 @@
 #include "kernels.h"
 #include "model.h"
 #include "pool.h"
+#include "quant.h"
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "safetensors data is little-endian; F32 weights are used in place"
@@ -88,6 +94,8 @@ struct bert_layer {
     const float *out_b;       /* (hidden) */
     const float *out_ln_w;    /* (hidden) output.LayerNorm */
     const float *out_ln_b;    /* (hidden) */
+    /* --quantize int8: the four dense weights above, quantized */
+    struct qlinear q_qkv, q_attn_out, q_inter, q_out;
 };
 
 /* Rows [r0, r0 + n) of the packed batch, inside one sequence. */
@@ -116,6 +124,10 @@ struct bert_model {
     struct weights w;         /* F32 weights point into its mapping */
 
     struct pool *pool;        /* workers for row chunks and attention */
+    bool quantized;           /* dense layers on the q_* weights */
+    enum qgemm_path qpath;    /* their GEMM kernel */
+    struct qscratch *qs;      /* (n_qs) per worker, for quantized layers */
+    size_t n_qs;
     float *head_tmp;          /* (hidden) pooled state of one sequence */
 
     /* Activations, grown to the largest batch seen, reused across calls. */
@@ -330,6 +342,16 @@ static void bert_free(struct model *base)
     if (!m)
         return;
     tokenizer_free(m->base.tok);
+    for (size_t l = 0; m->layers && l < m->n_layer; l++) {
+        struct bert_layer *L = &m->layers[l];
+        qlinear_free(&L->q_qkv);
+        qlinear_free(&L->q_attn_out);
+        qlinear_free(&L->q_inter);
+        qlinear_free(&L->q_out);
+    }
+    for (size_t i = 0; i < m->n_qs; i++)
+        qscratch_free(&m->qs[i]);
+    free(m->qs);
     free(m->layers);
     weights_close(&m->w);
     pool_free(m->pool);
@@ -351,6 +373,32 @@ static void bert_set_threads(struct model *base, int n)
     openblas_set_num_threads(1);
     pool_free(m->pool);
     m->pool = pool_new(n > 0 ? n : 1);
+    for (size_t i = 0; i < m->n_qs; i++)
+        qscratch_free(&m->qs[i]);
+    free(m->qs);
+    m->n_qs = (size_t)pool_size(m->pool);
+    m->qs = xcalloc(m->n_qs, sizeof *m->qs);
+}
+
+/* The family's quantize (model.h): every layer's dense weights to int8,
+ * per output channel.  The float weights stay (they may be the file's
+ * mapping) but are no longer read. */
+static int bert_quantize(struct model *base, struct err *e)
+{
+    struct bert_model *m = (struct bert_model *)base;
+    size_t h = m->hidden, inter = m->inter;
+    if (m->quantized)
+        return 0;
+    for (size_t l = 0; l < m->n_layer; l++) {
+        struct bert_layer *L = &m->layers[l];
+        qlinear_init(&L->q_qkv, L->qkv_w, 3 * h, h);
+        qlinear_init(&L->q_attn_out, L->attn_out_w, h, h);
+        qlinear_init(&L->q_inter, L->inter_w, inter, h);
+        qlinear_init(&L->q_out, L->out_w, h, inter);
+    }
+    m->qpath = qgemm_best();
+    m->quantized = true;
+    return 0;
 }
 
 /* Longest sequence the position embeddings cover (special tokens
@@ -488,6 +536,18 @@ struct pass {
 
 enum { STAGE_FIRST_QKV, STAGE_LAYER_REST };
 
+/* One dense layer without its bias: y(rows, n) = x(rows, k) W^T, on the
+ * float weights w (n, k) or, quantized, on q. */
+static void dense(struct bert_model *m, int worker, const float *w,
+                  const struct qlinear *q, size_t rows, size_t n, size_t k,
+                  const float *x, size_t ldx, float *y, size_t ldy)
+{
+    if (m->quantized)
+        qlinear_forward(q, m->qpath, x, ldx, rows, y, ldy, &m->qs[worker]);
+    else
+        matmul(rows, n, k, 1.0f, x, ldx, w, k, true, 0.0f, y, ldy);
+}
+
 /* Span task: everything between two attentions is row-local, so one
  * task takes its rows through the rest of layer `layer` (attention output
  * + LayerNorm, feed-forward + LayerNorm) and the next layer's query/key/
@@ -506,17 +566,17 @@ static void span_task(void *ctx, size_t task, int worker)
     if (ps->stage == STAGE_LAYER_REST) {
         const struct bert_layer *L = &m->layers[ps->layer];
         /* x = LayerNorm(ctx W_o^T + b_o + x) */
-        matmul(rows, h, h, 1.0f, m->ctx + r0 * h, h, L->attn_out_w, h, true,
-               0.0f, tmp, h);
+        dense(m, worker, L->attn_out_w, &L->q_attn_out, rows, h, h,
+              m->ctx + r0 * h, h, tmp, h);
         residual_layernorm(x, tmp, L->attn_out_b, L->attn_ln_w, L->attn_ln_b,
                            rows, h, m->eps);
         /* ffn = gelu(x W_i^T + b_i) */
-        matmul(rows, inter, h, 1.0f, x, h, L->inter_w, h, true, 0.0f, ffn,
-               inter);
+        dense(m, worker, L->inter_w, &L->q_inter, rows, inter, h, x, h, ffn,
+              inter);
         bias_gelu(ffn, L->inter_b, rows, inter);
         /* x = LayerNorm(ffn W_out^T + b_out + x) */
-        matmul(rows, h, inter, 1.0f, ffn, inter, L->out_w, inter, true, 0.0f,
-               tmp, h);
+        dense(m, worker, L->out_w, &L->q_out, rows, h, inter, ffn, inter, tmp,
+              h);
         residual_layernorm(x, tmp, L->out_b, L->out_ln_w, L->out_ln_b, rows,
                            h, m->eps);
         next = ps->layer + 1;
@@ -524,8 +584,8 @@ static void span_task(void *ctx, size_t task, int worker)
     if (next < m->n_layer) {
         /* qkv = x W_qkv^T + b: query, key and value in one GEMM */
         const struct bert_layer *L = &m->layers[next];
-        matmul(rows, 3 * h, h, 1.0f, x, h, L->qkv_w, h, true, 0.0f,
-               m->qkv + r0 * 3 * h, 3 * h);
+        dense(m, worker, L->qkv_w, &L->q_qkv, rows, 3 * h, h, x, h,
+              m->qkv + r0 * 3 * h, 3 * h);
         add_bias(m->qkv + r0 * 3 * h, L->qkv_b, rows, 3 * h);
     }
 }
@@ -622,9 +682,11 @@ static int bert_forward(struct model *base, const struct encoding *const *seqs,
 const struct model_family bert_family = {
     "bert", bert_match, bert_load, model_pair_template_tokens,
     model_pair_encode, bert_forward, bert_set_threads, bert_free, NULL,
+    bert_quantize,
 };
 
 const struct model_family xlm_roberta_family = {
     "xlm-roberta", xlmr_match, xlmr_load, model_pair_template_tokens,
     model_pair_encode, bert_forward, bert_set_threads, bert_free, NULL,
+    bert_quantize,
 };

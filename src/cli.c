@@ -76,6 +76,10 @@ const char cli_usage[] =
 "      --label N           label whose logit is the score, for models with\n"
 "                          several labels (default: the last)\n"
 "  -t, --threads N         threads (default: all cores)\n"
+"      --quantize MODE     fp32 (default) or int8: dense layers on int8\n"
+"                          weights (per channel) and activations (per token),\n"
+"                          about 2x faster with VNNI; logits move by a few\n"
+"                          hundredths\n"
 "      --long MODE         first (default): truncate long documents;\n"
 "                          max: score overlapping windows, keep the best\n"
 "      --stride N          tokens shared by consecutive windows of --long max\n"
@@ -167,7 +171,7 @@ enum {
     OPT_DEPTH, OPT_DROP_TAIL, OPT_TOPIC_FIELD, OPT_LLM, OPT_LLM_URL,
     OPT_LLM_MODEL, OPT_WINDOW, OPT_STEP, OPT_PASSAGE_WORDS, OPT_CASCADE,
     OPT_DRY_RUN, OPT_INSTRUCTION, OPT_MIN_SCORE, OPT_TEXT_FIELD, OPT_CACHE,
-    OPT_CACHE_READONLY, OPT_SKIP_MARGIN, OPT_PAIRWISE, OPT_T5, OPT_END,
+    OPT_CACHE_READONLY, OPT_SKIP_MARGIN, OPT_PAIRWISE, OPT_T5, OPT_QUANTIZE, OPT_END,
 };
 
 static const struct option long_options[] = {
@@ -198,6 +202,7 @@ static const struct option long_options[] = {
     {"activation", required_argument, NULL, OPT_ACTIVATION},
     {"label", required_argument, NULL, OPT_LABEL},
     {"threads", required_argument, NULL, 't'},
+    {"quantize", required_argument, NULL, OPT_QUANTIZE},
     {"long", required_argument, NULL, OPT_LONG},
     {"stride", required_argument, NULL, OPT_STRIDE},
     {"instruction", required_argument, NULL, OPT_INSTRUCTION},
@@ -285,6 +290,7 @@ static void defaults(struct options *o)
     o->method = METHOD_DEFAULT;
     o->bm25 = (struct bm25_params){0.9, 0.4};
     o->activation = "auto";
+    o->quantize = "fp32";
     o->label = -1;
     o->long_mode = "first";
     o->api_concurrency = 4;
@@ -334,6 +340,7 @@ static const struct {
     {OPT_ACTIVATION, "--activation", SCOPE_CROSS_ENCODER},
     {OPT_LABEL, "--label", SCOPE_CROSS_ENCODER},
     {'t', "--threads", SCOPE_LOCAL_MODEL},
+    {OPT_QUANTIZE, "--quantize", SCOPE_CROSS_ENCODER},
     {OPT_LONG, "--long", SCOPE_CROSS_ENCODER},
     {OPT_STRIDE, "--stride", SCOPE_LONG_MAX},
     {OPT_TOKENIZE, "--tokenize", SCOPE_CROSS_ENCODER},
@@ -659,6 +666,11 @@ int cli_parse(int argc, char **argv, struct options *o, struct err *e)
         case 't':
             if (parse_long(optarg, 1, 1024, &o->threads))
                 return err_set(e, "--threads needs a number from 1 to 1024, not '%s'", optarg);
+            break;
+        case OPT_QUANTIZE:
+            if (strcmp(optarg, "fp32") && strcmp(optarg, "int8"))
+                return err_set(e, "--quantize must be fp32 or int8, not '%s'", optarg);
+            o->quantize = optarg;
             break;
         case OPT_LONG:
             if (strcmp(optarg, "first") && strcmp(optarg, "max"))

@@ -50,6 +50,7 @@ struct options {
     const char *activation;  /* auto | none | sigmoid | softmax */
     long label;              /* -1: the last label */
     long threads;            /* 0: all cores */
+    const char *quantize;    /* --quantize: fp32 | int8 (quant.h) */
     const char *long_mode;   /* first | max */
     long stride;             /* 0: a quarter of the window */
     bool tokenize;           /* print encodings instead of scoring */

@@ -5,7 +5,25 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
+#endif
+
+bool cpu_leaf7_1_eax(int bit)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    unsigned eax, ebx, ecx, edx;
+    if (!__get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx))
+        return false;
+    return (eax >> bit) & 1;
+#else
+    (void)bit;
+    return false;
+#endif
+}
 
 static bool has_avx512(void)
 {
@@ -19,14 +37,15 @@ static bool has_avx512(void)
 #endif
 }
 
-static bool avx512_kernels(void)
+const char *cpu_blas_core(bool avx512, bool bf16, const char *core)
 {
     static const char *const cores[] = {"SkylakeX", "Cooperlake", "SapphireRapids", NULL};
-    const char *core = openblas_get_corename();
+    if (!avx512)
+        return NULL;
     for (const char *const *c = cores; core && *c; c++)
-        if (strcmp(core, *c) == 0)
-            return true;
-    return false;
+        if (strcasecmp(core, *c) == 0)
+            return NULL;
+    return bf16 ? "Cooperlake" : "SkylakeX";
 }
 
 void cpu_prepare_blas(char **argv)
@@ -35,8 +54,10 @@ void cpu_prepare_blas(char **argv)
     if (!getenv("OPENBLAS_NUM_THREADS") && !getenv("GOTO_NUM_THREADS") &&
         !getenv("OMP_NUM_THREADS") && openblas_get_num_threads() > 1)
         changed |= setenv("OPENBLAS_NUM_THREADS", "1", 1) == 0;
-    if (!getenv("OPENBLAS_CORETYPE") && has_avx512() && !avx512_kernels())
-        changed |= setenv("OPENBLAS_CORETYPE", "SkylakeX", 1) == 0;
+    const char *core = cpu_blas_core(has_avx512(), cpu_leaf7_1_eax(5),
+                                     openblas_get_corename());
+    if (!getenv("OPENBLAS_CORETYPE") && core)
+        changed |= setenv("OPENBLAS_CORETYPE", core, 1) == 0;
     if (changed)
         execv("/proc/self/exe", argv);
 }

@@ -234,10 +234,14 @@ struct scorer *crossenc_scorer_new(const struct crossenc_options *o, struct err 
     c->model = model_load(o->model_dir, e);
     if (!c->model)
         goto fail;
+    if (model_quantize(c->model, o->quantize, e)) {
+        e->kind = ERR_USAGE;
+        goto fail;
+    }
     if (o->variant && (!c->model->set_variant ||
                        c->model->set_variant(c->model, o->variant, e))) {
         if (!c->model->set_variant)
-            err_set(e, "--t5 %s: the %s model is not a T5 model", o->variant,
+            err_setk(e, ERR_USAGE, "--t5 %s: the %s model is not a T5 model", o->variant,
                     c->model->family->name);
         goto fail;
     }

@@ -27,6 +27,7 @@ struct crossenc_options {
     enum activation activation; /* ACTIVATION_AUTO: the model's default */
     long label;               /* -1: the last label */
     int threads;              /* 0: number of online CPUs */
+    enum quantize quantize;   /* QUANTIZE_INT8: int8 dense layers */
     enum long_mode long_mode;
     size_t stride;            /* tokens shared by consecutive windows;
                                  0: a quarter of the window */

@@ -563,5 +563,5 @@ static int deberta_forward(struct model *base,
 const struct model_family deberta_family = {
     "deberta-v2",       deberta_match,       deberta_load,
     model_pair_template_tokens, model_pair_encode, deberta_forward,
-    deberta_set_threads, deberta_free,       NULL,
+    deberta_set_threads, deberta_free,       NULL, NULL,
 };

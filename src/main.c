@@ -365,6 +365,7 @@ static struct scorer *first_stage_make(const struct options *o, struct buf *iden
             .activation = (enum activation)activation_from_name(o->activation),
             .label = o->label,
             .threads = (int)o->threads,
+            .quantize = (enum quantize)quantize_from_name(o->quantize),
             .long_mode = strcmp(o->long_mode, "max") == 0 ? LONG_MAX : LONG_FIRST,
             .stride = (size_t)o->stride,
             .instruction = o->instruction,
@@ -699,8 +700,10 @@ int main(int argc, char **argv)
         return fflush(stdout) == 0 ? EXIT_OK : EXIT_IO;
     }
     /* Before anything is read: the model's matrix products want the best
-     * kernels, and a re-exec must not lose input. */
-    if ((o.method == METHOD_CROSS_ENCODER && (!o.llm || o.cascade)) || o.pairwise)
+     * kernels, and a re-exec must not lose input.  --tokenize multiplies
+     * nothing, so it does not pay for a second start. */
+    if (((o.method == METHOD_CROSS_ENCODER && (!o.llm || o.cascade)) || o.pairwise) &&
+        !o.tokenize)
         cpu_prepare_blas(argv);
     return run(&o);
 }

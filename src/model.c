@@ -494,6 +494,16 @@ int model_default_threads(void)
     return n_cpu > 0 ? (int)(n_cpu < 64 ? n_cpu : 64) : 1;
 }
 
+int model_quantize(struct model *m, enum quantize q, struct err *e)
+{
+    if (q == QUANTIZE_NONE)
+        return 0;
+    if (!m->family->quantize)
+        return err_set(e, "--quantize int8 is not supported for model family "
+                       "%s (only fp32)", m->family->name);
+    return m->family->quantize(m, e);
+}
+
 size_t model_pair_template_tokens(const struct model *m)
 {
     return tokenizer_pair_specials(m->tok);

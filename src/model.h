@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "quant.h"
 #include "safetensors.h"
 #include "tokenizer.h"
 #include "util.h"
@@ -204,6 +205,9 @@ struct model_family {
     void (*encode_text)(const struct model *m, const char *instruction,
                         const char *q, size_t nq, const char *d, size_t nd,
                         size_t max_length, struct encoding *out);
+    /* Switches the dense layers to int8 weights (quant.h: --quantize
+     * int8); NULL when the family runs only in float.  0, or -1 with e. */
+    int (*quantize)(struct model *m, struct err *e);
 };
 
 /* The family that reads d: the first in model.c's table whose match
@@ -220,6 +224,11 @@ struct model *model_load(const char *dir, struct err *e);
 /* model_load without the tokenizer (tok NULL; template_tokens and encode
  * unusable): for running forward on ids made elsewhere (tests, benches). */
 struct model *model_load_weights(const char *dir, struct err *e);
+
+/* --quantize q for m: nothing for QUANTIZE_NONE (quant.h), else the
+ * family's quantize, refused by name when the family has none.  0, or -1
+ * with e. */
+int model_quantize(struct model *m, enum quantize q, struct err *e);
 
 static inline void model_free(struct model *m)
 {

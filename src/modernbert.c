@@ -991,5 +991,5 @@ static int modernbert_forward(struct model *base,
 const struct model_family modernbert_family = {
     "modernbert", modernbert_match, modernbert_load, model_pair_template_tokens,
     model_pair_encode, modernbert_forward, modernbert_set_threads,
-    modernbert_free, NULL,
+    modernbert_free, NULL, NULL, /* no text template; float only so far */
 };

@@ -984,5 +984,5 @@ static int qwen_forward(struct model *base, const struct encoding *const *seqs,
 const struct model_family qwen3_family = {
     "qwen",           qwen_match,       qwen_load,
     qwen_template_tokens, NULL,         qwen_forward,
-    qwen_set_threads, qwen_free,        qwen_encode_text,
+    qwen_set_threads, qwen_free,        qwen_encode_text, NULL,
 };

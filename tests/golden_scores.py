@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """golden_scores.py — checks `rerank --model` end to end against PyTorch.
 
-usage: golden_scores.py LOGITS.jsonl LOGITS_KEY MODEL_DIR OUT_DIR
+usage: golden_scores.py LOGITS.jsonl LOGITS_KEY MODEL_DIR OUT_DIR [TOL [ARG...]]
 (LOGITS_KEY names a list of logits, or one logit.)
 For each max_length in the golden file, writes the pairs as candidate lines
 (one group per pair), runs the real binary on them twice, and compares each
@@ -9,11 +9,14 @@ score with the reference: with --activation none, the reference logit
 (tolerance 1e-4); by default, what sentence-transformers' CrossEncoder.predict
 makes of that logit (the activation named in config_sentence_transformers.json
 or config.json, else sigmoid for one label and identity for several; tolerance
-1e-4).  Prints one line per failure and "N passed, N failed".  Standard
+1e-4).  TOL replaces both tolerances and ARGs are added to rerank's (for
+--quantize int8).  Prints one line per failure and "N passed, N failed".  Standard
 library only."""
 import json, math, os, subprocess, sys
 
 logits_path, key, model, out = sys.argv[1:5]
+tol = float(sys.argv[5]) if len(sys.argv) > 5 else 1e-4
+extra = sys.argv[6:]
 
 
 def default_activation(model, n_labels):
@@ -42,7 +45,7 @@ for max_length in sorted({c["max_length"] for c in cases}):
         # Two threads and all pairs of a length in one run: batching and
         # threading must not change a score.
         args = ["rerank", "--model", model, "--max-length", str(max_length),
-                "--threads", "2", "--no-text", "--quiet"]
+                "--threads", "2", "--no-text", "--quiet"] + extra
         if activation:
             args += ["--activation", activation]
         r = subprocess.run(args, input=inp.encode(), capture_output=True)
@@ -56,7 +59,7 @@ for max_length in sorted({c["max_length"] for c in cases}):
             f = (lambda x: x) if activation else default_activation(model, len(logits))
             want = f(logits[-1])
             have = got.get(str(i))
-            if have is not None and abs(have - want) <= 1e-4:
+            if have is not None and abs(have - want) <= tol:
                 passed += 1
             else:
                 failed += 1

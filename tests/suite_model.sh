@@ -1,7 +1,8 @@
 #!/bin/sh
 # tests/suite_model.sh — the cross-encoder end to end: scores of the real
 # binary against PyTorch's logits for the shared tiny models (BERT in f32,
-# f16 and bf16; XLM-RoBERTa) with --activation none and by default,
+# f16 and bf16; XLM-RoBERTa) with --activation none and by default, in
+# fp32 and --quantize int8,
 # --tokenize, the default activation of a model downloaded from a fake hub,
 # and the model card
 # example of cross-encoder/ms-marco-MiniLM-L-6-v2 when it is in the Hugging
@@ -32,6 +33,14 @@ if [ -d "$SHARED/golden" ] && command -v python3 > /dev/null; then
     python3 tests/golden_scores.py "$SHARED/golden/tiny-xlmr-ce-logits.jsonl" logits \
         "$SHARED/golden/tiny-xlmr-ce" "$tmp/xlmr" > "$tmp/xlmr.log" 2>&1
     add "$tmp/xlmr.log"
+    # --quantize int8 against the same PyTorch logits, with int8's
+    # tolerance (test_qgemm bounds the kernels exactly).
+    python3 tests/golden_scores.py "$SHARED/golden/tiny-bert-ce-logits.jsonl" logits_f32 \
+        "$SHARED/golden/tiny-bert-ce-f32" "$tmp/int8" 0.05 --quantize int8 > "$tmp/int8.log" 2>&1
+    add "$tmp/int8.log"
+    python3 tests/golden_scores.py "$SHARED/golden/tiny-xlmr-ce-logits.jsonl" logits \
+        "$SHARED/golden/tiny-xlmr-ce" "$tmp/xlmr-int8" 0.05 --quantize int8 > "$tmp/xlmr-int8.log" 2>&1
+    add "$tmp/xlmr-int8.log"
 else
     skipped=$((skipped + 1)); echo "SKIP golden logits: no $SHARED/golden or python3"
 fi
