@@ -17,6 +17,7 @@
 #include "api.h"
 #include "cascade.h"
 #include "cli.h"
+#include "colbert.h"
 #include "cpu.h"
 #include "crossenc.h"
 #include "eval.h"
@@ -280,7 +281,8 @@ static struct scorer *first_stage_make(const struct options *o, int *status)
             .long_mode = strcmp(o->long_mode, "max") == 0 ? LONG_MAX : LONG_FIRST,
             .stride = (size_t)o->stride,
         };
-        struct scorer *s = crossenc_scorer_new(&co, &e);
+        struct scorer *s = colbert_is_model(dir) ? colbert_scorer_new(&co, &e)
+                                                 : crossenc_scorer_new(&co, &e);
         if (!s) {
             say(e.msg);
             *status = EXIT_MODEL;

@@ -16,9 +16,12 @@
 
 #include "kernels.h"
 
-/* The families, tried in order; the first whose match() accepts wins. */
-extern const struct model_family bert_family, xlm_roberta_family;
+/* The families, tried in order; the first whose match() accepts wins
+ * (colbert before bert: a ColBERT directory has model_type "bert"). */
+extern const struct model_family bert_family, xlm_roberta_family,
+    colbert_family;
 static const struct model_family *const families[] = {
+    &colbert_family,
     &bert_family,
     &xlm_roberta_family,
 };
