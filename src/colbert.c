@@ -736,24 +736,25 @@ static int colbert_score(struct scorer *s, struct group *g, struct err *e)
 }
 
 int colbert_encode_group(struct scorer *s, const struct group *g,
-                         void (*fn)(size_t, const struct encoding *,
-                                    const struct encoding *, const uint8_t *,
+                         void (*fn)(size_t, const struct ids *,
+                                    const struct ids *, const struct ids *,
                                     void *),
                          void *ctx, struct err *e)
 {
     struct colbert *c = s->state;
     if (query_vectors(c, g, false, e))
         return -1;
-    uint8_t *keep = xmalloc(c->d_len);
+    struct ids keep = {0};
     for (size_t i = 0; i < g->n_cands; i++) {
         c->n_encs = 0;
-        const struct encoding *d = encode_doc(c, g, i);
-        for (size_t j = 0; j < d->input_ids.n; j++)
-            keep[j] = kept(c->m, &d->input_ids, j);
-        fn(i, &c->q, d, keep, ctx);
+        const struct ids *d = &encode_doc(c, g, i)->input_ids;
+        keep.n = 0;
+        for (size_t j = 0; j < d->n; j++)
+            ids_push(&keep, kept(c->m, d, j));
+        fn(i, &c->q.input_ids, d, &keep, ctx);
     }
     c->n_encs = 0;
-    free(keep);
+    ids_free(&keep);
     return 0;
 }
 

@@ -31,14 +31,14 @@ struct scorer *colbert_scorer_new(const struct crossenc_options *o,
                                   struct err *e);
 
 /* Calls fn once per candidate of g with the encoder inputs instead of
- * scoring (--tokenize): the query's (markers and [MASK] expansion
- * included) and the document's, with keep (doc->input_ids.n) 1 where the
+ * scoring (--tokenize): the query's ids (marker and [MASK] expansion
+ * included), the document's, and keep (one per document id) 1 where the
  * document vector counts in MaxSim, 0 where the skiplist drops it.  The
  * arguments are valid during the call only.  0, or -1 with e. */
 int colbert_encode_group(struct scorer *s, const struct group *g,
-                         void (*fn)(size_t cand, const struct encoding *q,
-                                    const struct encoding *d,
-                                    const uint8_t *keep, void *ctx),
+                         void (*fn)(size_t cand, const struct ids *q,
+                                    const struct ids *d,
+                                    const struct ids *keep, void *ctx),
                          void *ctx, struct err *e);
 
 #endif

@@ -344,6 +344,15 @@ static void write_encoding(size_t cand, size_t window, const struct encoding *en
     writer_encoding(t->w, t->g, &t->g->cands[cand], t->windows ? (long)window : -1, enc);
 }
 
+static void write_colbert_ids(size_t cand, const struct ids *q, const struct ids *d,
+                              const struct ids *keep, void *ctx)
+{
+    static const char *const keys[] = {"query_ids", "doc_ids", "doc_mask"};
+    const struct ids *lists[] = {q, d, keep};
+    struct tokenize_ctx *t = ctx;
+    writer_id_lists(t->w, t->g, &t->g->cands[cand], 3, keys, lists);
+}
+
 static void stopped(const struct group *g)
 {
     fprintf(stderr, "rerank: stopped; the group that starts at %s:%ld was not written\n",
@@ -388,7 +397,10 @@ static int run(struct options *o)
             continue;
         if (o->tokenize) {
             struct tokenize_ctx t = {&w, &g, strcmp(o->long_mode, "max") == 0};
-            crossenc_encode_group(sc, &g, write_encoding, &t, &e);
+            if (strcmp(sc->name, "colbert") == 0)
+                colbert_encode_group(sc, &g, write_colbert_ids, &t, &e);
+            else
+                crossenc_encode_group(sc, &g, write_encoding, &t, &e);
         } else if (sc->score(sc, &g, &e) < 0 || check_scores(&g, &e) < 0) {
             say(e.msg);
             if (!o->keep_going) {
