@@ -4,7 +4,13 @@
 # `rerank --model` for the Stanford (tiny-colbert) and PyLate
 # (tiny-pylate-colbert) layouts: ids and masks of --tokenize identical,
 # scores within 1e-4 of the reference, the same scores (1e-6) when the
-# candidates come in reverse order.  Skipped without ../shared or python3.
+# candidates come in reverse order.  Then three variants of the tiny models
+# the goldens do not cover, against scores of scripts/colbert-reference.py
+# (a float64 PyTorch ColBERT that reproduces the goldens to 1e-14) kept in
+# testdata/colbert/variants.jsonl: attend_to_mask_tokens (Stanford), no
+# query expansion (PyLate), a Dense with bias and Tanh (PyLate,
+# testdata/colbert/dense-bias).  RERANK_COLBERT_REGEN=1 rewrites that file
+# with /usr/bin/python3's torch.  Skipped without ../shared or python3.
 cd "$(dirname "$0")/.." || exit 2
 case "$(command -v rerank)" in "$(pwd)"/*) ;; *) PATH="$(pwd):$PATH" ;; esac
 SHARED=${RERANK_SHARED:-../shared}
@@ -36,6 +42,36 @@ for m in tiny-colbert tiny-pylate-colbert; do
     rerank --model "$SHARED/golden/$m" --tokenize < "$tmp/in.jsonl" > "$tmp/$m.tok" 2>> "$tmp/$m.err"
     echo $? >> "$tmp/$m.rc"
 done
+# The variants: copies of the shared models with one setting changed.
+g="$SHARED/golden"
+v="$tmp/stanford-attend"; cp -r "$g/tiny-colbert" "$v"; chmod -R u+w "$v"
+sed 's/"attend_to_mask_tokens": false/"attend_to_mask_tokens": true/' "$g/tiny-colbert/artifact.metadata" > "$v/artifact.metadata"
+v="$tmp/pylate-noexp"; cp -r "$g/tiny-pylate-colbert" "$v"; chmod -R u+w "$v"
+sed 's/"do_query_expansion": true/"do_query_expansion": false/' "$g/tiny-pylate-colbert/config_sentence_transformers.json" > "$v/config_sentence_transformers.json"
+v="$tmp/pylate-dense-bias"; cp -r "$g/tiny-pylate-colbert" "$v"; chmod -R u+w "$v"
+cp testdata/colbert/dense-bias/config.json testdata/colbert/dense-bias/model.safetensors "$v/1_Dense/"
+want=testdata/colbert/variants.jsonl
+if [ -n "${RERANK_COLBERT_REGEN:-}" ]; then
+    for x in stanford-attend:tiny-colbert pylate-noexp:tiny-pylate-colbert pylate-dense-bias:tiny-pylate-colbert; do
+        /usr/bin/python3 scripts/colbert-reference.py "$tmp/${x%%:*}" "${x#*:}" < "$cases" > "$tmp/${x%%:*}.ref" || exit 1
+    done
+    python3 - "$tmp" "$want" <<'PY'
+import json, sys
+tmp, want = sys.argv[1], sys.argv[2]
+names = ("stanford-attend", "pylate-noexp", "pylate-dense-bias")
+refs = {n: [json.loads(l) for l in open("%s/%s.ref" % (tmp, n))] for n in names}
+with open(want, "w") as f:
+    for rows in zip(*(refs[n] for n in names)):
+        line = {"qid": rows[0]["qid"], "docid": rows[0]["docid"]}
+        line.update({n: r["score"] for n, r in zip(names, rows)})
+        f.write(json.dumps(line) + "\n")
+PY
+fi
+for x in stanford-attend pylate-noexp pylate-dense-bias; do
+    rerank --model "$tmp/$x" --threads 2 --no-text < "$tmp/in.jsonl" > "$tmp/$x.out" 2> "$tmp/$x.err"
+    echo $? > "$tmp/$x.rc"
+done
+
 python3 - "$cases" "$tmp" <<'PY'
 import json, sys
 cases, tmp = sys.argv[1], sys.argv[2]
@@ -66,6 +102,14 @@ for m in ("tiny-colbert", "tiny-pylate-colbert"):
     out = [json.loads(l) for l in open("%s/%s.out" % (tmp, m))]
     ordered = all(a["score"] >= b["score"] for a, b in zip(out, out[1:]) if a["qid"] == b["qid"])
     check(ordered, "%s: output not sorted by score" % m)
+want = {(x["qid"], x["docid"]): x for x in map(json.loads, open("testdata/colbert/variants.jsonl"))}
+for v in ("stanford-attend", "pylate-noexp", "pylate-dense-bias"):
+    rc = open("%s/%s.rc" % (tmp, v)).read().strip()
+    check(rc == "0", "%s: exit status %s: %s" % (v, rc, open("%s/%s.err" % (tmp, v)).read()[:300]))
+    got = {(o["qid"], o["docid"]): o["score"] for o in map(json.loads, open("%s/%s.out" % (tmp, v)))}
+    check(len(got) == len(want), "%s: %d scores" % (v, len(got)))
+    for key, x in want.items():
+        check(key in got and abs(got[key] - x[v]) <= 1e-4, "%s %s: score %s, expected %.9g" % (v, key, got.get(key), x[v]))
 print("%d passed, %d failed" % (passed, failed))
 sys.exit(1 if failed else 0)
 PY
