@@ -29,11 +29,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "batch.h"
 #include "bert.h"
 #include "kernels.h"
 #include "model.h"
 
-enum { BATCH_TOKENS = 8192, MAX_DENSE = 4 };
+enum { MAX_DENSE = 4 };
 
 /* One projection after the encoder: y = act(x W^T + b). */
 struct dense {
@@ -587,11 +588,7 @@ struct colbert {
     struct encoding q;          /* the query's input */
     float *qv;                  /* (q_len, dim) query vectors */
     float *proj[2];             /* (max(q_len, d_len), widest) each */
-    /* The pending batch: encodings and which candidate each belongs to. */
-    struct encoding *encs;
-    const struct encoding **ptrs;
-    size_t *owner;
-    size_t n_encs, cap_encs, batch_tokens;
+    struct batch batch;         /* the pending documents, their candidates */
     struct group *g;
 };
 
@@ -680,41 +677,31 @@ static struct encoding *encode_doc(struct colbert *c, const struct group *g,
                                    size_t i)
 {
     const struct candidate *cand = &g->cands[i];
-    if (c->n_encs == c->cap_encs) {
-        size_t old = c->cap_encs;
-        grow((void **)&c->encs, &c->cap_encs, c->n_encs + 1, sizeof *c->encs);
-        memset(c->encs + old, 0, (c->cap_encs - old) * sizeof *c->encs);
-        c->ptrs = xreallocarray(c->ptrs, c->cap_encs, sizeof *c->ptrs);
-        c->owner = xreallocarray(c->owner, c->cap_encs, sizeof *c->owner);
-    }
     c->text.n = 0;
     c->m->base.tok->tokenize(c->m->base.tok, cand->text, cand->text_len,
                              &c->text);
-    struct encoding *enc = &c->encs[c->n_encs];
+    struct encoding *enc = batch_slot(&c->batch, i);
     encode_text(c->m, &c->text, c->m->d_marker, c->d_len, enc);
-    c->owner[c->n_encs++] = i;
     return enc;
 }
 
 /* Encodes the pending documents and scores them.  0, or -1 with e. */
 static int flush_batch(struct colbert *c, struct err *e)
 {
-    if (!c->n_encs)
+    struct batch *b = &c->batch;
+    if (!b->n)
         return 0;
-    for (size_t k = 0; k < c->n_encs; k++)
-        c->ptrs[k] = &c->encs[k];
-    const float *h = bert_encode_hidden(c->m->enc, c->ptrs, c->n_encs, NULL, e);
+    const float *h = bert_encode_hidden(c->m->enc, batch_seqs(b), b->n, NULL, e);
     if (!h)
         return -1;
     size_t hidden = c->m->hidden;
-    for (size_t k = 0; k < c->n_encs; k++) {
-        const struct ids *doc = &c->encs[k].input_ids;
+    for (size_t k = 0; k < b->n; k++) {
+        const struct ids *doc = &b->encs[k].input_ids;
         const float *dv = project(c, h, doc->n);
-        c->g->cands[c->owner[k]].score = maxsim(c, dv, doc);
+        c->g->cands[b->owner[k]].score = maxsim(c, dv, doc);
         h += doc->n * hidden;
     }
-    c->n_encs = 0;
-    c->batch_tokens = 0;
+    batch_clear(b);
     return 0;
 }
 
@@ -726,10 +713,10 @@ static int colbert_score(struct scorer *s, struct group *g, struct err *e)
     if (query_vectors(c, g, true, e))
         return -1;
     c->g = g;
-    c->n_encs = c->batch_tokens = 0;
+    batch_clear(&c->batch);
     for (size_t i = 0; i < g->n_cands; i++) {
-        c->batch_tokens += encode_doc(c, g, i)->input_ids.n;
-        if (c->batch_tokens >= BATCH_TOKENS && flush_batch(c, e))
+        encode_doc(c, g, i);
+        if (batch_add(&c->batch) && flush_batch(c, e))
             return -1;
     }
     return flush_batch(c, e);
@@ -746,14 +733,14 @@ int colbert_encode_group(struct scorer *s, const struct group *g,
         return -1;
     struct ids keep = {0};
     for (size_t i = 0; i < g->n_cands; i++) {
-        c->n_encs = 0;
+        batch_clear(&c->batch);
         const struct ids *d = &encode_doc(c, g, i)->input_ids;
         keep.n = 0;
         for (size_t j = 0; j < d->n; j++)
             ids_push(&keep, kept(c->m, d, j));
         fn(i, &c->q.input_ids, d, &keep, ctx);
     }
-    c->n_encs = 0;
+    batch_clear(&c->batch);
     ids_free(&keep);
     return 0;
 }
@@ -761,11 +748,7 @@ int colbert_encode_group(struct scorer *s, const struct group *g,
 static void colbert_scorer_free(struct scorer *s)
 {
     struct colbert *c = s->state;
-    for (size_t k = 0; k < c->cap_encs; k++)
-        encoding_free(&c->encs[k]);
-    free(c->encs);
-    free(c->ptrs);
-    free(c->owner);
+    batch_free(&c->batch);
     encoding_free(&c->q);
     ids_free(&c->text);
     free(c->qv);
