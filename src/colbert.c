@@ -289,6 +289,15 @@ static int load_stanford(struct colbert_model *m, const struct model_dir *d,
     m->n_dense = 1;
     lin->in = m->hidden;
     lin->out = m->dim;
+    /* dim comes from artifact.metadata, not config.json: say so. */
+    const struct st_tensor *t = safetensors_find(&lin->file.st, "linear.weight");
+    if (t && (t->n_dims != 2 || t->shape[0] != m->dim ||
+              t->shape[1] != m->hidden)) {
+        err_set(e, "%s: tensor linear.weight is not (dim %zu from %s, "
+                "hidden_size %zu)", lin->file.st.path, m->dim, where,
+                m->hidden);
+        goto done;
+    }
     if (!(lin->w = weights_get(&lin->file, "linear.weight", m->dim, m->hidden,
                                e)))
         goto done;
