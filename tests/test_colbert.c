@@ -311,6 +311,10 @@ static void test_broken(void)
                         "[{\"idx\":0,\"name\":\"0\",\"path\":\"\",\"type\":\"sentence_transformers.models.Transformer\"},"
                         "{\"idx\":1,\"name\":\"1\",\"path\":\"../x\",\"type\":\"pylate.models.Dense.Dense\"}]"};
     expect_refused(variant("tiny-pylate-colbert", "up", up, 1), "leaves the model directory");
+    const char *modern[] = {"config.json", "{\"model_type\": \"modernbert\", "
+                            "\"architectures\": [\"ModernBertModel\"]}"};
+    expect_refused(variant("tiny-pylate-colbert", "modern", modern, 1),
+                   "model_type \"modernbert\": only BERT encoders");
     const char *skip[] = {"config_sentence_transformers.json", "{\"skiplist_words\": \"!\"}"};
     expect_refused(variant("tiny-pylate-colbert", "skip", skip, 1), "skiplist_words");
 
