@@ -489,6 +489,24 @@ static void colbert_set_threads(struct model *base, int n)
     m->enc->family->set_threads(m->enc, n);
 }
 
+/* The ids every input holds ([CLS], markers, [MASK], [SEP]) are ids of
+ * the encoder's vocabulary: one short sequence of them through the
+ * encoder, so that a vocabulary the weights lack fails here, naming the
+ * directory, not on the first group.  0, or -1 with e. */
+static int check_specials(struct colbert_model *m, const struct model_dir *d,
+                          struct err *e)
+{
+    const struct tokenizer *tok = m->base.tok;
+    int32_t ids[5] = {tok->cls_id, m->q_marker, m->d_marker, m->mask_id,
+                      tok->sep_id};
+    int32_t types[5] = {0};
+    struct encoding enc = {{ids, NULL, 5, 5}, {types, NULL, 5, 5}};
+    const struct encoding *one = &enc;
+    if (!bert_encode_hidden(m->enc, &one, 1, NULL, e))
+        return err_prefix(e, "%s: [CLS], markers, [MASK] and [SEP]", d->path);
+    return 0;
+}
+
 static struct model *colbert_load(const struct model_dir *d, struct err *e)
 {
     struct colbert_model *m = xcalloc(1, sizeof *m);
@@ -511,6 +529,8 @@ static struct model *colbert_load(const struct model_dir *d, struct err *e)
 close:
     lookup_close(&l);
     if (rc)
+        goto fail;
+    if (check_specials(m, d, e))
         goto fail;
     qsort(m->skip, m->n_skip, sizeof *m->skip, cmp_id);
     m->widest = m->hidden;

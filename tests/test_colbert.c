@@ -241,7 +241,7 @@ static void test_key_mask(void)
 
 /* A copy of golden model name in tests/out/colbert/<tag>, files as
  * symbolic links, each of `replace` (relpath, content) pairs written as a
- * file instead.  Returns the directory. */
+ * file instead (content NULL: the file removed).  Returns the directory. */
 static const char *variant(const char *name, const char *tag,
                            const char *const *replace, size_t n_replace)
 {
@@ -262,6 +262,8 @@ static const char *variant(const char *name, const char *tag,
         char path[2048];
         snprintf(path, sizeof path, "%s/%s", dir, replace[2 * i]);
         unlink(path);
+        if (!replace[2 * i + 1])
+            continue;
         FILE *f = fopen(path, "w");
         if (!f)
             return NULL;
@@ -315,6 +317,11 @@ static void test_broken(void)
                             "\"architectures\": [\"ModernBertModel\"]}"};
     expect_refused(variant("tiny-pylate-colbert", "modern", modern, 1),
                    "model_type \"modernbert\": only BERT encoders");
+    const char *vocab[] = {"tokenizer.json", NULL,
+                           "added_tokens.json", "{\"[QQ]\": 30522}",
+                           "artifact.metadata", "{\"query_token_id\": \"[QQ]\", \"dim\": 12}"};
+    expect_refused(variant("tiny-colbert", "vocab", vocab, 3),
+                   "markers, [MASK] and [SEP]: sequence 0: token id 30522 outside");
     const char *skip[] = {"config_sentence_transformers.json", "{\"skiplist_words\": \"!\"}"};
     expect_refused(variant("tiny-pylate-colbert", "skip", skip, 1), "skiplist_words");
 
