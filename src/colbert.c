@@ -799,9 +799,26 @@ bool colbert_is_model(const char *dir)
     return yes;
 }
 
+/* The cross-encoder options that mean nothing for MaxSim, refused rather
+ * than ignored.  0, or -1 with e. */
+static int check_options(const struct crossenc_options *o, struct err *e)
+{
+    if (o->activation != ACTIVATION_AUTO)
+        return err_set(e, "--activation: a ColBERT score is a sum of "
+                       "similarities, with no activation");
+    if (o->label >= 0)
+        return err_set(e, "--label: a ColBERT model has no labels");
+    if (o->long_mode != LONG_FIRST || o->stride)
+        return err_set(e, "--long max and --stride: ColBERT documents are cut "
+                       "at the document length (--max-length)");
+    return 0;
+}
+
 struct scorer *colbert_scorer_new(const struct crossenc_options *o,
                                   struct err *e)
 {
+    if (check_options(o, e))
+        return NULL;
     struct model *base = model_load(o->model_dir, e);
     if (!base)
         return NULL;

@@ -25,8 +25,9 @@
 bool colbert_is_model(const char *dir);
 
 /* The ColBERT scorer of o->model_dir.  Of the options it reads threads,
- * and max_length, which (when not 0) replaces the model's document length.
- * NULL with e (a model error). */
+ * and max_length, which (when not 0) replaces the model's document length;
+ * --activation, --label, --long max and --stride are refused.  NULL with e
+ * (a model error). */
 struct scorer *colbert_scorer_new(const struct crossenc_options *o,
                                   struct err *e);
 

@@ -71,7 +71,7 @@ static struct scorer *scorer_of(const char *name, size_t max_length,
     char dir[1024];
     snprintf(dir, sizeof dir, "%s/golden/%s", shared_dir(), name);
     struct crossenc_options o = {.model_dir = dir, .threads = 2,
-                                 .max_length = max_length};
+                                 .max_length = max_length, .label = -1};
     return colbert_scorer_new(&o, e);
 }
 
@@ -280,11 +280,31 @@ static void expect_refused(const char *dir, const char *needle)
     if (!dir)
         return;
     CHECK(colbert_is_model(dir));
-    struct crossenc_options o = {.model_dir = dir, .threads = 1};
+    struct crossenc_options o = {.model_dir = dir, .threads = 1, .label = -1};
     struct scorer *s = colbert_scorer_new(&o, &e);
     CHECK_MSG(s == NULL && strstr(e.msg, needle), "%s: want \"%s\", got \"%s\"",
               dir, needle, e.msg);
     scorer_free(s);
+}
+
+/* The cross-encoder's options that mean nothing here are refused. */
+static void test_options(void)
+{
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/golden/tiny-colbert", shared_dir());
+    struct crossenc_options o[] = {
+        {.model_dir = dir, .activation = ACTIVATION_SIGMOID, .label = -1},
+        {.model_dir = dir, .label = 0},
+        {.model_dir = dir, .label = -1, .long_mode = LONG_MAX},
+        {.model_dir = dir, .label = -1, .stride = 8},
+    };
+    const char *const want[] = {"--activation", "--label", "--long max", "--stride"};
+    for (size_t i = 0; i < 4; i++) {
+        struct err e = {{0}};
+        struct scorer *s = colbert_scorer_new(&o[i], &e);
+        CHECK_MSG(!s && strstr(e.msg, want[i]), "%s: got \"%s\"", want[i], e.msg);
+        scorer_free(s);
+    }
 }
 
 static void test_broken(void)
@@ -358,6 +378,7 @@ int main(void)
         test_golden(models[i]);
     test_max_length();
     test_key_mask();
+    test_options();
     test_broken();
     json_decref(cases);
     return check_report();
