@@ -1,7 +1,7 @@
 # rerank — plain Makefile (no autotools).  `make`, `make check`, `make install`.
 CC ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS = libcurl jansson openblas libutf8proc
+PKGS = libcurl jansson openblas libutf8proc sqlite3
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man

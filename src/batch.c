@@ -17,6 +17,11 @@ struct encoding *batch_slot(struct batch *b, size_t owner)
     return &b->encs[b->n++];
 }
 
+void batch_unslot(struct batch *b)
+{
+    b->n--;
+}
+
 bool batch_add(struct batch *b)
 {
     b->tokens += b->encs[b->n - 1].input_ids.n;

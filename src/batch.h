@@ -26,6 +26,9 @@ struct batch {
  * (replacing its contents). */
 struct encoding *batch_slot(struct batch *b, size_t owner);
 
+/* Takes back the slot batch_slot just gave (its input was not needed). */
+void batch_unslot(struct batch *b);
+
 /* Counts the tokens of the slot just filled; true when the batch holds
  * BATCH_TOKENS tokens or more and should run now. */
 bool batch_add(struct batch *b);

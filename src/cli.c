@@ -62,7 +62,10 @@ const char cli_usage[] =
 "      --long MODE         first (default): truncate long documents;\n"
 "                          max: score overlapping windows, keep the best\n"
 "      --stride N          tokens shared by consecutive windows of --long max\n"
-"      --tokenize          print each pair's token ids instead of scoring\n""                          (ColBERT: query_ids, doc_ids and doc_mask)\n"
+"      --tokenize          print each pair's token ids instead of scoring\n"
+"                          (ColBERT: query_ids, doc_ids and doc_mask)\n"
+"      --cache FILE        ColBERT: keep document vectors in the SQLite file\n"
+"                          FILE and reuse them on later runs\n"
 "\n"
 "Remote rerank APIs:\n"
 "      --api NAME          cohere, cohere-v2, jina, voyage, mixedbread,\n"
@@ -114,7 +117,7 @@ enum {
     OPT_INPUT = 256, OPT_MAX_LINE, OPT_SKIP_INVALID, OPT_SHARD, OPT_BM25_K1,
     OPT_BM25_B, OPT_SEED, OPT_FORMAT, OPT_NO_TEXT, OPT_RUN_TAG, OPT_QUIET,
     OPT_VERBOSE, OPT_KEEP_GOING, OPT_VERSION, OPT_MODEL, OPT_MAX_LENGTH,
-    OPT_ACTIVATION, OPT_LABEL, OPT_LONG, OPT_STRIDE, OPT_TOKENIZE, OPT_API,
+    OPT_ACTIVATION, OPT_LABEL, OPT_LONG, OPT_STRIDE, OPT_TOKENIZE, OPT_CACHE, OPT_API,
     OPT_API_URL, OPT_API_MODEL, OPT_API_BATCH, OPT_API_CONCURRENCY,
     OPT_TIMEOUT, OPT_RETRIES, OPT_CACERT, OPT_RUN, OPT_QUERIES, OPT_DOCS,
     OPT_DEPTH, OPT_DROP_TAIL, OPT_TOPIC_FIELD, OPT_LLM, OPT_LLM_URL,
@@ -147,6 +150,7 @@ static const struct option long_options[] = {
     {"long", required_argument, NULL, OPT_LONG},
     {"stride", required_argument, NULL, OPT_STRIDE},
     {"tokenize", no_argument, NULL, OPT_TOKENIZE},
+    {"cache", required_argument, NULL, OPT_CACHE},
     {"api", required_argument, NULL, OPT_API},
     {"api-url", required_argument, NULL, OPT_API_URL},
     {"api-model", required_argument, NULL, OPT_API_MODEL},
@@ -419,6 +423,9 @@ int cli_parse(int argc, char **argv, struct options *o, struct err *e)
         case OPT_STRIDE:
             if (parse_long(optarg, 1, 1 << 20, &o->stride))
                 return err_set(e, "--stride needs a positive integer, not '%s'", optarg);
+            break;
+        case OPT_CACHE:
+            o->cache = optarg;
             break;
         case OPT_TOKENIZE:
             o->tokenize = true;

@@ -50,6 +50,7 @@ struct options {
     const char *long_mode;   /* first | max */
     long stride;             /* 0: a quarter of the window */
     bool tokenize;           /* print encodings instead of scoring */
+    const char *cache;       /* --cache FILE (ColBERT document vectors) */
     /* remote rerank APIs */
     const char *api, *api_url, *api_model, *cacert;
     long api_batch, api_concurrency, retries;

@@ -31,6 +31,7 @@
 
 #include "batch.h"
 #include "bert.h"
+#include "cache.h"
 #include "kernels.h"
 #include "model.h"
 
@@ -57,6 +58,7 @@ struct colbert_model {
     bool attend_expansion;   /* the [MASK] padding is attended to */
     int32_t *skip;           /* sorted skiplisted ids */
     size_t n_skip;
+    char *dir;               /* the model directory */
 };
 
 extern const struct model_family colbert_family;
@@ -480,6 +482,7 @@ static void colbert_free(struct model *base)
     for (size_t i = 0; i < MAX_DENSE; i++)
         weights_close(&m->dense[i].file);
     free(m->skip);
+    free(m->dir);
     free(m);
 }
 
@@ -512,6 +515,7 @@ static struct model *colbert_load(const struct model_dir *d, struct err *e)
     struct colbert_model *m = xcalloc(1, sizeof *m);
     m->base.family = &colbert_family;
     m->base.activation = ACTIVATION_NONE;
+    m->dir = xstrdup(d->path);
     bool stanford = strcmp(d->architecture, "HF_ColBERT") == 0;
     struct lookup l;
     if (lookup_open(&l, d, e)) {
@@ -619,6 +623,11 @@ struct colbert {
     float *proj[2];             /* (max(q_len, d_len), widest) each */
     struct batch batch;         /* the pending documents, their candidates */
     struct group *g;
+    /* --cache: document vectors by (model files, input ids). */
+    struct cache *cache;
+    uint64_t identity[2];       /* the model's files: hash and size */
+    struct buf key;
+    size_t n_encoded, n_cached; /* documents through the encoder, from the cache */
 };
 
 /* The n vectors (n, dim) of one sequence's hidden states h (n, hidden):
@@ -714,6 +723,40 @@ static struct encoding *encode_doc(struct colbert *c, const struct group *g,
     return enc;
 }
 
+/* The cache key of a document's input: the model's identity, then its
+ * ids (which hold the marker and the cut to the document length). */
+static const struct buf *doc_key(struct colbert *c, const struct ids *doc)
+{
+    c->key.len = 0;
+    buf_put(&c->key, c->identity, sizeof c->identity);
+    buf_put(&c->key, doc->v, doc->n * sizeof *doc->v);
+    return &c->key;
+}
+
+/* Scores the document just put in the batch from the cache when it is
+ * there (taking its slot back).  1 scored, 0 not cached, -1 with e. */
+static int from_cache(struct colbert *c, size_t cand, struct err *e)
+{
+    struct batch *b = &c->batch;
+    const struct ids *doc = &b->encs[b->n - 1].input_ids;
+    const struct buf *k = doc_key(c, doc);
+    void *val;
+    size_t len;
+    int hit = cache_get(c->cache, "colbert-doc", k->data, k->len, &val, &len, e);
+    if (hit <= 0)
+        return hit;
+    if (len != doc->n * c->m->dim * sizeof(float)) {
+        free(val);
+        return err_set(e, "--cache: a damaged ColBERT entry (%zu bytes for %zu "
+                       "vectors of %zu)", len, doc->n, c->m->dim);
+    }
+    c->g->cands[cand].score = maxsim(c, val, doc);
+    free(val);
+    batch_unslot(b);
+    c->n_cached++;
+    return 1;
+}
+
 /* Encodes the pending documents and scores them.  0, or -1 with e. */
 static int flush_batch(struct colbert *c, struct err *e)
 {
@@ -729,7 +772,14 @@ static int flush_batch(struct colbert *c, struct err *e)
         const float *dv = project(c, h, doc->n);
         c->g->cands[b->owner[k]].score = maxsim(c, dv, doc);
         h += doc->n * hidden;
+        /* The vectors just scored are the ones stored: a later run from
+         * the cache prints the same scores. */
+        const struct buf *key = c->cache ? doc_key(c, doc) : NULL;
+        if (key && cache_put(c->cache, "colbert-doc", key->data, key->len, dv,
+                             doc->n * c->m->dim * sizeof *dv, e))
+            return -1;
     }
+    c->n_encoded += b->n;
     batch_clear(b);
     return 0;
 }
@@ -743,12 +793,24 @@ static int colbert_score(struct scorer *s, struct group *g, struct err *e)
         return -1;
     c->g = g;
     batch_clear(&c->batch);
-    for (size_t i = 0; i < g->n_cands; i++) {
+    if (c->cache && cache_begin(c->cache, e))
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < g->n_cands && rc == 0; i++) {
         encode_doc(c, g, i);
-        if (batch_add(&c->batch) && flush_batch(c, e))
-            return -1;
+        int hit = c->cache ? from_cache(c, i, e) : 0;
+        if (hit < 0 || (hit == 0 && batch_add(&c->batch) && flush_batch(c, e)))
+            rc = -1;
     }
-    return flush_batch(c, e);
+    if (rc == 0)
+        rc = flush_batch(c, e);
+    /* What was stored stays valid even when the group failed. */
+    struct err ce = {{0}};
+    if (c->cache && cache_commit(c->cache, &ce) && rc == 0) {
+        *e = ce;
+        rc = -1;
+    }
+    return rc;
 }
 
 int colbert_encode_group(struct scorer *s, const struct group *g,
@@ -778,6 +840,8 @@ static void colbert_scorer_free(struct scorer *s)
 {
     struct colbert *c = s->state;
     batch_free(&c->batch);
+    cache_close(c->cache);
+    buf_free(&c->key);
     encoding_free(&c->q);
     ids_free(&c->text);
     free(c->qv);
@@ -854,4 +918,44 @@ struct scorer *colbert_scorer_new(const struct crossenc_options *o,
     struct scorer *s = xcalloc(1, sizeof *s);
     *s = (struct scorer){"colbert", colbert_score, colbert_scorer_free, c};
     return s;
+}
+
+/* Hashes the bytes of a mapped weights file into id (FNV-1a, then the
+ * size). */
+static void identity_add(uint64_t id[2], const struct weights *w)
+{
+    id[0] = hash_bytes(w->st.map, w->st.map_len, id[0]);
+    id[1] = hash_mix64(id[1] ^ (uint64_t)w->st.map_len);
+}
+
+int colbert_use_cache(struct scorer *s, const char *path, struct err *e)
+{
+    struct colbert *c = s->state;
+    struct colbert_model *m = c->m;
+    /* The encoder's weights are mapped inside bert.c: map them once more
+     * (the pages are shared) to hash them. */
+    struct model_dir d;
+    struct weights w;
+    if (model_dir_open(&d, m->dir, e))
+        return -1;
+    int rc = weights_open(&w, &d, "colbert", e);
+    model_dir_close(&d);
+    if (rc)
+        return -1;
+    c->identity[0] = c->identity[1] = 0;
+    identity_add(c->identity, &w);
+    weights_close(&w);
+    /* The projection: its files and the activation, which is not in them. */
+    for (size_t i = 0; i < m->n_dense; i++) {
+        identity_add(c->identity, &m->dense[i].file);
+        c->identity[1] = hash_mix64(c->identity[1] ^ (m->dense[i].tanh ? 2 : 1));
+    }
+    if (!(c->cache = cache_open(path, e)))
+        return -1;
+    return 0;
+}
+
+size_t colbert_n_encoded(const struct scorer *s)
+{
+    return ((const struct colbert *)s->state)->n_encoded;
 }

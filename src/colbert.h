@@ -42,4 +42,14 @@ int colbert_encode_group(struct scorer *s, const struct group *g,
                                     const struct ids *keep, void *ctx),
                          void *ctx, struct err *e);
 
+/* --cache: keeps each document's vectors in the cache file at path, keyed
+ * by the model's files (their bytes hashed) and the document's input ids,
+ * and scores documents found there without the encoder.  Vectors are
+ * stored as computed (float32), so runs from the cache print the scores of
+ * the run that filled it.  0, or -1 with e (the file named). */
+int colbert_use_cache(struct scorer *s, const char *path, struct err *e);
+
+/* Documents the scorer has run through the encoder (not from the cache). */
+size_t colbert_n_encoded(const struct scorer *s);
+
 #endif

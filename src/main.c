@@ -376,6 +376,15 @@ static int run(struct options *o)
         source_close(&src, true);
         return status;
     }
+    if (o->cache) {
+        bool colbert = strcmp(sc->name, "colbert") == 0;
+        if (!colbert || colbert_use_cache(sc, o->cache, &e) < 0) {
+            say(colbert ? e.msg : "--cache: only a ColBERT model's document vectors are cached");
+            scorer_free(sc);
+            source_close(&src, true);
+            return colbert ? EXIT_MODEL : EXIT_USAGE;
+        }
+    }
     struct writer w = {.f = stdout, .format = o->format, .top_k = o->top_k,
                        .no_text = o->no_text, .run_tag = o->run_tag};
     struct group g = {0};

@@ -7,6 +7,7 @@
  * refused with the file named.  Skipped without ../shared. */
 #include <errno.h>
 #include <jansson.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -65,11 +66,27 @@ static void make_group(struct group *g, size_t first, size_t n,
     }
 }
 
+/* The golden lines of the group starting at line first (same qid). */
+static size_t group_size(size_t first)
+{
+    size_t n = 1;
+    const char *qid = str(json_array_get(cases, first), "qid");
+    while (first + n < json_array_size(cases) &&
+           strcmp(str(json_array_get(cases, first + n), "qid"), qid) == 0)
+        n++;
+    return n;
+}
+
+/* The scorer of golden model name, or of directory name when it holds a
+ * slash. */
 static struct scorer *scorer_of(const char *name, size_t max_length,
                                 struct err *e)
 {
     char dir[1024];
-    snprintf(dir, sizeof dir, "%s/golden/%s", shared_dir(), name);
+    if (strchr(name, '/'))
+        snprintf(dir, sizeof dir, "%s", name);
+    else
+        snprintf(dir, sizeof dir, "%s/golden/%s", shared_dir(), name);
     struct crossenc_options o = {.model_dir = dir, .threads = 2,
                                  .max_length = max_length, .label = -1};
     return colbert_scorer_new(&o, e);
@@ -120,16 +137,12 @@ static void test_golden(const char *name)
     size_t n_cases = json_array_size(cases), n_scored = 0;
     double worst = 0, worst_order = 0;
     for (size_t first = 0; first < n_cases;) {
-        size_t n = 1;
-        const char *qid = str(json_array_get(cases, first), "qid");
-        while (first + n < n_cases &&
-               strcmp(str(json_array_get(cases, first + n), "qid"), qid) == 0)
-            n++;
+        size_t n = group_size(first);
         make_group(&g, first, n, NULL);
         struct ids_check k = {name, first, 0};
         CHECK_MSG(colbert_encode_group(s, &g, check_ids, &k, &e) == 0, "%s", e.msg);
         CHECK_MSG(k.bad == 0, "%s: group %s: %d candidates' ids differ", name,
-                  qid, k.bad);
+                  str(json_array_get(cases, first), "qid"), k.bad);
         CHECK_MSG(s->score(s, &g, &e) == 0, "%s", e.msg);
         double *scores = xmalloc(n * sizeof *scores);
         for (size_t i = 0; i < n; i++) {
@@ -366,6 +379,151 @@ static void test_broken(void)
     }
 }
 
+/* Scores of every golden group of model name with cache file path (NULL:
+ * none) into scores (95); documents encoded in *n_encoded.  text_of, when
+ * not NULL, replaces candidate 0's text.  0 or -1 (e). */
+static int score_all(const char *name, const char *path, size_t max_length,
+                     const char *text_of, double *scores, size_t *n_encoded,
+                     struct err *e)
+{
+    struct scorer *s = scorer_of(name, max_length, e);
+    if (!s || (path && colbert_use_cache(s, path, e))) {
+        scorer_free(s);
+        return -1;
+    }
+    struct group g = {0};
+    size_t n_cases = json_array_size(cases);
+    int rc = 0;
+    for (size_t first = 0; first < n_cases && rc == 0;) {
+        size_t n = group_size(first);
+        make_group(&g, first, n, NULL);
+        if (text_of && first == 0) {
+            g.cands[0].text = text_of;
+            g.cands[0].text_len = strlen(text_of);
+        }
+        rc = s->score(s, &g, e);
+        for (size_t i = 0; i < n; i++)
+            scores[first + i] = g.cands[i].score;
+        first += n;
+    }
+    *n_encoded = colbert_n_encoded(s);
+    group_free(&g);
+    scorer_free(s);
+    return rc;
+}
+
+/* Runs sql on the SQLite file path, then expects scoring with it as the
+ * cache to fail with needle in the message. */
+static void expect_cache_error(const char *path, const char *sql,
+                               const char *needle)
+{
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK &&
+          sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    double scores[95];
+    size_t n;
+    struct err e = {{0}};
+    CHECK(score_all("tiny-colbert", path, 0, NULL, scores, &n, &e) == -1);
+    CHECK_MSG(strstr(e.msg, needle), "want \"%s\", got \"%s\"", needle, e.msg);
+}
+
+/* How many distinct document inputs model name's golden cases have. */
+static size_t distinct_docs(const char *name)
+{
+    json_t *seen = json_object();
+    for (size_t i = 0; i < json_array_size(cases); i++) {
+        const json_t *ids = json_object_get(
+            json_object_get(json_array_get(cases, i), name), "doc_ids");
+        char *text = json_dumps(ids, JSON_COMPACT);
+        json_object_set_new(seen, text, json_true());
+        free(text);
+    }
+    size_t n = json_object_size(seen);
+    json_decref(seen);
+    return n;
+}
+
+/* --cache: the run that fills it and every run from it print the scores
+ * of a run without it; a warm run encodes nothing; another model, an
+ * edited document or another document length is never served a stale
+ * vector; a foreign or damaged file is an error naming it. */
+static void test_cache(void)
+{
+    const char *path = "tests/out/colbert/cache.db";
+    unlink(path);
+    double plain[95], cold[95], warm[95], other[95];
+    size_t n = 0, n_plain = 0;
+    struct err e = {{0}};
+    CHECK_MSG(score_all("tiny-colbert", NULL, 0, NULL, plain, &n_plain, &e) == 0, "%s", e.msg);
+    CHECK_MSG(score_all("tiny-colbert", path, 0, NULL, cold, &n, &e) == 0, "%s", e.msg);
+    CHECK(n_plain == 95);
+    /* A repeated input is encoded again only inside one batch. */
+    CHECK_MSG(n >= distinct_docs("tiny-colbert") && n < 95, "a cold run encoded %zu", n);
+    CHECK_MSG(score_all("tiny-colbert", path, 0, NULL, warm, &n, &e) == 0, "%s", e.msg);
+    CHECK_MSG(n == 0, "a warm run encoded %zu documents", n);
+    CHECK(memcmp(plain, cold, sizeof plain) == 0);
+    CHECK(memcmp(plain, warm, sizeof plain) == 0);
+    /* The other layout's model, from the same file: nothing shared. */
+    CHECK_MSG(score_all("tiny-pylate-colbert", path, 0, NULL, other, &n, &e) == 0, "%s", e.msg);
+    CHECK_MSG(n >= distinct_docs("tiny-pylate-colbert"),
+              "another model encoded %zu documents", n);
+    double worst = 0;
+    for (size_t i = 0; i < 95; i++) {
+        const json_t *c = json_object_get(json_array_get(cases, i), "tiny-pylate-colbert");
+        worst = fmax(worst, fabs(other[i] - json_number_value(json_object_get(c, "score"))));
+    }
+    CHECK_MSG(worst <= 1e-4, "the other model's scores are off by %g", worst);
+    /* A model with the same inputs but another Dense layer (bias, Tanh):
+     * its own vectors, the reference's scores (suite_colbert.sh). */
+    const char *dense = variant("tiny-pylate-colbert", "dense-bias", NULL, 0);
+    CHECK(dense && system("ln -sf \"$(pwd)\"/testdata/colbert/dense-bias/* "
+                          "tests/out/colbert/dense-bias/1_Dense/") == 0);
+    CHECK_MSG(score_all("tests/out/colbert/dense-bias", path, 0, NULL, other,
+                        &n, &e) == 0, "%s", e.msg);
+    CHECK_MSG(n >= distinct_docs("tiny-pylate-colbert"), "another Dense: %zu encoded", n);
+    FILE *vf = fopen("testdata/colbert/variants.jsonl", "r");
+    char line[512];
+    worst = 0;
+    for (size_t i = 0; vf && i < 95 && fgets(line, sizeof line, vf); i++) {
+        json_t *j = json_loads(line, 0, NULL);
+        worst = fmax(worst, fabs(other[i] - json_number_value(
+                                                json_object_get(j, "pylate-dense-bias"))));
+        json_decref(j);
+    }
+    CHECK(vf != NULL);
+    if (vf)
+        fclose(vf);
+    CHECK_MSG(worst <= 1e-4, "another Dense's scores are off by %g", worst);
+    /* An edited document; another document length. */
+    CHECK(score_all("tiny-colbert", path, 0, "an edited document", warm, &n, &e) == 0);
+    CHECK_MSG(n == 1, "an edited document: %zu encoded", n);
+    /* Documents cut to 10 tokens: those shorter were cached already, the
+     * others are encoded, and the scores are a run's without the cache. */
+    double cut[95];
+    CHECK(score_all("tiny-colbert", NULL, 10, NULL, cut, &n_plain, &e) == 0);
+    CHECK(score_all("tiny-colbert", path, 10, NULL, warm, &n, &e) == 0);
+    CHECK_MSG(n > 0 && n < n_plain, "--max-length 10: %zu encoded", n);
+    CHECK(memcmp(cut, warm, sizeof cut) == 0);
+
+    /* A damaged entry, a foreign SQLite file, a file that is no database. */
+    expect_cache_error(path, "UPDATE rerank_cache SET value = x'00'",
+                       "damaged ColBERT entry");
+    const char *foreign = "tests/out/colbert/foreign.db";
+    unlink(foreign);
+    expect_cache_error(foreign, "CREATE TABLE t (x)",
+                       "foreign.db: an SQLite file that is not a rerank cache");
+    const char *junk = "tests/out/colbert/junk.db";
+    FILE *f = fopen(junk, "w");
+    if (f) {
+        fputs("not a database, but long enough to have a header..........."
+              "...........................................................\n", f);
+        fclose(f);
+    }
+    CHECK(score_all("tiny-colbert", junk, 0, NULL, warm, &n, &e) == -1);
+    CHECK_MSG(strstr(e.msg, "junk.db: not a rerank cache, or damaged"), "%s", e.msg);
+}
+
 int main(void)
 {
     if (!load_cases()) {
@@ -379,6 +537,7 @@ int main(void)
     test_max_length();
     test_key_mask();
     test_options();
+    test_cache();
     test_broken();
     json_decref(cases);
     return check_report();
