@@ -9,7 +9,9 @@
 # (a float64 PyTorch ColBERT that reproduces the goldens to 1e-14) kept in
 # testdata/colbert/variants.jsonl: attend_to_mask_tokens (Stanford), no
 # query expansion (PyLate), a Dense with bias and Tanh (PyLate,
-# testdata/colbert/dense-bias).  RERANK_COLBERT_REGEN=1 rewrites that file
+# testdata/colbert/dense-bias).  Last, --cache shared by four concurrent
+# --shard processes and a warm run: the scores of a run without it.
+# RERANK_COLBERT_REGEN=1 rewrites that file
 # with /usr/bin/python3's torch.  Skipped without ../shared or python3.
 cd "$(dirname "$0")/.." || exit 2
 case "$(command -v rerank)" in "$(pwd)"/*) ;; *) PATH="$(pwd):$PATH" ;; esac
@@ -72,6 +74,18 @@ for x in stanford-attend pylate-noexp pylate-dense-bias; do
     echo $? > "$tmp/$x.rc"
 done
 
+# --cache shared by four --shard processes writing at once, then a warm
+# run: every exit 0, and the same scores as without the cache.
+m="$SHARED/golden/tiny-pylate-colbert"
+rm -f "$tmp/shared.db"*
+for k in 0 1 2 3; do
+    rerank --model "$m" --threads 1 --no-text --shard $k/4 --cache "$tmp/shared.db" < "$tmp/in.jsonl" > "$tmp/shard$k.out" 2> "$tmp/shard$k.err" &
+done
+wait
+cat "$tmp"/shard?.err > "$tmp/shards.err"
+rerank --model "$m" --threads 1 --no-text --cache "$tmp/shared.db" < "$tmp/in.jsonl" > "$tmp/warm.out" 2>> "$tmp/shards.err"
+echo $? >> "$tmp/shards.err"
+
 python3 - "$cases" "$tmp" <<'PY'
 import json, sys
 cases, tmp = sys.argv[1], sys.argv[2]
@@ -110,6 +124,15 @@ for v in ("stanford-attend", "pylate-noexp", "pylate-dense-bias"):
     check(len(got) == len(want), "%s: %d scores" % (v, len(got)))
     for key, x in want.items():
         check(key in got and abs(got[key] - x[v]) <= 1e-4, "%s %s: score %s, expected %.9g" % (v, key, got.get(key), x[v]))
+plain = {(o["qid"], o["docid"]): o["score"] for o in map(json.loads, open(tmp + "/tiny-pylate-colbert.out"))}
+err = open(tmp + "/shards.err").read()
+check(err == "0\n", "--cache with four shards: " + err[:300])
+union = {}
+for k in range(4):
+    union.update({(o["qid"], o["docid"]): o["score"] for o in map(json.loads, open("%s/shard%d.out" % (tmp, k)))})
+warm = {(o["qid"], o["docid"]): o["score"] for o in map(json.loads, open(tmp + "/warm.out"))}
+check(union == plain, "four shards with --cache differ from a run without it")
+check(warm == plain, "a warm --cache run differs from a run without it")
 print("%d passed, %d failed" % (passed, failed))
 sys.exit(1 if failed else 0)
 PY
