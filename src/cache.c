@@ -154,3 +154,8 @@ int cache_commit(struct cache *c, struct err *e)
 {
     return exec(c, "COMMIT", e);
 }
+
+void cache_rollback(struct cache *c)
+{
+    sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+}

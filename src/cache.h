@@ -3,8 +3,8 @@
  * Values are kept under a kind (what they are, e.g. "colbert-doc") and a
  * binary key that must say everything the value depends on: the store
  * never guesses.  The file is in WAL mode with a busy timeout, so several
- * processes (--shard K/N) can share it; writes go in one transaction per
- * group, so a killed run loses at most the group it was in.  A file that is
+ * processes (--shard K/N) can share it; writes go in short transactions
+ * (one per encoded batch), so a killed run loses at most one batch.  A file that is
  * not a rerank cache, or is damaged, is an error naming it. */
 #ifndef RERANK_CACHE_H
 #define RERANK_CACHE_H
@@ -29,8 +29,11 @@ int cache_get(struct cache *c, const char *kind, const void *key, size_t klen,
 int cache_put(struct cache *c, const char *kind, const void *key, size_t klen,
               const void *val, size_t len, struct err *e);
 
-/* One transaction around a group's puts.  0, or -1 with e. */
+/* One short transaction around a batch of puts (taking the write lock at
+ * once, waiting up to the busy timeout for other processes).  0, or -1
+ * with e; after a failed put, cache_rollback ends it. */
 int cache_begin(struct cache *c, struct err *e);
 int cache_commit(struct cache *c, struct err *e);
+void cache_rollback(struct cache *c);
 
 #endif

@@ -19,9 +19,11 @@
  * dropped; [CLS], marker and [SEP] always kept).
  *
  * The query is encoded once per group, documents in packed batches of
- * about BATCH_TOKENS tokens (the cross-encoder's batching); the encoder
+ * about BATCH_TOKENS tokens (batch.h, as the cross-encoder); the encoder
  * and the projection work per sequence, so a score never depends on the
- * other documents. */
+ * other documents.  With --cache a document's vectors are looked up by
+ * (model identity, input ids) before it joins a batch and stored after
+ * it has been encoded (cache.h). */
 #include "colbert.h"
 
 #include <math.h>
@@ -766,6 +768,11 @@ static int flush_batch(struct colbert *c, struct err *e)
     const float *h = bert_encode_hidden(c->m->enc, batch_seqs(b), b->n, NULL, e);
     if (!h)
         return -1;
+    /* The batch's vectors go into the cache in one short transaction,
+     * taken after encoding so that processes sharing the file (--shard)
+     * hold its write lock only for the writes. */
+    if (c->cache && cache_begin(c->cache, e))
+        return -1;
     size_t hidden = c->m->hidden;
     for (size_t k = 0; k < b->n; k++) {
         const struct ids *doc = &b->encs[k].input_ids;
@@ -776,9 +783,13 @@ static int flush_batch(struct colbert *c, struct err *e)
          * the cache prints the same scores. */
         const struct buf *key = c->cache ? doc_key(c, doc) : NULL;
         if (key && cache_put(c->cache, "colbert-doc", key->data, key->len, dv,
-                             doc->n * c->m->dim * sizeof *dv, e))
+                             doc->n * c->m->dim * sizeof *dv, e)) {
+            cache_rollback(c->cache);
             return -1;
+        }
     }
+    if (c->cache && cache_commit(c->cache, e))
+        return -1;
     c->n_encoded += b->n;
     batch_clear(b);
     return 0;
@@ -793,24 +804,13 @@ static int colbert_score(struct scorer *s, struct group *g, struct err *e)
         return -1;
     c->g = g;
     batch_clear(&c->batch);
-    if (c->cache && cache_begin(c->cache, e))
-        return -1;
-    int rc = 0;
-    for (size_t i = 0; i < g->n_cands && rc == 0; i++) {
+    for (size_t i = 0; i < g->n_cands; i++) {
         encode_doc(c, g, i);
         int hit = c->cache ? from_cache(c, i, e) : 0;
         if (hit < 0 || (hit == 0 && batch_add(&c->batch) && flush_batch(c, e)))
-            rc = -1;
+            return -1;
     }
-    if (rc == 0)
-        rc = flush_batch(c, e);
-    /* What was stored stays valid even when the group failed. */
-    struct err ce = {{0}};
-    if (c->cache && cache_commit(c->cache, &ce) && rc == 0) {
-        *e = ce;
-        rc = -1;
-    }
-    return rc;
+    return flush_batch(c, e);
 }
 
 int colbert_encode_group(struct scorer *s, const struct group *g,
