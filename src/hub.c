@@ -34,6 +34,8 @@ const struct hub_file hub_model_files[] = {
     {"special_tokens_map.json", false},
     {"config_sentence_transformers.json", false}, /* default activation */
     {"sentencepiece.bpe.model", false},
+    {"artifact.metadata", false},  /* ColBERT (Stanford): lengths, markers */
+    {"modules.json", false},       /* sentence-transformers / PyLate modules */
     {NULL, false},
 };
 
