@@ -539,6 +539,34 @@ static void test_cache(void)
     CHECK_MSG(strstr(e.msg, "junk.db: not a rerank cache: file is not a database"), "%s", e.msg);
 }
 
+/* A version-1 cache file written before the vector table existed: read
+ * only, every document is encoded (nothing to find); opened for writing,
+ * the table is added and the next run encodes nothing. */
+static void test_cache_v1(void)
+{
+    const char *path = "tests/out/colbert/v1.db";
+    unlink(path);
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK &&
+          sqlite3_exec(db, "CREATE TABLE rerank_cache_meta(name TEXT PRIMARY KEY, value);"
+                       "INSERT INTO rerank_cache_meta VALUES ('format', 'rerank score cache'),"
+                       " ('version', 1);"
+                       "CREATE TABLE rerank_scores(key BLOB PRIMARY KEY, score REAL NOT NULL)"
+                       " WITHOUT ROWID;", NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    double scores[95];
+    size_t n = 0, want = distinct_docs("tiny-colbert");
+    struct err e = {0};
+    readonly = true;
+    CHECK_MSG(score_all("tiny-colbert", path, 0, NULL, scores, &n, &e) == 0, "%s", e.msg);
+    CHECK_MSG(n >= want, "read-only, no vector table: %zu encoded", n);
+    readonly = false;
+    CHECK_MSG(score_all("tiny-colbert", path, 0, NULL, scores, &n, &e) == 0, "%s", e.msg);
+    CHECK_MSG(n >= want, "the table added: %zu encoded", n);
+    CHECK_MSG(score_all("tiny-colbert", path, 0, NULL, scores, &n, &e) == 0, "%s", e.msg);
+    CHECK_MSG(n == 0, "then warm: %zu encoded", n);
+}
+
 int main(void)
 {
     if (!load_cases()) {
@@ -553,6 +581,7 @@ int main(void)
     test_key_mask();
     test_options();
     test_cache();
+    test_cache_v1();
     test_broken();
     json_decref(cases);
     return check_report();
