@@ -38,6 +38,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bert.h"
 #include "kernels.h"
 #include "model.h"
 #include "pool.h"
@@ -66,10 +67,13 @@
 /* What differs between the two families, as data. */
 struct variant {
     const char *model_type;   /* config.json "model_type" */
-    const char *architecture; /* config.json "architectures"[0] */
+    const char *architecture; /* config.json "architectures"[0]; NULL:
+                                 not checked (an encoder under a head
+                                 another family owns) */
     const char *prefix;       /* encoder tensor name prefix */
-    const char *head_dense;   /* first-token dense layer, then tanh */
-    const char *head_out;     /* dense layer to the logits */
+    const char *head_dense;   /* first-token dense layer, then tanh; NULL
+                                 for the encoder alone (bert_encoder_load) */
+    const char *head_out;     /* dense layer to the logits; NULL with it */
     bool positions_after_pad; /* position ids pad+1, pad+2, ... (RoBERTa) */
     long default_pad;         /* pad_token_id when config.json has none */
 };
@@ -80,6 +84,12 @@ static const struct variant bert_variant = {
 static const struct variant xlmr_variant = {
     "xlm-roberta", "XLMRobertaForSequenceClassification", "roberta.",
     "classifier.dense", "classifier.out_proj", true, 1};
+/* The BERT encoder without a head, its tensors under "bert." (ColBERT's
+ * HF_ColBERT) or unprefixed (a sentence-transformers BertModel). */
+static const struct variant bert_encoder_variants[2] = {
+    {"bert", NULL, "bert.", NULL, NULL, false, 0},
+    {"bert", NULL, "", NULL, NULL, false, 0},
+};
 
 struct bert_layer {
     const float *qkv_w;       /* (3*hidden, hidden): query; key; value */
@@ -152,7 +162,7 @@ static int config_architecture(const struct bert_model *m,
                                const struct model_dir *d, struct err *e)
 {
     const json_t *archs = json_object_get(d->config, "architectures");
-    if (!archs)
+    if (!archs || !m->v->architecture)
         return 0;
     const char *arch = json_string_value(json_array_get(archs, 0));
     if (json_array_size(archs) != 1 || !arch ||
@@ -179,7 +189,7 @@ static int config_parse(struct bert_model *m, const struct model_dir *d,
         model_dir_dim(d, "max_position_embeddings", &m->n_pos, e) ||
         model_dir_dim(d, "type_vocab_size", &m->n_types, e) ||
         model_dir_dim(d, "vocab_size", &m->n_vocab, e) ||
-        model_dir_n_labels(d, &m->n_labels, e))
+        (m->v->head_out && model_dir_n_labels(d, &m->n_labels, e)))
         return -1;
     if (m->hidden % m->n_head)
         return err_set(e, "%s/config.json: hidden_size %zu is not a multiple "
@@ -240,7 +250,8 @@ static int prove_sizes(const struct bert_model *m, struct err *e)
                        "%sembeddings.position_embeddings.weight", pre) ||
         weights_checkf(w, m->n_types, h, e,
                        "%sembeddings.token_type_embeddings.weight", pre) ||
-        weights_checkf(w, m->n_labels, h, e, "%s.weight", m->v->head_out))
+        (m->v->head_out &&
+         weights_checkf(w, m->n_labels, h, e, "%s.weight", m->v->head_out)))
         return -1;
     char name[256];
     snprintf(name, sizeof name, "%sencoder.layer.%zu.intermediate.dense.weight",
@@ -328,6 +339,8 @@ static int load_weights(struct bert_model *m, struct err *e)
         if (load_layer(m, l, e))
             return -1;
     const char *hd = m->v->head_dense, *ho = m->v->head_out;
+    if (!hd)
+        return 0;
     if (!(m->head_w = weights_getf(w, h, h, e, "%s.weight", hd)) ||
         !(m->head_b = weights_getf(w, h, 0, e, "%s.bias", hd)) ||
         !(m->cls_w = weights_getf(w, m->n_labels, h, e, "%s.weight", ho)) ||
@@ -418,7 +431,8 @@ static struct model *load(const struct model_dir *d, const struct variant *v,
     m->v = v;
     if (config_parse(m, d, e) || weights_open(&m->w, d, v->model_type, e) ||
         load_weights(m, e) ||
-        model_dir_activation(d, m->n_labels, &m->base.activation, e))
+        (v->head_out &&
+         model_dir_activation(d, m->n_labels, &m->base.activation, e)))
         goto fail;
     m->base.n_labels = m->n_labels;
     m->base.max_tokens = max_tokens(m);
@@ -441,6 +455,28 @@ static struct model *xlmr_load(const struct model_dir *d, struct err *e)
     return load(d, &xlmr_variant, e);
 }
 
+/* Families outside this file (colbert.c) use the encoder alone, for its
+ * hidden states; the model they get frees through bert_family. */
+extern const struct model_family bert_family;
+
+struct model *bert_encoder_load(const struct model_dir *d, bool prefixed,
+                                struct err *e)
+{
+    if (strcmp(d->model_type, "bert") != 0)
+        return err_set(e, "%s/config.json: model_type \"%.100s\": only BERT "
+                       "encoders are supported here", d->path, d->model_type),
+               NULL;
+    struct model *m = load(d, &bert_encoder_variants[prefixed ? 0 : 1], e);
+    if (m)
+        m->family = &bert_family;
+    return m;
+}
+
+size_t bert_hidden_size(const struct model *base)
+{
+    return ((const struct bert_model *)base)->hidden;
+}
+
 static bool bert_match(const struct model_dir *d)
 {
     return strcmp(d->model_type, bert_variant.model_type) == 0;
@@ -457,7 +493,8 @@ static bool xlmr_match(const struct model_dir *d)
  * longest sequence in *max_len.  0, or -1 with e naming the sequence. */
 static int check_batch(const struct bert_model *m,
                        const struct encoding *const *seqs, size_t n_seqs,
-                       size_t *n_tokens, size_t *max_len, struct err *e)
+                       const size_t *n_keys, size_t *n_tokens,
+                       size_t *max_len, struct err *e)
 {
     size_t total = 0, longest = 0, limit = m->base.max_tokens;
     size_t widest = 3 * m->hidden > m->inter ? 3 * m->hidden : m->inter;
@@ -470,6 +507,9 @@ static int check_batch(const struct bert_model *m,
         if (types->n != n)
             return err_set(e, "sequence %zu: %zu token type ids for %zu "
                            "tokens", s, types->n, n);
+        if (n_keys && (n_keys[s] == 0 || n_keys[s] > n))
+            return err_set(e, "sequence %zu: %zu attended tokens of %zu", s,
+                           n_keys[s], n);
         for (size_t i = 0; i < n; i++) {
             if (ids->v[i] < 0 || (size_t)ids->v[i] >= m->n_vocab)
                 return err_set(e, "sequence %zu: token id %ld outside the "
@@ -530,6 +570,8 @@ static void embed(struct bert_model *m, const struct encoding *const *seqs,
 /* One forward pass's shared state, for the pool's tasks. */
 struct pass {
     struct bert_model *m;
+    const size_t *n_keys;       /* (n_seqs) keys each sequence attends to;
+                                   NULL: all its tokens */
     size_t layer;               /* attention of this layer has run */
     int stage;                  /* STAGE_* */
 };
@@ -600,6 +642,9 @@ static void attention_task(void *ctx, size_t task, int worker)
     size_t s = task / m->n_head, hd = task % m->n_head;
     size_t h = m->hidden, d = h / m->n_head, ld = 3 * h;
     size_t off = m->seq_off[s], len = m->seq_off[s + 1] - off;
+    /* Keys past nk are masked out (attention_mask 0): their weight would
+     * be exp(finfo.min) = 0 in transformers, so they are left out. */
+    size_t nk = ps->n_keys ? ps->n_keys[s] : len;
     float scale = 1.0f / sqrtf((float)d);
     float *scores = m->scratch + (size_t)worker * m->scratch_stride +
                     SPAN_ROWS * (m->inter + h);     /* (rows, len) */
@@ -610,24 +655,22 @@ static void attention_task(void *ctx, size_t task, int worker)
     for (size_t r = 0; r < len; r += ATTN_BLOCK) {
         size_t rows = len - r < ATTN_BLOCK ? len - r : ATTN_BLOCK;
         /* scores = Q_block K^T / sqrt(d) */
-        matmul(rows, len, d, scale, q + r * ld, ld, k, ld, true, 0.0f, scores,
-               len);
-        softmax_rows(scores, rows, len);
+        matmul(rows, nk, d, scale, q + r * ld, ld, k, ld, true, 0.0f, scores,
+               nk);
+        softmax_rows(scores, rows, nk);
         /* out_block = scores V */
-        matmul(rows, d, len, 1.0f, scores, len, v, ld, false, 0.0f,
+        matmul(rows, d, nk, 1.0f, scores, nk, v, ld, false, 0.0f,
                out + r * h, h);
     }
 }
 
-/* The family's forward (model.h): logits (n_seqs, n_labels). */
-static int bert_forward(struct model *base, const struct encoding *const *seqs,
-                        size_t n_seqs, float *logits, struct err *e)
+/* The encoder over a packed batch: the last hidden states in m->x
+ * (n_tokens, hidden).  0, or -1 with e. */
+static int encode(struct bert_model *m, const struct encoding *const *seqs,
+                  size_t n_seqs, const size_t *n_keys, struct err *e)
 {
-    struct bert_model *m = (struct bert_model *)base;
     size_t n_tok = 0, max_len = 0;
-    if (n_seqs == 0)
-        return 0;
-    if (check_batch(m, seqs, n_seqs, &n_tok, &max_len, e))
+    if (check_batch(m, seqs, n_seqs, n_keys, &n_tok, &max_len, e))
         return -1;
     size_t h = m->hidden, workers = (size_t)pool_size(m->pool);
     size_t block = max_len < ATTN_BLOCK ? max_len : ATTN_BLOCK;
@@ -652,7 +695,7 @@ static int bert_forward(struct model *base, const struct encoding *const *seqs,
                 off + r, len - r < SPAN_ROWS ? len - r : SPAN_ROWS};
         }
     }
-    struct pass ps = {m, 0, STAGE_FIRST_QKV};
+    struct pass ps = {m, n_keys, 0, STAGE_FIRST_QKV};
 
     embed(m, seqs, n_seqs, n_tok);
     pool_run(m->pool, n_spans, span_task, &ps);
@@ -662,6 +705,34 @@ static int bert_forward(struct model *base, const struct encoding *const *seqs,
         pool_run(m->pool, n_seqs * m->n_head, attention_task, &ps);
         pool_run(m->pool, n_spans, span_task, &ps);
     }
+    return 0;
+}
+
+const float *bert_encode_hidden(struct model *base,
+                                const struct encoding *const *seqs,
+                                size_t n_seqs, const size_t *n_keys,
+                                struct err *e)
+{
+    struct bert_model *m = (struct bert_model *)base;
+    if (n_seqs == 0) {
+        err_set(e, "an empty batch");
+        return NULL;
+    }
+    return encode(m, seqs, n_seqs, n_keys, e) ? NULL : m->x;
+}
+
+/* The family's forward (model.h): logits (n_seqs, n_labels). */
+static int bert_forward(struct model *base, const struct encoding *const *seqs,
+                        size_t n_seqs, float *logits, struct err *e)
+{
+    struct bert_model *m = (struct bert_model *)base;
+    size_t h = m->hidden;
+    if (n_seqs == 0)
+        return 0;
+    if (!m->v->head_out)
+        return err_set(e, "the BERT encoder has no head to score with");
+    if (encode(m, seqs, n_seqs, NULL, e))
+        return -1;
 
     /* Head on each sequence's first token: tanh(dense), then the output
      * layer (BERT's pooler + classifier; RoBERTa's classification head).

@@ -1,9 +1,11 @@
-/* cache.c — the SQLite score cache and the scorer that consults it (see
+/* cache.c — the SQLite cache file and the scorer that consults it (see
  * cache.h).
  *
  * Schema: rerank_cache_meta(name, value) holds ("format", "rerank score
  * cache") and ("version", 1); rerank_scores(key BLOB(16) PRIMARY KEY,
- * score REAL).  A database without the meta row is refused (a foreign
+ * score REAL); rerank_cache(kind, key, value) the other values (added to a
+ * version-1 file that lacks it when opened for writing; read-only, such a
+ * file has none).  A database without the meta row is refused (a foreign
  * file), as is one SQLite cannot read (corrupt). */
 #include "cache.h"
 
@@ -21,10 +23,15 @@
 #define CACHE_FORMAT "rerank score cache"
 #define CACHE_VERSION 1
 #define BUSY_TIMEOUT_MS 120000
+#define VALUES_TABLE                                                                 \
+    "CREATE TABLE IF NOT EXISTS rerank_cache(kind TEXT NOT NULL, key BLOB NOT NULL, " \
+    "value BLOB NOT NULL, PRIMARY KEY (kind, key)) WITHOUT ROWID;"
 
 struct cache {
     sqlite3 *db;
-    sqlite3_stmt *get, *put;
+    sqlite3_stmt *get, *put;             /* scores */
+    sqlite3_stmt *get_value, *put_value; /* other kinds; get_value NULL:
+                                            no such table (read-only) */
     bool readonly;
     char *path;
 };
@@ -81,7 +88,7 @@ static int db_fail(struct cache *c, struct err *e, enum err_kind kind, const cha
 static int exec(struct cache *c, const char *sql, struct err *e)
 {
     if (sqlite3_exec(c->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-        return db_fail(c, e, ERR_IO, "score cache");
+        return db_fail(c, e, ERR_IO, "cache");
     return 0;
 }
 
@@ -99,37 +106,37 @@ static int check_schema(struct cache *c, struct err *e)
                   strcmp((const char *)sqlite3_column_text(st, 0), CACHE_FORMAT) == 0;
         sqlite3_finalize(st);
         if (!ok)
-            return err_setk(e, ERR_MODEL, "%s: not a rerank score cache (no format mark)",
+            return err_setk(e, ERR_MODEL, "%s: not a rerank cache (no format mark)",
                             c->path);
         if (sqlite3_prepare_v2(c->db, "SELECT value FROM rerank_cache_meta WHERE name = "
                                "'version'", -1, &st, NULL) != SQLITE_OK)
-            return db_fail(c, e, ERR_MODEL, "not a rerank score cache");
+            return db_fail(c, e, ERR_MODEL, "not a rerank cache");
         long long v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
         sqlite3_finalize(st);
         if (v != CACHE_VERSION)
-            return err_setk(e, ERR_MODEL, "%s: score cache version %lld, this rerank reads %d",
+            return err_setk(e, ERR_MODEL, "%s: cache version %lld, this rerank reads %d",
                             c->path, v, CACHE_VERSION);
-        return 0;
+        return c->readonly ? 0 : exec(c, VALUES_TABLE, e);
     }
     if (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT)
-        return db_fail(c, e, ERR_MODEL, "not a rerank score cache");
+        return db_fail(c, e, ERR_MODEL, "not a rerank cache");
     /* No meta table: a new, empty database, or another program's. */
     if (sqlite3_prepare_v2(c->db, "SELECT count(*) FROM sqlite_master", -1, &st, NULL) !=
         SQLITE_OK)
-        return db_fail(c, e, ERR_MODEL, "not a rerank score cache");
+        return db_fail(c, e, ERR_MODEL, "not a rerank cache");
     long long n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
     sqlite3_finalize(st);
     if (n != 0)
-        return err_setk(e, ERR_MODEL, "%s: not a rerank score cache (another program's "
+        return err_setk(e, ERR_MODEL, "%s: not a rerank cache (another program's "
                         "database)", c->path);
     if (c->readonly)
-        return err_setk(e, ERR_MODEL, "%s: empty, not a rerank score cache (--cache-readonly "
+        return err_setk(e, ERR_MODEL, "%s: empty, not a rerank cache (--cache-readonly "
                         "reads an existing one)", c->path);
     return exec(c, "CREATE TABLE rerank_cache_meta(name TEXT PRIMARY KEY, value);"
                    "INSERT INTO rerank_cache_meta VALUES ('format', '" CACHE_FORMAT "'), "
                    "('version', 1);"
                    "CREATE TABLE rerank_scores(key BLOB PRIMARY KEY, score REAL NOT NULL) "
-                   "WITHOUT ROWID;", e);
+                   "WITHOUT ROWID;" VALUES_TABLE, e);
 }
 
 struct cache *cache_open(const char *path, bool readonly, struct err *e)
@@ -143,7 +150,7 @@ struct cache *cache_open(const char *path, bool readonly, struct err *e)
         goto fail;
     }
     if (sqlite3_open_v2(path, &c->db, flags, NULL) != SQLITE_OK) {
-        db_fail(c, e, ERR_IO, "cannot open the score cache");
+        db_fail(c, e, ERR_IO, "cannot open the cache");
         goto fail;
     }
     sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
@@ -162,16 +169,23 @@ struct cache *cache_open(const char *path, bool readonly, struct err *e)
     if (sqlite3_prepare_v2(c->db, "SELECT score FROM rerank_scores WHERE key = ?", -1,
                            &c->get, NULL) != SQLITE_OK ||
         (!readonly &&
-         sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO rerank_scores(key, score) "
-                            "VALUES (?, ?)", -1, &c->put, NULL) != SQLITE_OK)) {
-        db_fail(c, e, ERR_MODEL, "not a rerank score cache");
+         (sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO rerank_scores(key, score) "
+                             "VALUES (?, ?)", -1, &c->put, NULL) != SQLITE_OK ||
+          sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO rerank_cache(kind, key, value) "
+                             "VALUES (?1, ?2, ?3)", -1, &c->put_value, NULL) != SQLITE_OK))) {
+        db_fail(c, e, ERR_MODEL, "not a rerank cache");
+        goto fail;
+    }
+    if (sqlite3_prepare_v2(c->db, "SELECT value FROM rerank_cache WHERE kind = ?1 AND "
+                           "key = ?2", -1, &c->get_value, NULL) != SQLITE_OK && !readonly) {
+        db_fail(c, e, ERR_MODEL, "not a rerank cache");
         goto fail;
     }
     return c;
 corrupt_or_fail:
     /* A file SQLite cannot read fails here: say what it is. */
     if (sqlite3_errcode(c->db) == SQLITE_NOTADB || sqlite3_errcode(c->db) == SQLITE_CORRUPT)
-        db_fail(c, e, ERR_MODEL, "not a rerank score cache");
+        db_fail(c, e, ERR_MODEL, "not a rerank cache");
 fail:
     cache_close(c);
     return NULL;
@@ -183,13 +197,20 @@ void cache_close(struct cache *c)
         return;
     sqlite3_finalize(c->get);
     sqlite3_finalize(c->put);
+    sqlite3_finalize(c->get_value);
+    sqlite3_finalize(c->put_value);
     sqlite3_close(c->db);
     free(c->path);
     free(c);
 }
 
-/* Looks key up: 1 and *score when found, 0 when not, -1 with e. */
-static int cache_get(struct cache *c, const unsigned char key[16], double *score,
+bool cache_readonly(const struct cache *c)
+{
+    return c->readonly;
+}
+
+/* Looks a score's key up: 1 and *score when found, 0 when not, -1 with e. */
+static int score_get(struct cache *c, const unsigned char key[16], double *score,
                      struct err *e)
 {
     sqlite3_reset(c->get);
@@ -204,7 +225,7 @@ static int cache_get(struct cache *c, const unsigned char key[16], double *score
     return rc == SQLITE_DONE ? 0 : db_fail(c, e, ERR_IO, "reading the score cache");
 }
 
-static int cache_put(struct cache *c, const unsigned char key[16], double score,
+static int score_put(struct cache *c, const unsigned char key[16], double score,
                      struct err *e)
 {
     sqlite3_reset(c->put);
@@ -213,6 +234,58 @@ static int cache_put(struct cache *c, const unsigned char key[16], double score,
     int rc = sqlite3_step(c->put);
     sqlite3_reset(c->put);
     return rc == SQLITE_DONE ? 0 : db_fail(c, e, ERR_IO, "writing the score cache");
+}
+
+int cache_get(struct cache *c, const char *kind, const void *key, size_t klen,
+              void **val, size_t *len, struct err *e)
+{
+    sqlite3_stmt *st = c->get_value;
+    if (!st)
+        return 0;
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_blob64(st, 2, key, klen, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return rc == SQLITE_DONE ? 0 : db_fail(c, e, ERR_IO, "reading the cache");
+    }
+    *len = (size_t)sqlite3_column_bytes(st, 0);
+    *val = xmalloc(*len ? *len : 1);
+    if (*len)
+        memcpy(*val, sqlite3_column_blob(st, 0), *len);
+    sqlite3_reset(st);
+    return 1;
+}
+
+int cache_put(struct cache *c, const char *kind, const void *key, size_t klen,
+              const void *val, size_t len, struct err *e)
+{
+    if (c->readonly)
+        return err_setk(e, ERR_USAGE, "%s: --cache-readonly: not written", c->path);
+    sqlite3_stmt *st = c->put_value;
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_blob64(st, 2, key, klen, SQLITE_STATIC);
+    sqlite3_bind_blob64(st, 3, val, len, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : db_fail(c, e, ERR_IO, "writing the cache");
+}
+
+int cache_begin(struct cache *c, struct err *e)
+{
+    return exec(c, "BEGIN IMMEDIATE", e);
+}
+
+int cache_commit(struct cache *c, struct err *e)
+{
+    return exec(c, "COMMIT", e);
+}
+
+void cache_rollback(struct cache *c)
+{
+    sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 /* ---- model identity --------------------------------------------------------- */
@@ -324,19 +397,19 @@ static int score_misses(struct cache_scorer *cs, struct group *g, size_t n_miss,
         g->cands[cs->miss[i]].score = sub->cands[i].score;
     if (cs->c->readonly)
         return 0;
-    if (exec(cs->c, "BEGIN IMMEDIATE", e) < 0)
+    if (cache_begin(cs->c, e) < 0)
         return -1;
     for (size_t i = 0; i < n_miss; i++) {
         double s = sub->cands[i].score;
         if (!isfinite(s))
             continue;   /* main.c reports it; a cache never holds one */
-        if (cache_put(cs->c, cs->keys[cs->miss[i]], s, e) < 0) {
-            sqlite3_exec(cs->c->db, "ROLLBACK", NULL, NULL, NULL);
+        if (score_put(cs->c, cs->keys[cs->miss[i]], s, e) < 0) {
+            cache_rollback(cs->c);
             return -1;
         }
         cs->stats->stored++;
     }
-    return exec(cs->c, "COMMIT", e);
+    return cache_commit(cs->c, e);
 }
 
 static int cache_score(struct scorer *s, struct group *g, struct err *e)
@@ -349,7 +422,7 @@ static int cache_score(struct scorer *s, struct group *g, struct err *e)
     size_t n_miss = 0;
     for (size_t i = 0; i < g->n_cands; i++) {
         pair_key(cs, g, &g->cands[i], cs->keys[i]);
-        int r = cache_get(cs->c, cs->keys[i], &g->cands[i].score, e);
+        int r = score_get(cs->c, cs->keys[i], &g->cands[i].score, e);
         if (r < 0)
             return -1;
         if (r == 0)

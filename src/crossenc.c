@@ -14,9 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "batch.h"
 #include "model.h"
-
-enum { BATCH_TOKENS = 8192 };
 
 struct crossenc {
     struct crossenc_options o;
@@ -24,11 +23,7 @@ struct crossenc {
     size_t n_labels, label;
     enum activation activation; /* in force: never AUTO */
     struct ids query, doc;
-    /* The pending batch: encodings and which candidate each belongs to. */
-    struct encoding *encs;
-    const struct encoding **enc_ptrs;
-    size_t *owner;
-    size_t n_encs, cap_encs, batch_tokens;
+    struct batch batch;  /* the pending pairs and their candidates */
     struct group *g;     /* the group being encoded */
     struct scorer *s;    /* this scorer, for its progress callback */
     /* --tokenize: called with each encoding instead of scoring. */
@@ -73,44 +68,28 @@ static size_t window_size(const struct crossenc *c, size_t nq)
     return nq <= budget / 2 ? budget - nq : budget - budget / 2;
 }
 
-/* A fresh pending encoding for candidate owner. */
-static struct encoding *next_slot(struct crossenc *c, size_t owner)
-{
-    if (c->n_encs == c->cap_encs) {
-        size_t old = c->cap_encs;
-        grow((void **)&c->encs, &c->cap_encs, c->n_encs + 1, sizeof *c->encs);
-        memset(c->encs + old, 0, (c->cap_encs - old) * sizeof *c->encs);
-        c->enc_ptrs = xreallocarray(c->enc_ptrs, c->cap_encs, sizeof *c->enc_ptrs);
-        c->owner = xreallocarray(c->owner, c->cap_encs, sizeof *c->owner);
-    }
-    c->owner[c->n_encs] = owner;
-    return &c->encs[c->n_encs++];
-}
-
 /* Runs the pending encodings through the model and folds their scores into
  * the candidates: the maximum over a candidate's windows, which may span
  * several batches (scores start as NaN). */
 static int flush_batch(struct crossenc *c, struct err *e)
 {
-    if (!c->n_encs)
+    struct batch *b = &c->batch;
+    if (!b->n)
         return 0;
-    size_t need = c->n_encs * c->n_labels;
+    size_t need = b->n * c->n_labels;
     grow((void **)&c->logits, &c->cap_logits, need, sizeof *c->logits);
-    for (size_t k = 0; k < c->n_encs; k++)
-        c->enc_ptrs[k] = &c->encs[k];
-    if (c->model->family->forward(c->model, c->enc_ptrs, c->n_encs, c->logits, e) < 0)
+    if (c->model->family->forward(c->model, batch_seqs(b), b->n, c->logits, e) < 0)
         return -1;
-    for (size_t k = 0; k < c->n_encs; k++) {
+    for (size_t k = 0; k < b->n; k++) {
         double s = label_score(c, c->logits + k * c->n_labels);
-        struct candidate *cand = &c->g->cands[c->owner[k]];
+        struct candidate *cand = &c->g->cands[b->owner[k]];
         if (isnan(cand->score) || s > cand->score)
             cand->score = s;
     }
     /* Candidates before the last one in the batch have all their windows
      * scored. */
-    scorer_progress(c->s, c->owner[c->n_encs - 1], c->g->n_cands);
-    c->n_encs = 0;
-    c->batch_tokens = 0;
+    scorer_progress(c->s, b->owner[b->n - 1], c->g->n_cands);
+    batch_clear(b);
     return 0;
 }
 
@@ -121,14 +100,13 @@ static int flush_batch(struct crossenc *c, struct err *e)
  * length).  0, or -1 with e. */
 static int window_ready(struct crossenc *c, size_t window, struct err *e)
 {
-    const struct encoding *enc = &c->encs[c->n_encs - 1];
+    struct batch *b = &c->batch;
     if (c->emit) {
-        c->emit(c->owner[c->n_encs - 1], window, enc, c->emit_ctx);
-        c->n_encs = 0;
+        c->emit(b->owner[b->n - 1], window, &b->encs[b->n - 1], c->emit_ctx);
+        batch_clear(b);
         return 0;
     }
-    c->batch_tokens += enc->input_ids.n;
-    return c->batch_tokens >= BATCH_TOKENS ? flush_batch(c, e) : 0;
+    return batch_add(b) ? flush_batch(c, e) : 0;
 }
 
 /* Encodes candidate i of c->g: one pair truncated to max_length (--long
@@ -141,14 +119,14 @@ static int encode_candidate(struct crossenc *c, size_t i, struct err *e)
     if (f->encode_text) {
         f->encode_text(c->model, c->o.instruction, c->g->query,
                        group_query_len(c->g), cand->text, cand->text_len,
-                       c->o.max_length, next_slot(c, i));
+                       c->o.max_length, batch_slot(&c->batch, i));
         return window_ready(c, 0, e);
     }
     c->doc.n = 0;
     c->model->tok->tokenize(c->model->tok, cand->text, cand->text_len, &c->doc);
     size_t nq = c->query.n, nd = c->doc.n, w = window_size(c, nq);
     if (c->o.long_mode == LONG_FIRST || nd <= w) {
-        f->encode(c->model, &c->query, &c->doc, c->o.max_length, next_slot(c, i));
+        f->encode(c->model, &c->query, &c->doc, c->o.max_length, batch_slot(&c->batch, i));
         return window_ready(c, 0, e);
     }
     size_t overlap = c->o.stride ? c->o.stride : w / 4;
@@ -159,7 +137,7 @@ static int encode_candidate(struct crossenc *c, size_t i, struct err *e)
         size_t len = nd - start < w ? nd - start : w;
         /* A view of the window: it fits, so nothing in it is cut. */
         struct ids win = {c->doc.v + start, c->doc.word + start, len, len};
-        f->encode(c->model, &c->query, &win, c->o.max_length, next_slot(c, i));
+        f->encode(c->model, &c->query, &win, c->o.max_length, batch_slot(&c->batch, i));
         if (window_ready(c, n++, e))
             return -1;
         if (start + len >= nd)
@@ -179,8 +157,7 @@ static int crossenc_score(struct scorer *s, struct group *g, struct err *e)
     tokenize_query(c, g);
     c->g = g;
     c->emit = NULL;
-    c->n_encs = 0;
-    c->batch_tokens = 0;
+    batch_clear(&c->batch);
     for (size_t i = 0; i < g->n_cands; i++)
         g->cands[i].score = NAN;
     for (size_t i = 0; i < g->n_cands; i++)
@@ -199,7 +176,7 @@ int crossenc_encode_group(struct scorer *s, const struct group *g,
     c->g = (struct group *)g;
     c->emit = fn;
     c->emit_ctx = ctx;
-    c->n_encs = 0;
+    batch_clear(&c->batch);
     for (size_t i = 0; i < g->n_cands; i++)
         if (encode_candidate(c, i, e))
             return -1;
@@ -214,11 +191,7 @@ size_t crossenc_max_length(const struct scorer *s)
 static void crossenc_free(struct scorer *s)
 {
     struct crossenc *c = s->state;
-    for (size_t k = 0; k < c->cap_encs; k++)
-        encoding_free(&c->encs[k]);
-    free(c->encs);
-    free(c->enc_ptrs);
-    free(c->owner);
+    batch_free(&c->batch);
     free(c->logits);
     ids_free(&c->query);
     ids_free(&c->doc);

@@ -36,6 +36,8 @@ const struct hub_file hub_model_files[] = {
     {"sentencepiece.bpe.model", false},
     {"spiece.model", false},           /* T5 */
     {"spm.model", false},              /* DeBERTa-v3 */
+    {"artifact.metadata", false},  /* ColBERT (Stanford): lengths, markers */
+    {"modules.json", false},       /* sentence-transformers / PyLate modules */
     {NULL, false},
 };
 

@@ -19,6 +19,7 @@
 #include "cache.h"
 #include "cascade.h"
 #include "cli.h"
+#include "colbert.h"
 #include "cpu.h"
 #include "crossenc.h"
 #include "eval.h"
@@ -371,13 +372,14 @@ static struct scorer *first_stage_make(const struct options *o, struct buf *iden
             .instruction = o->instruction,
             .variant = o->t5,
         };
-        struct scorer *s = crossenc_scorer_new(&co, &e);
+        bool colbert = colbert_is_model(dir);
+        struct scorer *s = colbert ? colbert_scorer_new(&co, &e) : crossenc_scorer_new(&co, &e);
         if (!s) {
             say(e.msg);
             *status = exit_status(e.kind, EXIT_MODEL);
         } else if (ident) {
             char num[64];
-            ident_put(ident, "scorer", "cross-encoder");
+            ident_put(ident, "scorer", colbert ? "colbert" : "cross-encoder");
             buf_puts(ident, "model=");
             if (cache_model_identity(dir, ident, &e) < 0) {
                 say(e.msg);
@@ -387,7 +389,8 @@ static struct scorer *first_stage_make(const struct options *o, struct buf *iden
                 return NULL;
             }
             buf_putc(ident, '\n');
-            snprintf(num, sizeof num, "%zu", crossenc_max_length(s));
+            snprintf(num, sizeof num, "%zu",
+                     colbert ? colbert_max_length(s) : crossenc_max_length(s));
             ident_put(ident, "max_length", num);
             ident_put(ident, "activation", o->activation);
             snprintf(num, sizeof num, "%ld", o->label);
@@ -502,6 +505,15 @@ static void write_encoding(size_t cand, size_t window, const struct encoding *en
     writer_encoding(t->w, t->g, &t->g->cands[cand], t->windows ? (long)window : -1, enc);
 }
 
+static void write_colbert_ids(size_t cand, const struct ids *q, const struct ids *d,
+                              const struct ids *keep, void *ctx)
+{
+    static const char *const keys[] = {"query_ids", "doc_ids", "doc_mask"};
+    const struct ids *lists[] = {q, d, keep};
+    struct tokenize_ctx *t = ctx;
+    writer_id_lists(t->w, t->g, &t->g->cands[cand], 3, keys, lists);
+}
+
 static void stopped(const struct group *g)
 {
     fprintf(stderr, "rerank: stopped; the group that starts at %s:%ld was not written\n",
@@ -537,6 +549,18 @@ static int run(struct options *o)
         cache_close(cache);
         source_close(&src, true);
         return status;
+    }
+    /* A ColBERT model scores each pair alone: its scores go through the
+     * score cache like the cross-encoder's, and the misses' document
+     * vectors are looked up in the same file. */
+    if (cache && strcmp(sc->name, "colbert") == 0 &&
+        colbert_use_cache(sc, cache, &ident, &e) < 0) {
+        say(e.msg);
+        buf_free(&ident);
+        scorer_free(sc);
+        cache_close(cache);
+        source_close(&src, true);
+        return exit_status(e.kind, EXIT_MODEL);
     }
     if (cache) {
         sc = cache_scorer_new(sc, cache, ident.data, &cache_stats);
@@ -590,7 +614,10 @@ static int run(struct options *o)
             /* first-stage scores in place: nothing to score */
         } else if (o->tokenize) {
             struct tokenize_ctx t = {&w, &g, strcmp(o->long_mode, "max") == 0};
-            crossenc_encode_group(sc, &g, write_encoding, &t, &e);
+            if (strcmp(sc->name, "colbert") == 0)
+                colbert_encode_group(sc, &g, write_colbert_ids, &t, &e);
+            else
+                crossenc_encode_group(sc, &g, write_encoding, &t, &e);
         } else if (sc->score(sc, &g, &e) < 0 || check_scores(&g, &e) < 0) {
             say(e.msg);
             if (!o->keep_going) {

@@ -16,10 +16,13 @@
 
 #include "kernels.h"
 
-/* The families, tried in order; the first whose match() accepts wins. */
+/* The families, tried in order; the first whose match() accepts wins
+ * (colbert before bert: a ColBERT directory has model_type "bert"). */
 extern const struct model_family bert_family, xlm_roberta_family,
-    modernbert_family, qwen3_family, t5_family, deberta_family, jina_family;
+    modernbert_family, qwen3_family, t5_family, deberta_family, jina_family,
+    colbert_family;
 static const struct model_family *const families[] = {
+    &colbert_family,
     &bert_family,
     &xlm_roberta_family,
     &modernbert_family,
@@ -64,6 +67,34 @@ json_t *model_dir_json(const struct model_dir *d, const char *relpath,
     if (!j)
         err_set(e, "%s:%d: %s", path, je.line, je.text);
     return j;
+}
+
+int model_json_bool(const json_t *o, const char *path, const char *key, bool def,
+                    bool *out, struct err *e)
+{
+    const json_t *v = json_object_get(o, key);
+    if (!v || json_is_null(v)) {
+        *out = def;
+        return 0;
+    }
+    if (!json_is_boolean(v))
+        return err_set(e, "%s: \"%s\" is not true or false", path, key);
+    *out = json_is_true(v);
+    return 0;
+}
+
+int model_json_str(const json_t *o, const char *path, const char *key,
+                   const char *def, const char **out, struct err *e)
+{
+    const json_t *v = json_object_get(o, key);
+    if (!v || json_is_null(v)) {
+        *out = def;
+        return 0;
+    }
+    if (!json_is_string(v))
+        return err_set(e, "%s: \"%s\" is not a string", path, key);
+    *out = json_string_value(v);
+    return 0;
 }
 
 /* An optional JSON object file into *out (NULL when absent).  0 or -1. */

@@ -81,6 +81,14 @@ void model_dir_close(struct model_dir *d);
 json_t *model_dir_json(const struct model_dir *d, const char *relpath,
                        struct err *e);
 
+/* o[key] as a bool, or a string (valid while o is), def when absent or
+ * null: the optional keys of the families' JSON files.  0, or -1 with e
+ * naming path and key. */
+int model_json_bool(const json_t *o, const char *path, const char *key, bool def,
+                    bool *out, struct err *e);
+int model_json_str(const json_t *o, const char *path, const char *key,
+                   const char *def, const char **out, struct err *e);
+
 /* d->path + "/" + relpath in buf; false when it does not fit. */
 bool model_dir_file(const struct model_dir *d, const char *relpath, char *buf,
                     size_t size);

@@ -136,21 +136,6 @@ static int get_dim(const json_t *o, const char *path, const char *key,
     return 0;
 }
 
-/* o[key] as a bool, def when absent or null.  0, or -1 with e. */
-static int get_bool(const json_t *o, const char *path, const char *key,
-                    bool def, bool *out, struct err *e)
-{
-    const json_t *v = json_object_get(o, key);
-    if (!v || json_is_null(v)) {
-        *out = def;
-        return 0;
-    }
-    if (!json_is_boolean(v))
-        return err_set(e, "%s: \"%s\" is not true or false", path, key);
-    *out = json_is_true(v);
-    return 0;
-}
-
 /* o[key] as a positive finite number, def when absent or null.  0, or -1
  * with e. */
 static int get_pos(const json_t *o, const char *path, const char *key,
@@ -165,21 +150,6 @@ static int get_pos(const json_t *o, const char *path, const char *key,
         !isfinite(json_number_value(v)))
         return err_set(e, "%s: \"%s\" is not a positive number", path, key);
     *out = json_number_value(v);
-    return 0;
-}
-
-/* o[key] as a string, def when absent or null.  0, or -1 with e. */
-static int get_str(const json_t *o, const char *path, const char *key,
-                   const char *def, const char **out, struct err *e)
-{
-    const json_t *v = json_object_get(o, key);
-    if (!v || json_is_null(v)) {
-        *out = def;
-        return 0;
-    }
-    if (!json_is_string(v))
-        return err_set(e, "%s: \"%s\" is not a string", path, key);
-    *out = json_string_value(v);
     return 0;
 }
 
@@ -236,7 +206,7 @@ static int config_parse(struct modernbert *m, const struct model_dir *d,
                        m->head_dim);
 
     const char *act = NULL;
-    if (get_str(c, path, "hidden_activation", "gelu", &act, e))
+    if (model_json_str(c, path, "hidden_activation", "gelu", &act, e))
         return -1;
     if (strcmp(act, "gelu") != 0)
         return err_set(e, "%s: \"hidden_activation\" \"%.40s\" is not "
@@ -253,9 +223,9 @@ static int config_parse(struct modernbert *m, const struct model_dir *d,
         return err_set(e, "%s: \"local_attention\" is not a positive integer",
                        path);
     m->window = (size_t)local_attention / 2;
-    if (get_bool(c, path, "norm_bias", false, &m->norm_bias, e) ||
-        get_bool(c, path, "attention_bias", false, &m->attn_bias, e) ||
-        get_bool(c, path, "mlp_bias", false, &m->mlp_bias, e))
+    if (model_json_bool(c, path, "norm_bias", false, &m->norm_bias, e) ||
+        model_json_bool(c, path, "attention_bias", false, &m->attn_bias, e) ||
+        model_json_bool(c, path, "mlp_bias", false, &m->mlp_bias, e))
         return -1;
 
     /* Rope thetas: global_rope_theta / local_rope_theta (the local one
@@ -278,7 +248,7 @@ static int config_parse(struct modernbert *m, const struct model_dir *d,
             snprintf(key, sizeof key, "rope_parameters.%s", kinds[k]);
             if (!json_is_object(p))
                 return err_set(e, "%s: \"%s\" is not an object", path, key);
-            if (get_str(p, path, "rope_type", "default", &type, e))
+            if (model_json_str(p, path, "rope_type", "default", &type, e))
                 return -1;
             if (strcmp(type, "default") != 0)
                 return err_set(e, "%s: \"%s.rope_type\" \"%.40s\" is not "
@@ -444,9 +414,9 @@ static int load_hf_head(struct modernbert *m, const struct model_dir *d,
     const json_t *c = d->config;
     const char *pooling = NULL, *act = NULL;
     bool dense_bias = false;
-    if (get_str(c, path, "classifier_pooling", "cls", &pooling, e) ||
-        get_str(c, path, "classifier_activation", "gelu", &act, e) ||
-        get_bool(c, path, "classifier_bias", false, &dense_bias, e) ||
+    if (model_json_str(c, path, "classifier_pooling", "cls", &pooling, e) ||
+        model_json_str(c, path, "classifier_activation", "gelu", &act, e) ||
+        model_json_bool(c, path, "classifier_bias", false, &dense_bias, e) ||
         model_dir_n_labels(d, &m->base.n_labels, e))
         return -1;
     if (strcmp(pooling, "cls") != 0 && strcmp(pooling, "mean") != 0)
@@ -493,15 +463,15 @@ static int load_pooling(struct modernbert *m, const struct model_dir *d,
     if (!c)
         return -1;
     const char *mode = NULL;
-    int rc = get_str(c, path, "pooling_mode", NULL, &mode, e);
+    int rc = model_json_str(c, path, "pooling_mode", NULL, &mode, e);
     if (!rc && !mode) {
         /* Older configs: one pooling_mode_* flag set. */
         static const char *const others[] = {
             "pooling_mode_max_tokens", "pooling_mode_mean_sqrt_len_tokens",
             "pooling_mode_weightedmean_tokens", "pooling_mode_lasttoken"};
         bool cls = false, mean = false;
-        rc = get_bool(c, path, "pooling_mode_cls_token", false, &cls, e) ||
-             get_bool(c, path, "pooling_mode_mean_tokens", false, &mean, e);
+        rc = model_json_bool(c, path, "pooling_mode_cls_token", false, &cls, e) ||
+             model_json_bool(c, path, "pooling_mode_mean_tokens", false, &mean, e);
         mode = cls && !mean ? "cls" : mean && !cls ? "mean" : "";
         for (size_t i = 0; !rc && i < sizeof others / sizeof *others; i++)
             if (json_is_true(json_object_get(c, others[i])))
@@ -539,9 +509,9 @@ static int load_module_step(struct modernbert *m, const struct model_dir *d,
         const char *act = NULL;
         rc = get_dim(c, path, "in_features", &s.in, e) ||
              get_dim(c, path, "out_features", &s.out, e) ||
-             get_bool(c, path, "bias", true, &bias, e) ||
-             get_str(c, path, "activation_function",
-                     "torch.nn.modules.activation.Tanh", &act, e);
+             model_json_bool(c, path, "bias", true, &bias, e) ||
+             model_json_str(c, path, "activation_function",
+                            "torch.nn.modules.activation.Tanh", &act, e);
         if (!rc) {
             if (strcmp(act, "torch.nn.modules.linear.Identity") == 0)
                 s.act = ACT_NONE;

@@ -277,18 +277,37 @@ static void put_ids(struct buf *b, const struct ids *a)
     buf_putc(b, ']');
 }
 
+/* {"qid":..,"docid":.. of a --tokenize line (the qid when there is one). */
+static void put_ids_head(struct buf *b, const struct group *g,
+                         const struct candidate *c)
+{
+    buf_putc(b, '{');
+    if (g->qid) {
+        buf_puts(b, "\"qid\":");
+        put_id(b, g->qid, g->qid_is_int);
+        buf_putc(b, ',');
+    }
+    buf_puts(b, "\"docid\":");
+    put_id(b, c->docid, c->docid_is_int);
+}
+
+void writer_id_lists(struct writer *w, const struct group *g,
+                     const struct candidate *c, size_t n,
+                     const char *const *keys, const struct ids *const *lists)
+{
+    put_ids_head(&w->out, g, c);
+    for (size_t i = 0; i < n; i++) {
+        buf_printf(&w->out, ",\"%s\":", keys[i]);
+        put_ids(&w->out, lists[i]);
+    }
+    buf_puts(&w->out, "}\n");
+}
+
 void writer_encoding(struct writer *w, const struct group *g,
                      const struct candidate *c, long window,
                      const struct encoding *enc)
 {
-    buf_putc(&w->out, '{');
-    if (g->qid) {
-        buf_puts(&w->out, "\"qid\":");
-        put_id(&w->out, g->qid, g->qid_is_int);
-        buf_putc(&w->out, ',');
-    }
-    buf_puts(&w->out, "\"docid\":");
-    put_id(&w->out, c->docid, c->docid_is_int);
+    put_ids_head(&w->out, g, c);
     if (window >= 0)
         buf_printf(&w->out, ",\"window\":%ld", window);
     buf_puts(&w->out, ",\"input_ids\":");

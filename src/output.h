@@ -14,7 +14,8 @@
 #include "group.h"
 #include "util.h"
 
-struct encoding;   /* tokenizer.h: only --tokenize lines pass one through */
+struct encoding;   /* tokenizer.h: only --tokenize lines pass these through */
+struct ids;
 
 enum output_format { FORMAT_JSONL, FORMAT_TSV, FORMAT_TREC };
 
@@ -46,6 +47,13 @@ int writer_group(struct writer *w, const struct group *g, struct err *e);
 void writer_encoding(struct writer *w, const struct group *g,
                      const struct candidate *c, long window,
                      const struct encoding *enc);
+
+/* Appends one --tokenize line {"qid", "docid", keys[0]: lists[0], ...}
+ * for candidate c of g (ColBERT's separate query and document inputs).
+ * Written by the next writer_flush. */
+void writer_id_lists(struct writer *w, const struct group *g,
+                     const struct candidate *c, size_t n,
+                     const char *const *keys, const struct ids *const *lists);
 
 /* Writes what writer_encoding queued and flushes.  0 or -1 with e. */
 int writer_flush(struct writer *w, struct err *e);

@@ -82,11 +82,11 @@ rc=$?
 # Corrupt and foreign files: exit 4 with a message, never a crash.
 head -c 4096 /dev/urandom > $tmp/junk.db
 run $tmp/junk.db $tmp/in.jsonl; rc=$?
-[ $rc = 4 ] && grep -q "junk.db: not a rerank score cache" $tmp/err && ok ||
+[ $rc = 4 ] && grep -q "junk.db: not a rerank cache" $tmp/err && ok ||
     { bad "corrupt file: exit $rc"; cat $tmp/err; }
 python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute("create table t(x)"); c.commit()' $tmp/foreign.db
 run $tmp/foreign.db $tmp/in.jsonl; rc=$?
-[ $rc = 4 ] && grep -q "foreign.db: not a rerank score cache (another program's database)" $tmp/err &&
+[ $rc = 4 ] && grep -q "foreign.db: not a rerank cache (another program's database)" $tmp/err &&
     ok || { bad "foreign file: exit $rc"; cat $tmp/err; }
 cp $tmp/a.db $tmp/trunc.db
 head -c 1000 $tmp/a.db > $tmp/trunc.db
