@@ -77,7 +77,7 @@ async function main() {
     }
     fs.writeFileSync(outPath, out.join("\n") + "\n");
     console.log(JSON.stringify({
-        engine: "llama.cpp", version: llama.llamaCppRelease?.release ?? null,
+        engine: "llama.cpp", build: llama.buildType,
         gguf: path.basename(modelPath), threads, pairs: rows.length, tokens, seconds: secs, load_seconds: loadS,
     }));
     await context.dispose();
