@@ -41,6 +41,7 @@ async function main() {
     const seq = context.getSequence();
     const loadS = Number(process.hrtime.bigint() - t0) / 1e9;
 
+    let evaluated = 0; // tokens actually run (the rest came from the KV cache)
     // Evaluate ids on seq, keeping the cached prefix they share with it.
     // Returns the output at the last position.
     async function evalPair(ids, next) {
@@ -51,6 +52,7 @@ async function main() {
         const input = ids.slice(n);
         input[input.length - 1] = [input[input.length - 1], { generateNext: next }];
         const out = await seq.controlledEvaluate(input);
+        evaluated += input.length;
         return out[input.length - 1];
     }
 
@@ -61,6 +63,7 @@ async function main() {
         tokens += r.input_ids.length;
     }
     const secs = Number(process.hrtime.bigint() - t1) / 1e9;
+    const evaluatedTimed = evaluated;
 
     await seq.clearHistory();
     const out = [];
@@ -78,7 +81,7 @@ async function main() {
     fs.writeFileSync(outPath, out.join("\n") + "\n");
     console.log(JSON.stringify({
         engine: "llama.cpp", build: llama.buildType,
-        gguf: path.basename(modelPath), threads, pairs: rows.length, tokens, seconds: secs, load_seconds: loadS,
+        gguf: path.basename(modelPath), threads, pairs: rows.length, tokens, evaluated: evaluatedTimed, seconds: secs, load_seconds: loadS,
     }));
     await context.dispose();
     await model.dispose();
