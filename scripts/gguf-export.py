@@ -4,12 +4,13 @@ the one scripts/gen-qwen3-random.py makes) as a GGUF v3 file that
 llama.cpp loads as architecture "qwen3", so scripts/bench-llm can run
 llama.cpp on the very weights rerank scores with.
 
-usage: gguf-export.py MODEL_DIR OUT.gguf [--type f16|f32]
+usage: gguf-export.py MODEL_DIR OUT.gguf [--type f16|f32|q8_0]
 
 Layout (llama.cpp's gguf-py naming): little-endian header "GGUF", version
 3, tensor count, KV count; the KV pairs; one info record per tensor (name,
 dims innermost first, type, offset); data aligned to 32 bytes.  Matrices
-are stored F16 (or F32), 1-D norm weights F32.  The tokenizer is
+are stored F16 (or F32, or Q8_0: blocks of 32 values, an F16 scale
+max|x|/127 then 32 int8, rounded half away from zero), 1-D norm weights F32.  The tokenizer is
 tokenizer.json's byte-level BPE ("gpt2", pre "qwen2"), padded with unused
 "[PADn]" entries up to the embedding's row count.  Needs numpy only."""
 import json, os, struct, sys
@@ -17,7 +18,7 @@ import json, os, struct, sys
 import numpy as np
 
 GGUF_U32, GGUF_I32, GGUF_F32, GGUF_BOOL, GGUF_STR, GGUF_ARR = 4, 5, 6, 7, 8, 9
-GGML_F32, GGML_F16 = 0, 1
+GGML_F32, GGML_F16, GGML_Q8_0 = 0, 1, 8
 ALIGN = 32
 TOK_NORMAL, TOK_CONTROL, TOK_USER, TOK_UNUSED = 1, 3, 4, 5
 
@@ -53,6 +54,19 @@ def to_f32(rec):
     if dtype == "F32":
         return np.frombuffer(raw, dtype="<f4").reshape(shape)
     fail("tensor dtype %s not supported" % dtype)
+
+
+def q8_0(a):
+    """float32 array (rows of a multiple of 32) as Q8_0 blocks: per 32
+    values an F16 scale d = max|x|/127 and int8 round(x/d)."""
+    x = a.reshape(-1, 32).astype(np.float32)
+    d = np.abs(x).max(axis=1) / 127.0
+    inv = np.where(d > 0, 1.0 / np.where(d > 0, d, 1.0), 0.0).astype(np.float32)
+    v = x * inv[:, None]
+    q = (np.sign(v) * np.floor(np.abs(v) + 0.5)).astype(np.int8)
+    blocks = np.empty(x.shape[0], dtype=[("d", "<f2"), ("q", "i1", 32)])
+    blocks["d"], blocks["q"] = d.astype("<f2"), q
+    return blocks.tobytes()
 
 
 def gguf_str(s):
@@ -92,7 +106,10 @@ def tokenizer_kvs(model_dir, n_vocab):
     for t in tj.get("added_tokens", []):
         if t["id"] < n_vocab:
             tokens[t["id"]] = t["content"]
-            types[t["id"]] = TOK_CONTROL if t["special"] else TOK_USER
+            # "<|...|>" added tokens are control tokens to llama.cpp too
+            c = t["content"]
+            looks = c.startswith("<|") and c.endswith("|>")
+            types[t["id"]] = TOK_CONTROL if t["special"] or looks else TOK_USER
             ids[t["content"]] = t["id"]
     for i in range(n_vocab):
         if tokens[i] is None:
@@ -122,8 +139,8 @@ def main():
         i = args.index("--type")
         ftype = args[i + 1]
         del args[i:i + 2]
-    if len(args) != 2 or ftype not in ("f16", "f32"):
-        fail("usage: gguf-export.py MODEL_DIR OUT.gguf [--type f16|f32]")
+    if len(args) != 2 or ftype not in ("f16", "f32", "q8_0"):
+        fail("usage: gguf-export.py MODEL_DIR OUT.gguf [--type f16|f32|q8_0]")
     model_dir, out_path = args
     cfg = json.load(open(os.path.join(model_dir, "config.json")))
     if cfg.get("architectures", [None])[0] != "Qwen3ForCausalLM":
@@ -148,11 +165,21 @@ def main():
     names.append(("output_norm.weight", "model.norm.weight"))
     if not cfg.get("tie_word_embeddings", False):
         names.append(("output.weight", "lm_head.weight"))
+    nh, nkv, I = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["intermediate_size"]
+    want = {"input_layernorm": (H,), "post_attention_layernorm": (H,),
+            "self_attn.q_proj": (nh * hd, H), "self_attn.k_proj": (nkv * hd, H),
+            "self_attn.v_proj": (nkv * hd, H), "self_attn.o_proj": (H, nh * hd),
+            "self_attn.q_norm": (hd,), "self_attn.k_norm": (hd,),
+            "mlp.gate_proj": (I, H), "mlp.up_proj": (I, H), "mlp.down_proj": (H, I)}
     for _, h in names:
         if h not in st:
             fail("model.safetensors: no tensor %s" % h)
+        key = h.split(".", 3)[-1][:-len(".weight")] if h.startswith("model.layers.") else None
+        shape = want.get(key, (n_vocab, H) if "embed" in h or "lm_head" in h else (H,))
+        if st[h][1] != shape:
+            fail("model.safetensors: %s has shape %s, config.json says %s" % (h, list(st[h][1]), list(shape)))
 
-    ft = 1 if ftype == "f16" else 0  # general.file_type: MOSTLY_F16 / ALL_F32
+    ft = {"f32": 0, "f16": 1, "q8_0": 7}[ftype]  # general.file_type
     kvs = [
         kv("general.architecture", GGUF_STR, "qwen3"),
         kv("general.name", GGUF_STR, os.path.basename(os.path.normpath(model_dir))),
@@ -174,8 +201,10 @@ def main():
     infos, plan, off = [], [], 0
     for g, h in names:
         shape = st[h][1]
-        ttype = GGML_F32 if len(shape) == 1 or ftype == "f32" else GGML_F16
-        nbytes = int(np.prod(shape)) * (4 if ttype == GGML_F32 else 2)
+        ttype = (GGML_F32 if len(shape) == 1 or ftype == "f32" else
+                 GGML_Q8_0 if ftype == "q8_0" and shape[-1] % 32 == 0 else GGML_F16)
+        n = int(np.prod(shape))
+        nbytes = {GGML_F32: 4 * n, GGML_F16: 2 * n, GGML_Q8_0: n // 32 * 34}[ttype]
         infos.append(gguf_str(g) + struct.pack("<I", len(shape))
                      + b"".join(struct.pack("<Q", d) for d in reversed(shape))
                      + struct.pack("<IQ", ttype, off))
@@ -189,8 +218,8 @@ def main():
         f.write(b"\0" * (-f.tell() % ALIGN))
         for h, ttype, nbytes in plan:
             a = to_f32(st[h])
-            a = a.astype("<f4" if ttype == GGML_F32 else "<f2")
-            b = a.tobytes()
+            b = (q8_0(a) if ttype == GGML_Q8_0 else
+                 a.astype("<f4" if ttype == GGML_F32 else "<f2").tobytes())
             assert len(b) == nbytes
             f.write(b + b"\0" * (-nbytes % ALIGN))
 
