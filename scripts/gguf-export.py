@@ -28,8 +28,7 @@ def fail(msg):
 
 
 def read_safetensors(path):
-    """Map a safetensors file; return {name: float32 ndarray (torch shape)}
-    lazily as (dtype, shape, memoryview) records."""
+    """Map a safetensors file: {name: (dtype, shape, mapped bytes)}."""
     with open(path, "rb") as f:
         n = struct.unpack("<Q", f.read(8))[0]
         header = json.loads(f.read(n))
