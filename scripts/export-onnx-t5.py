@@ -35,25 +35,6 @@ t5ref = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(t5ref)
 
 
-def spm_ids(path):
-    """piece -> id of a T5 spiece.model (piece i is id i in T5's layout)."""
-    spm, ids, i, pos = open(path, "rb").read(), {}, 0, 0
-    while pos < len(spm):
-        key = spm[pos]; pos += 1
-        n = shift = 0
-        while True:
-            b = spm[pos]; pos += 1
-            n |= (b & 0x7f) << shift; shift += 7
-            if b < 0x80:
-                break
-        if key >> 3 == 1 and key & 7 == 2:
-            msg = spm[pos:pos + n]
-            ids[msg[2:2 + msg[1]].decode()] = i
-            i += 1
-        pos += n
-    return ids
-
-
 class MonoT5(torch.nn.Module):
     def __init__(self, cfg, w, true_id, false_id):
         super().__init__()
@@ -124,7 +105,7 @@ class MonoT5(torch.nn.Module):
 def load(model_dir):
     cfg = json.load(open(os.path.join(model_dir, "config.json")))
     w = t5ref.read_safetensors(os.path.join(model_dir, "model.safetensors"))
-    ids = spm_ids(os.path.join(model_dir, "spiece.model"))
+    ids = t5ref.spm_ids(os.path.join(model_dir, "spiece.model"))
     return MonoT5(cfg, w, ids["\u2581true"], ids["\u2581false"]).eval()
 
 
