@@ -1,24 +1,31 @@
-// bench-ort.js — the onnxruntime side of scripts/bench.
+// bench-ort.js — the onnxruntime side of scripts/bench, bench-modernbert
+// and bench-families.
 //
 // Runs an ONNX cross-encoder on pre-tokenized pairs the way
-// CrossEncoder.predict feeds a model: batches of BATCH pairs in input order,
-// each padded to its longest pair, with an attention mask.  Tokenization is
-// not timed (onnxruntime gets it for free here).  Prints one JSON object:
+// CrossEncoder.predict feeds a model: batches of BATCH pairs (in input order
+// unless ORDER says otherwise), each padded to its longest pair, with an
+// attention mask.  Tokenization is not timed (onnxruntime gets it for free
+// here).  With ORDER "sorted" the
+// pairs are first sorted by length (stable), so that each batch holds pairs
+// of similar length and pads little; scores are reported in input order
+// either way.  Prints one JSON object:
 // {"seconds": ..., "pairs": ..., "scores": [...]}.
 //
-// usage: node bench-ort.js MODEL.onnx TOKENS.jsonl THREADS BATCH
+// usage: node bench-ort.js MODEL.onnx TOKENS.jsonl THREADS BATCH [input|sorted]
 // TOKENS.jsonl holds {"input_ids": [...], "token_type_ids": [...]} per pair
-// (the output of `rerank --tokenize`).
+// (the output of `rerank --tokenize`; token_type_ids may be absent).
 'use strict';
 const fs = require('fs');
 const ort = require('onnxruntime-node');
 
 async function main() {
-  const [model, tokens, threadsArg, batchArg] = process.argv.slice(2);
+  const [model, tokens, threadsArg, batchArg, orderArg] = process.argv.slice(2);
   const threads = parseInt(threadsArg || '2', 10);
   const batch = parseInt(batchArg || '32', 10);
   const pairs = fs.readFileSync(tokens, 'utf8').split('\n').filter(Boolean)
-    .map((l) => JSON.parse(l));
+    .map((l, i) => Object.assign(JSON.parse(l), { at: i }));
+  if (orderArg === 'sorted') pairs.sort((a, b) => a.input_ids.length - b.input_ids.length);
+  else if (orderArg && orderArg !== 'input') throw new Error(`order must be input or sorted: ${orderArg}`);
   const session = await ort.InferenceSession.create(model, {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
@@ -37,7 +44,7 @@ async function main() {
     chunk.forEach((p, i) => {
       p.input_ids.forEach((v, j) => {
         ids[i * len + j] = BigInt(v);
-        types[i * len + j] = BigInt(p.token_type_ids[j]);
+        if (p.token_type_ids) types[i * len + j] = BigInt(p.token_type_ids[j]);
         mask[i * len + j] = 1n;
       });
     });
@@ -49,10 +56,9 @@ async function main() {
     const out = await session.run(feeds);
     const logits = out[session.outputNames[0]];
     const labels = logits.dims[1];
-    for (let i = 0; i < n; i++) scores.push(logits.data[i * labels + labels - 1]);
+    for (let i = 0; i < n; i++) scores[chunk[i].at] = logits.data[i * labels + labels - 1];
   };
   await run(0, Math.min(batch, pairs.length)); // warm-up, not timed
-  scores.length = 0;
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < pairs.length; i += batch) await run(i, Math.min(i + batch, pairs.length));
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;

@@ -138,11 +138,10 @@ def golden_rows():
     return [json.loads(l) for l in open(os.path.join(shared, "monot5-cases.jsonl"), encoding="utf-8")]
 
 
-def true_false():
-    """The ids of ▁true / ▁false in tiny-monot5's spiece.model."""
-    spm = open(os.path.join(shared, "tiny-monot5", "spiece.model"), "rb").read()
-    # Pieces are ModelProto field 1 messages; piece i is id i in T5's layout.
-    ids, i, pos = {}, 0, 0
+def spm_ids(path):
+    """piece -> id of a T5 spiece.model: pieces are ModelProto field 1
+    messages, piece i is id i in T5's layout."""
+    spm, ids, i, pos = open(path, "rb").read(), {}, 0, 0
     while pos < len(spm):
         key = spm[pos]; pos += 1
         n = 0; shift = 0
@@ -157,6 +156,12 @@ def true_false():
             ids[msg[2:2 + ln].decode()] = i
             i += 1
         pos += n
+    return ids
+
+
+def true_false():
+    """The ids of ▁true / ▁false in tiny-monot5's spiece.model."""
+    ids = spm_ids(os.path.join(shared, "tiny-monot5", "spiece.model"))
     return ids["\u2581true"], ids["\u2581false"]
 
 
