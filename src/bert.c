@@ -531,16 +531,6 @@ static int check_batch(const struct bert_model *m,
     return 0;
 }
 
-/* Sizes the buffers for a batch (growing, never shrinking). */
-static void reserve(float **p, size_t *cap, size_t n)
-{
-    if (n > *cap) {
-        free(*p);
-        *p = xmalloc(n * sizeof **p);
-        *cap = n;
-    }
-}
-
 /* x(n_tokens, hidden) = LayerNorm(word + token_type + position). */
 static void embed(struct bert_model *m, const struct encoding *const *seqs,
                   size_t n_seqs, size_t n_tokens)
@@ -674,13 +664,13 @@ static int encode(struct bert_model *m, const struct encoding *const *seqs,
         return -1;
     size_t h = m->hidden, workers = (size_t)pool_size(m->pool);
     size_t block = max_len < ATTN_BLOCK ? max_len : ATTN_BLOCK;
-    reserve(&m->x, &m->cap_x, n_tok * h);
-    reserve(&m->qkv, &m->cap_qkv, n_tok * 3 * h);
-    reserve(&m->ctx, &m->cap_ctx, n_tok * h);
+    model_reserve(&m->x, &m->cap_x, n_tok * h);
+    model_reserve(&m->qkv, &m->cap_qkv, n_tok * 3 * h);
+    model_reserve(&m->ctx, &m->cap_ctx, n_tok * h);
     size_t stride = SPAN_ROWS * (m->inter + h) + block * max_len;
     if (stride > m->scratch_stride)
         m->scratch_stride = stride;
-    reserve(&m->scratch, &m->cap_scratch, m->scratch_stride * workers);
+    model_reserve(&m->scratch, &m->cap_scratch, m->scratch_stride * workers);
     /* Sequence offsets, and spans counted from each sequence's start. */
     grow((void **)&m->seq_off, &m->cap_seq_off, n_seqs + 1, sizeof *m->seq_off);
     size_t n_spans = 0;

@@ -554,13 +554,8 @@ int model_check_batch(const struct model *m, size_t n_vocab, size_t widest,
     size_t total = 0, longest = 0;
     for (size_t s = 0; s < n_seqs; s++) {
         const struct ids *ids = &seqs[s]->input_ids;
-        if (ids->n == 0 || ids->n > m->max_tokens)
-            return err_set(e, "sequence %zu: %zu tokens (the model takes 1 to "
-                           "%zu)", s, ids->n, m->max_tokens);
-        for (size_t i = 0; i < ids->n; i++)
-            if (ids->v[i] < 0 || (size_t)ids->v[i] >= n_vocab)
-                return err_set(e, "sequence %zu: token id %ld outside the "
-                               "vocabulary (%zu)", s, (long)ids->v[i], n_vocab);
+        if (model_check_ids(m, s, ids, n_vocab, e))
+            return -1;
         total += ids->n;
         longest = ids->n > longest ? ids->n : longest;
         if (total > (size_t)INT_MAX / widest)

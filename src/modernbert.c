@@ -698,15 +698,6 @@ static int check_batch(const struct modernbert *m,
     return 0;
 }
 
-static void reserve(float **p, size_t *cap, size_t n)
-{
-    if (n > *cap) {
-        free(*p);
-        *p = xmalloc(n * sizeof **p);
-        *cap = n;
-    }
-}
-
 /* Rotary tables up to position len (grown, never shrunk), computed as
  * transformers does in float32: inv_freq = 1 / theta^(2i / head_dim),
  * angle = position * inv_freq, then cos and sin. */
@@ -910,9 +901,9 @@ static int modernbert_forward(struct model *base,
     if (check_batch(m, seqs, n_seqs, &n_tok, &max_len, e))
         return -1;
     size_t h = m->hidden, workers = (size_t)pool_size(m->pool);
-    reserve(&m->x, &m->cap_x, n_tok * h);
-    reserve(&m->qkv, &m->cap_qkv, n_tok * 3 * h);
-    reserve(&m->ctx, &m->cap_ctx, n_tok * h);
+    model_reserve(&m->x, &m->cap_x, n_tok * h);
+    model_reserve(&m->qkv, &m->cap_qkv, n_tok * 3 * h);
+    model_reserve(&m->ctx, &m->cap_ctx, n_tok * h);
     rope_reserve(m, max_len);
     /* Scores: a global block (ATTN_BLOCK rows by the sequence) or a local
      * one (block rows by block + 2 * window keys), whichever is larger. */
@@ -922,7 +913,7 @@ static int modernbert_forward(struct model *base,
     size_t stride = SPAN_ROWS * (h + 2 * m->inter) + scores;
     if (stride > m->scratch_stride)
         m->scratch_stride = stride;
-    reserve(&m->scratch, &m->cap_scratch, m->scratch_stride * workers);
+    model_reserve(&m->scratch, &m->cap_scratch, m->scratch_stride * workers);
     grow((void **)&m->seq_off, &m->cap_seq_off, n_seqs + 1, sizeof *m->seq_off);
     size_t n_spans = 0;
     m->seq_off[0] = 0;
