@@ -6,7 +6,9 @@
 #   cmd   one shell command line, run from the repository root with `rerank`
 #         on the PATH (../shared is reachable as $SHARED)
 #   in    standard input (optional; /dev/null otherwise)
-#   out   expected stdout (optional; empty otherwise)
+#   out   expected stdout (optional; empty otherwise); numbers in it are
+#         compared within a float tolerance (tests/numcmp.awk), the rest
+#         byte for byte
 #   err   expected stderr (optional; empty otherwise)
 #   rc    expected exit status (optional; 0 otherwise)
 #   needs "shared" when the case reads ../shared (skipped without it)
@@ -38,7 +40,8 @@ for dir in tests/cases/*/; do
     ok=1
     for stream in out err; do
         want=/dev/null; [ -f "$dir/$stream" ] && want="$dir/$stream"
-        if ! cmp -s "$want" "$tmp/$name.$stream"; then
+        if ! cmp -s "$want" "$tmp/$name.$stream" &&
+            ! { [ $stream = out ] && awk -f tests/numcmp.awk "$want" "$tmp/$name.$stream"; }; then
             ok=0; echo "FAIL $name: std$stream differs"
             diff "$want" "$tmp/$name.$stream" | head -n 20 | sed 's/^/  /'
         fi
