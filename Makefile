@@ -11,11 +11,12 @@ CFLAGS ?= -O2 -g
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS))
-BASE_CFLAGS = -std=c11 -D_GNU_SOURCE -DRERANK_VERSION='"$(VERSION)"' $(WARN) $(PKG_CFLAGS)
+BASE_CFLAGS = -std=c11 -D_GNU_SOURCE -Isrc -DRERANK_VERSION='"$(VERSION)"' $(WARN) $(PKG_CFLAGS)
 ALL_CFLAGS = $(BASE_CFLAGS) $(CFLAGS)
 LIBS = $(PKG_LIBS) -lm -lpthread
 
-SRCS := $(wildcard src/*.c)
+SRCS := $(wildcard src/*.c src/*/*.c)
+HDRS := $(wildcard src/*.h src/*/*.h)
 OBJS := $(SRCS:.c=.o)
 LIB_OBJS := $(filter-out src/main.o,$(OBJS))
 TEST_SRCS := $(wildcard tests/test_*.c)
@@ -26,11 +27,11 @@ all: rerank
 rerank: $(OBJS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
 
-src/%.o: src/%.c $(wildcard src/*.h)
+src/%.o: src/%.c $(HDRS)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 tests/test_%: tests/test_%.c tests/check.h $(LIB_OBJS)
-	$(CC) $(ALL_CFLAGS) -Isrc $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LIBS)
 
 # The test command of the README: unit tests, then CLI tests of the real binary.
 check: rerank $(TEST_BINS) tests/large_trec
@@ -40,7 +41,7 @@ check: rerank $(TEST_BINS) tests/large_trec
 # 512 MiB peak-RSS bound (a few seconds; tests/suite_large.sh runs it in
 # `make check` too).
 tests/large_trec: tests/large_trec.c tests/check.h $(LIB_OBJS)
-	$(CC) $(ALL_CFLAGS) -Isrc $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LIBS)
 
 check-large: tests/large_trec
 	@mkdir -p tests/out
@@ -70,12 +71,12 @@ FUZZ_SRCS := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst fuzz/%.c,$(FUZZ_DIR)/%,$(FUZZ_SRCS))
 FUZZ_OBJS := $(patsubst src/%.c,$(FUZZ_DIR)/obj/%.o,$(filter-out src/main.c,$(SRCS)))
 
-$(FUZZ_DIR)/obj/%.o: src/%.c $(wildcard src/*.h)
+$(FUZZ_DIR)/obj/%.o: src/%.c $(HDRS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
 $(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c $(wildcard fuzz/*.h) $(FUZZ_OBJS)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Isrc -o $@ $< $(FUZZ_OBJS) $(LIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) $(LIBS)
 
 fuzz: $(FUZZ_BINS)
 	@python3 fuzz/corpus.py $(FUZZ_DIR)/corpus $(patsubst fuzz/%.c,%,$(FUZZ_SRCS))
@@ -96,7 +97,7 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/rerank $(DESTDIR)$(MANDIR)/man1/rerank.1
 
 clean:
-	rm -f rerank src/*.o $(TEST_BINS) tests/large_trec
+	rm -f rerank $(OBJS) $(TEST_BINS) tests/large_trec
 	rm -rf tests/out $(FUZZ_DIR)/obj $(FUZZ_BINS)
 
 .PHONY: all check check-large asan fuzz fuzz-smoke valgrind install uninstall clean

@@ -1,4 +1,4 @@
-/* fuzz_api — what rerank APIs answer (src/api.c, src/http.c): the answer
+/* fuzz_api — what rerank APIs answer (src/net/api.c, src/net/http.c): the answer
  * body of every provider's wire format for a request of three documents
  * (each document covered exactly once, a finite score each), the error
  * text pulled from a failed answer's body, and a Retry-After value.
@@ -8,7 +8,7 @@
 #include <math.h>
 
 #include "fuzz.h"
-#include "api.h"
+#include "net/api.h"
 #include "fuzz_http.h"
 
 static struct http_client *http;

@@ -1,4 +1,4 @@
-/* fuzz_config — config.json of a model directory (src/model.c, src/bert.c): model type,
+/* fuzz_config — config.json of a model directory (src/models/model.c, src/models/bert.c): model type,
  * sizes, labels, position offsets, all to be validated against the weights
  * before anything is allocated from them.  The input is config.json; the
  * weights beside it are the valid model.safetensors of testdata/tiny-xlmr
@@ -6,7 +6,7 @@
  * loads is run on one short sequence. */
 #include "fuzz.h"
 
-#include "model.h"
+#include "models/model.h"
 #define fuzz_model struct model
 #define fuzz_model_load model_load_weights
 #define fuzz_model_threads(m, n) (m)->family->set_threads((m), (n))

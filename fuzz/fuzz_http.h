@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http.h"
+#include "net/http.h"
 
 #define FUZZ_SECRET "sk-fuzz-0123456789abcdef"
 

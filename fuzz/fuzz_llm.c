@@ -1,4 +1,4 @@
-/* fuzz_llm — what an LLM answers (src/llm.c): a chat completion read as the
+/* fuzz_llm — what an LLM answers (src/net/llm.c): a chat completion read as the
  * listwise scorer reads it (RankGPT's "[3] > [1] > [2]" for a window of 20
  * passages, digits in every Unicode form, text after </think>) and as the
  * pointwise scorer reads it (top log-probabilities of yes/no, else the
@@ -10,7 +10,7 @@
 
 #include "fuzz.h"
 #include "fuzz_http.h"
-#include "llm.h"
+#include "net/llm.h"
 
 #define WINDOW 20
 

@@ -1,11 +1,11 @@
 /* fuzz_safetensors — opening a .safetensors weight file
- * (src/safetensors.c): the 8-byte header length, the JSON header, every
+ * (src/models/safetensors.c): the 8-byte header length, the JSON header, every
  * tensor's dtype, shape and data offsets (overflow-safe), overlaps and the
  * data area's bounds.  The input is the whole file.  Every tensor that
  * opens is checked to lie inside the mapping, to be found by its name, and
  * read byte by byte. */
 #include "fuzz.h"
-#include "safetensors.h"
+#include "models/safetensors.h"
 
 volatile unsigned fuzz_sink; /* every tensor byte is read into it */
 

@@ -1,5 +1,5 @@
 /* fuzz_sentencepiece — SentencePiece Unigram encoding
- * (src/sentencepiece.c, src/tokenizer.c) with the model of testdata/spm,
+ * (src/tokenizers/sentencepiece.c, src/tokenizers/tokenizer.c) with the model of testdata/spm,
  * loaded once: the precompiled normalizer, the Metaspace pre-tokenizer,
  * Viterbi segmentation (unknown runs as one <unk>), and the RoBERTa pair
  * template with truncation.

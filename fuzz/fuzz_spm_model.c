@@ -1,4 +1,4 @@
-/* fuzz_spm_model — loading sentencepiece.bpe.model (src/sentencepiece.c):
+/* fuzz_spm_model — loading sentencepiece.bpe.model (src/tokenizers/sentencepiece.c):
  * the bounds-checked protobuf reader of ModelProto, piece types and scores,
  * and the precompiled charsmap trie it carries.  The input is the .model
  * file of a model directory that has nothing else. */

@@ -10,7 +10,7 @@
 
 #include "fuzz.h"
 #include "input.h"
-#include "tokenizer.h"
+#include "tokenizers/tokenizer.h"
 
 static inline void fuzz_check_ids(const struct tokenizer *t, const struct ids *a)
 {

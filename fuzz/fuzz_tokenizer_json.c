@@ -1,6 +1,6 @@
-/* fuzz_tokenizer_json — loading tokenizer.json (src/tokenizer.c picks the
- * model type; src/wordpiece.c reads WordPiece vocabularies, normalizer and
- * added tokens; src/sentencepiece.c reads Unigram vocabularies and the
+/* fuzz_tokenizer_json — loading tokenizer.json (src/tokenizers/tokenizer.c picks the
+ * model type; src/tokenizers/wordpiece.c reads WordPiece vocabularies, normalizer and
+ * added tokens; src/tokenizers/sentencepiece.c reads Unigram vocabularies and the
  * precompiled charsmap, a base64 darts-clone trie).  The input is the
  * tokenizer.json of a model directory that has nothing else. */
 #include "fuzz_load.h"

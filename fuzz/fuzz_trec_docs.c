@@ -1,4 +1,4 @@
-/* fuzz_trec_docs — a document collection for --docs (src/trec_docs.c):
+/* fuzz_trec_docs — a document collection for --docs (src/trec/trec_docs.c):
  * format detection (TSV or JSON Lines with BEIR's fields), the one-pass
  * index build (docid hashes and offsets, duplicates, line errors), writing
  * and mapping the .rrx index, and lookups that pread a line and compare its
@@ -6,7 +6,7 @@
  * (beside it, in the scratch directory; $XDG_CACHE_HOME points there too).
  * The docid of the first line and a few fixed ones are looked up. */
 #include "fuzz.h"
-#include "trec.h"
+#include "trec/trec.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

@@ -1,10 +1,10 @@
-/* fuzz_trec_qrels — reading a qrels file (src/trec.c): four fields a line,
+/* fuzz_trec_qrels — reading a qrels file (src/trec/trec.c): four fields a line,
  * relevance an integer in -127..127, documents judged twice, topics and
  * judgments sorted for lookup.  The input is the qrels file.  Qrels that
  * read are checked: topics sorted by qid, judgments by docid, each found by
  * its lookup. */
 #include "fuzz.h"
-#include "trec.h"
+#include "trec/trec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,11 +1,11 @@
-/* fuzz_trec_queries — reading queries for --run (src/trec.c): TSV
+/* fuzz_trec_queries — reading queries for --run (src/trec/trec.c): TSV
  * `qid<TAB>text`, JSON Lines, or classic TREC topics (<top>, <num>,
  * <title>, <desc>, <narr>), detected from the first non-blank byte.  The
  * input is the queries file, read once for each topic field.  Queries that
  * read are checked: every qid found, its text UTF-8 (U+0000 allowed:
  * the length is the text's). */
 #include "fuzz.h"
-#include "trec.h"
+#include "trec/trec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,10 +1,10 @@
-/* fuzz_trec_run — reading a TREC run file (src/trec.c): six fields a line,
+/* fuzz_trec_run — reading a TREC run file (src/trec/trec.c): six fields a line,
  * scores as numbers, comments and blank lines, docids listed twice, and the
  * per-topic trec_eval ordering.  The input is the run file.  A run that
  * reads is checked: every topic found by its qid, its documents in
  * trec_eval order (score descending, then docid descending). */
 #include "fuzz.h"
-#include "trec.h"
+#include "trec/trec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

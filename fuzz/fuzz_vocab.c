@@ -1,5 +1,5 @@
 /* fuzz_vocab — loading a WordPiece vocabulary from vocab.txt
- * (src/wordpiece.c): one token a line, special tokens found by name,
+ * (src/tokenizers/wordpiece.c): one token a line, special tokens found by name,
  * duplicates, CR/LF, empty and invalid lines.  The input is the vocab.txt of
  * a model directory that has nothing else. */
 #include "fuzz_load.h"

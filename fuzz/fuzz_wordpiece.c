@@ -1,4 +1,4 @@
-/* fuzz_wordpiece — WordPiece encoding (src/wordpiece.c, src/tokenizer.c)
+/* fuzz_wordpiece — WordPiece encoding (src/tokenizers/wordpiece.c, src/tokenizers/tokenizer.c)
  * with the tiny uncased BERT of testdata/tiny-bert, loaded once: basic
  * tokenization (cleaning, lowercasing, accent stripping, CJK and
  * punctuation splits), greedy longest-match-first word pieces, and the

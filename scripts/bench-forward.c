@@ -2,7 +2,7 @@
  *
  * Build and run from the repository root (after `make`):
  *   cc -O2 -std=c11 -D_GNU_SOURCE -Isrc scripts/bench-forward.c \
- *      $(ls src/*.o | grep -v main.o) $(pkg-config --cflags --libs \
+ *      $(ls src/*.o src/*/*.o | grep -v main.o) $(pkg-config --cflags --libs \
  *      jansson openblas) -lm -lpthread -o /tmp/bench-forward
  *   scripts/gen-tiny-model.py --minilm /tmp/minilm
  *   /tmp/bench-forward /tmp/minilm [n_seqs=100] [threads=2] [repeats=5] [int8]
@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "model.h"
+#include "models/model.h"
 
 int main(int argc, char **argv)
 {

@@ -14,8 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "batch.h"
-#include "model.h"
+#include "models/batch.h"
+#include "models/model.h"
 
 struct crossenc {
     struct crossenc_options o;

@@ -15,9 +15,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "model.h"
+#include "models/model.h"
 #include "scorer.h"
-#include "tokenizer.h"
+#include "tokenizers/tokenizer.h"
 
 enum long_mode { LONG_FIRST, LONG_MAX };
 

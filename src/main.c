@@ -4,7 +4,7 @@
  *     ──► scorer (cross-encoder | API | bm25 | identity | random)
  *     ──► tail below --depth ──► writer (sort, top k, print, flush)
  *
- * `rerank eval ...` hands over to eval_main (src/eval_cli.c), which returns
+ * `rerank eval ...` hands over to eval_main (src/trec/eval_cli.c), which returns
  * an error kind.  This file prints the main command's diagnostics (all to
  * stderr, prefixed "rerank:") and decides every exit status: exit_status()
  * maps error kinds (struct err, util.h) to the codes of cli.h. */
@@ -15,25 +15,25 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "api.h"
+#include "net/api.h"
 #include "cache.h"
 #include "cascade.h"
 #include "cli.h"
-#include "colbert.h"
-#include "cpu.h"
+#include "models/colbert.h"
+#include "nn/cpu.h"
 #include "crossenc.h"
-#include "eval.h"
-#include "fuse.h"
-#include "fuse_cli.h"
-#include "hub.h"
+#include "trec/eval.h"
+#include "trec/fuse.h"
+#include "trec/fuse_cli.h"
+#include "net/hub.h"
 #include "input.h"
-#include "llm.h"
+#include "net/llm.h"
 #include "models_cli.h"
 #include "pairwise.h"
 #include "output.h"
 #include "progress.h"
 #include "scorer.h"
-#include "trec.h"
+#include "trec/trec.h"
 
 #define DEFAULT_MODEL "cross-encoder/ms-marco-MiniLM-L-6-v2"
 

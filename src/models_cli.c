@@ -14,8 +14,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "hub.h"
-#include "model.h"
+#include "net/hub.h"
+#include "models/model.h"
 
 struct entry {
     char *model;       /* ORG/NAME, or the directory given */

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "jsontext.h"
-#include "tokenizer.h"
+#include "tokenizers/tokenizer.h"
 
 int output_format_parse(const char *s, enum output_format *out)
 {

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "pairwise.h"
-#include "t5.h"
+#include "models/t5.h"
 
 /* Pairs per forward call. */
 #define PAIR_BATCH 32

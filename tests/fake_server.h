@@ -16,7 +16,7 @@
 
 #include <jansson.h>
 
-#include "http.h"
+#include "net/http.h"
 
 static pid_t fake_server_pid;
 

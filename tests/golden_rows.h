@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "model.h"
-#include "tokenizer.h"
+#include "models/model.h"
+#include "tokenizers/tokenizer.h"
 #include "util.h"
 
 struct row {

@@ -20,7 +20,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "trec.h"
+#include "trec/trec.h"
 
 /* Deterministic passage text for passage i (words from a small vocabulary). */
 static void passage(struct buf *b, uint64_t i)

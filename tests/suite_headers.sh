@@ -11,8 +11,8 @@ if ! command -v "$cc" > /dev/null || ! command -v "${PKG_CONFIG:-pkg-config}" > 
     echo "SKIP headers: no $cc or pkg-config"; echo "0 passed, 0 failed, 1 skipped"; exit 0
 fi
 flags="-std=c11 -D_GNU_SOURCE -fsyntax-only -Isrc $(${PKG_CONFIG:-pkg-config} --cflags libcurl jansson openblas libutf8proc 2>/dev/null)"
-for h in src/*.h; do
-    printf '#include "%s"\n' "$(basename "$h")" | $cc $flags -x c - 2> tests/out/header.err && ok \
+for h in src/*.h src/*/*.h; do
+    printf '#include "%s"\n' "${h#src/}" | $cc $flags -x c - 2> tests/out/header.err && ok \
         || bad "$h does not compile alone: $(head -n 3 tests/out/header.err)"
 done
 printf '#include "output.h"\n#ifdef RERANK_TOKENIZER_H\n#error output.h includes tokenizer.h\n#endif\n' |

@@ -16,10 +16,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "api.h"
+#include "net/api.h"
 #include "check.h"
 #include "fake_server.h"
-#include "http.h"
+#include "net/http.h"
 
 /* Starts with a long run of letters, so that jansson's "invalid token near
  * '...'" quotes a piece of it. */

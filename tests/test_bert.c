@@ -2,7 +2,7 @@
  * reference logits (testdata/ from scripts/gen-tiny-model.py, and the
  * Hugging Face goldens in the shared directory), batching invariance, and
  * broken model directories built from a valid one in tests/out/. */
-#include "model.h"
+#include "models/model.h"
 #include "check.h"
 #include "util.h"
 

@@ -9,9 +9,9 @@
  *     Llama-3 regex, added-token flags, unk, byte fallback, suffixes);
  *   - refusals of what is not implemented, by name;
  *   - a synthetic 50,000-token vocabulary: load time. */
-#include "bpe.h"
+#include "tokenizers/bpe.h"
 #include "check.h"
-#include "tokenizer.h"
+#include "tokenizers/tokenizer.h"
 
 #include <jansson.h>
 #include <sys/stat.h>

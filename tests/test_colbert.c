@@ -1,4 +1,4 @@
-/* test_colbert.c — the ColBERT family and scorer (src/colbert.c) against
+/* test_colbert.c — the ColBERT family and scorer (src/models/colbert.c) against
  * the shared goldens: ids, skiplist masks and MaxSim scores computed by
  * the Stanford colbert-ai and PyLate code paths (float64 reference) for
  * tiny-colbert (HF_ColBERT) and tiny-pylate-colbert; a score that does not
@@ -11,12 +11,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bert.h"
+#include "models/bert.h"
 #include "check.h"
-#include "colbert.h"
+#include "models/colbert.h"
 #include "crossenc.h"
 #include "group.h"
-#include "model.h"
+#include "models/model.h"
 
 static const char *const models[] = {"tiny-colbert", "tiny-pylate-colbert"};
 

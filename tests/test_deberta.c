@@ -1,4 +1,4 @@
-/* test_deberta.c — the DeBERTa-v3 family (src/deberta.c) against Hugging
+/* test_deberta.c — the DeBERTa-v3 family (src/models/deberta.c) against Hugging
  * Face: the shared golden tiny-deberta-v3-ce (DebertaV2ForSequenceClass-
  * ification, position_buckets 256), whose 106 rows were scored by
  * transformers in float64.  The rows' input_ids go straight into forward
@@ -9,7 +9,7 @@
  * ../shared. */
 #include "check.h"
 #include "golden_rows.h"
-#include "model.h"
+#include "models/model.h"
 #include "util.h"
 
 static double logit(const struct row *r)

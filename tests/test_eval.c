@@ -28,8 +28,8 @@
 
 #include <jansson.h>
 
-#include "eval.h"
-#include "trec.h"
+#include "trec/eval.h"
+#include "trec/trec.h"
 
 #define SMALL_RUN "testdata/eval/small.run"
 #define SMALL_QRELS "testdata/eval/small.qrels"

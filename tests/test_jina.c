@@ -1,4 +1,4 @@
-/* test_jina.c — jina-reranker-v2 (src/jina.c: XLM-R under jina's tensor
+/* test_jina.c — jina-reranker-v2 (src/models/jina.c: XLM-R under jina's tensor
  * names, BF16) against the shared golden tiny-jina-v2-ce, whose rows were
  * scored by jina's own modeling code (equal to XLM-R's): the rows'
  * input_ids through forward (1e-4), the tokenizer.json pair encoding equal
@@ -7,7 +7,7 @@
  * way).  Skipped without ../shared. */
 #include "check.h"
 #include "golden_rows.h"
-#include "model.h"
+#include "models/model.h"
 #include "util.h"
 
 static double logit(const struct row *r)

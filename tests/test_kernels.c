@@ -1,6 +1,6 @@
 /* test_kernels.c — each kernel against a naive double-precision loop. */
 #include "check.h"
-#include "kernels.h"
+#include "nn/kernels.h"
 #include "util.h"
 
 #include <math.h>

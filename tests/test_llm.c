@@ -4,7 +4,7 @@
  * Pure parts first (the permutation parser, the token estimate, option and
  * key checks, the dry run's request bodies), then, with python3 on the
  * PATH, listwise and pointwise reranking over loopback.  Expected orders
- * are computed here, independently of src/llm.c: a plain simulation of the
+ * are computed here, independently of src/net/llm.c: a plain simulation of the
  * sliding windows with explicitly listed windows, each sorted by the fake
  * server's hidden rule (a passage's relevance is the number of its tokens
  * that are query tokens; documents are built with a known count of "apple"
@@ -19,8 +19,8 @@
 #include "cascade.h"
 #include "check.h"
 #include "fake_server.h"
-#include "http.h"
-#include "llm.h"
+#include "net/http.h"
+#include "net/llm.h"
 
 /* Starts with a long run of letters, so that jansson's "invalid token near
  * '...'" quotes a piece of it. */

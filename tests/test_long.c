@@ -15,8 +15,8 @@
 #include <sys/resource.h>
 
 #include "crossenc.h"
-#include "model.h"
-#include "tokenizer.h"
+#include "models/model.h"
+#include "tokenizers/tokenizer.h"
 
 #define DIR "testdata/long-xlmr"
 

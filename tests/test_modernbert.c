@@ -4,7 +4,7 @@
  * scripts/modernbert_reference.py), batch and thread-count invariance, the
  * cost of local attention, and broken model directories built from a valid
  * one in tests/out/. */
-#include "model.h"
+#include "models/model.h"
 #include "check.h"
 #include "util.h"
 

@@ -3,10 +3,10 @@
  * tiny BERT and XLM-R models under --quantize int8: close to their float
  * logits, and bitwise batch- and thread-invariant on every kernel path. */
 #include "check.h"
-#include "cpu.h"
-#include "model.h"
-#include "qgemm.h"
-#include "quant.h"
+#include "nn/cpu.h"
+#include "models/model.h"
+#include "nn/qgemm.h"
+#include "nn/quant.h"
 #include "util.h"
 
 #include <math.h>

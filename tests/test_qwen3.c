@@ -1,4 +1,4 @@
-/* test_qwen3.c — the Qwen LLM reranker family (src/qwen3.c) against
+/* test_qwen3.c — the Qwen LLM reranker family (src/models/qwen3.c) against
  * Hugging Face: the shared golden tiny-qwen3-reranker (Qwen3ForCausalLM:
  * logit "yes" - logit "no") and tiny-qwen3-reranker-seqcls (score.weight),
  * whose 152 rows were scored by transformers in float64, and
@@ -10,8 +10,8 @@
  * its sequences alone.  The RMSNorm and SiLU kernels are checked against
  * naive double loops.  The golden parts are skipped without ../shared. */
 #include "check.h"
-#include "kernels.h"
-#include "model.h"
+#include "nn/kernels.h"
+#include "models/model.h"
 #include "util.h"
 
 #include <jansson.h>

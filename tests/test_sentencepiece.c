@@ -13,8 +13,8 @@
  * Each path is forced by copying one file, or both, into its own tests/out
  * directory. */
 #include "check.h"
-#include "sentencepiece.h"
-#include "tokenizer.h"
+#include "tokenizers/sentencepiece.h"
+#include "tokenizers/tokenizer.h"
 
 #include <jansson.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* test_t5.c — the T5 family (src/t5.c) against Hugging Face: the shared
+/* test_t5.c — the T5 family (src/models/t5.c) against Hugging Face: the shared
  * golden tiny-monot5 (T5ForConditionalGeneration, T5 v1.0 layout), whose
  * 106 rows were scored by transformers in float64 (logit ▁true - logit
  * ▁false of one decoder step).  The rows' input_ids go straight into
@@ -10,10 +10,10 @@
  * double loop.  The golden parts are skipped without ../shared. */
 #include "check.h"
 #include "golden_rows.h"
-#include "kernels.h"
-#include "model.h"
-#include "sentencepiece.h"
-#include "t5.h"
+#include "nn/kernels.h"
+#include "models/model.h"
+#include "tokenizers/sentencepiece.h"
+#include "models/t5.h"
 #include "util.h"
 
 #include <jansson.h>

@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "trec.h"
+#include "trec/trec.h"
 
 static char tmpdir[] = "/tmp/rerank-test-trec-XXXXXX";
 

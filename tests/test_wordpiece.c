@@ -15,7 +15,7 @@
 #include "check.h"
 #include "group.h"
 #include "input.h"
-#include "tokenizer.h"
+#include "tokenizers/tokenizer.h"
 
 #define OUT "tests/out/wordpiece"
 

@@ -1,5 +1,5 @@
 /* batch.c — encodings gathered for one packed forward pass (batch.h). */
-#include "batch.h"
+#include "models/batch.h"
 
 #include <stdlib.h>
 #include <string.h>

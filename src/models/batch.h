@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "tokenizer.h"
+#include "tokenizers/tokenizer.h"
 
 enum { BATCH_TOKENS = 8192 };
 

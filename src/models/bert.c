@@ -38,11 +38,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bert.h"
-#include "kernels.h"
-#include "model.h"
-#include "pool.h"
-#include "quant.h"
+#include "models/bert.h"
+#include "nn/kernels.h"
+#include "models/model.h"
+#include "nn/pool.h"
+#include "nn/quant.h"
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "safetensors data is little-endian; F32 weights are used in place"

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "model.h"
+#include "models/model.h"
 
 /* The BERT encoder of directory d (model_type "bert", any architectures),
  * without pooler or classifier: its tensors under "bert." when prefixed,

@@ -24,18 +24,18 @@
  * other documents.  With --cache a document's vectors are looked up by
  * (model identity, input ids) before it joins a batch and stored after
  * it has been encoded (cache.h). */
-#include "colbert.h"
+#include "models/colbert.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "batch.h"
-#include "bert.h"
+#include "models/batch.h"
+#include "models/bert.h"
 #include "cache.h"
-#include "kernels.h"
-#include "model.h"
+#include "nn/kernels.h"
+#include "models/model.h"
 
 enum { MAX_DENSE = 4 };
 

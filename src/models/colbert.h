@@ -19,7 +19,7 @@
 #include "cache.h"
 #include "crossenc.h"
 #include "scorer.h"
-#include "tokenizer.h"
+#include "tokenizers/tokenizer.h"
 
 /* Whether directory dir holds a ColBERT model (either layout).  False too
  * when it cannot be read: the cross-encoder path then reports why. */

@@ -29,10 +29,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "kernels.h"
-#include "model.h"
-#include "pool.h"
-#include "sentencepiece.h"
+#include "nn/kernels.h"
+#include "models/model.h"
+#include "nn/pool.h"
+#include "tokenizers/sentencepiece.h"
 
 /* Query rows per attention block: scores take ATTN_BLOCK * seq_len floats. */
 #define ATTN_BLOCK 256

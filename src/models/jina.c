@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "model.h"
+#include "models/model.h"
 
 extern const struct model_family xlm_roberta_family;
 

@@ -5,7 +5,7 @@
  * NAME_family` (match, load, template_tokens, encode, forward, set_threads,
  * free), declare it below and add it to `families`.  Nothing else changes:
  * crossenc.c drives every family through the table's ops. */
-#include "model.h"
+#include "models/model.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "kernels.h"
+#include "nn/kernels.h"
 
 /* The families, tried in order; the first whose match() accepts wins
  * (colbert before bert: a ColBERT directory has model_type "bert"). */

@@ -22,9 +22,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "quant.h"
-#include "safetensors.h"
-#include "tokenizer.h"
+#include "nn/quant.h"
+#include "models/safetensors.h"
+#include "tokenizers/tokenizer.h"
 #include "util.h"
 
 /* What turns a sequence's logits into its score.  AUTO means the model's

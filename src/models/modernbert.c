@@ -33,9 +33,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "kernels.h"
-#include "model.h"
-#include "pool.h"
+#include "nn/kernels.h"
+#include "models/model.h"
+#include "nn/pool.h"
 
 /* Rows per dense-layer GEMM span and query rows per global attention block
  * (scores take ATTN_BLOCK * seq_len floats), as in bert.c. */

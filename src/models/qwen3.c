@@ -37,9 +37,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "kernels.h"
-#include "model.h"
-#include "pool.h"
+#include "nn/kernels.h"
+#include "models/model.h"
+#include "nn/pool.h"
 
 #define SPAN_ROWS 256
 #define ATTN_BLOCK 256

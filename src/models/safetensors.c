@@ -6,7 +6,7 @@
  * (inside the data area, begin <= end, byte size == product(shape) * dtype
  * size, all with overflow-checked arithmetic), and that no two tensors
  * share bytes.  Interpreting the bytes is the caller's business. */
-#include "safetensors.h"
+#include "models/safetensors.h"
 
 #include <errno.h>
 #include <fcntl.h>

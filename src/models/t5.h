@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "model.h"
+#include "models/model.h"
 
 extern const struct model_family t5_family;
 

@@ -10,7 +10,7 @@
  *
  * Scores are written as the service returns them (probabilities for most,
  * logits for llama.cpp); sorting belongs to output.c. */
-#include "api.h"
+#include "net/api.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -18,7 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "http.h"
+#include "net/http.h"
 
 #define RERANK_API_KEY "RERANK_API_KEY"
 #define PINECONE_API_VERSION "2025-10"

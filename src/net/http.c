@@ -9,7 +9,7 @@
  *
  * What the retry policy is (see http.h) lives here; what a status means for
  * a particular API is the caller's business. */
-#include "http.h"
+#include "net/http.h"
 
 #include <curl/curl.h>
 #include <errno.h>

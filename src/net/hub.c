@@ -12,7 +12,7 @@
  * redaction of HF_TOKEN, its progress reports.  Revisions and repository
  * ids are checked before any path is built from them, and a failed
  * download removes the directories it made. */
-#include "hub.h"
+#include "net/hub.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -23,7 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "http.h"
+#include "net/http.h"
 
 const struct hub_file hub_model_files[] = {
     {"config.json", true},

@@ -10,7 +10,7 @@
  * Listwise windows run one after the other (each starts from the order the
  * previous one left); pointwise requests for a group run concurrently.  A
  * dry run builds every request as it would be sent and reports it instead. */
-#include "llm.h"
+#include "net/llm.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -19,7 +19,7 @@
 #include <strings.h>
 #include <utf8proc.h>
 
-#include "http.h"
+#include "net/http.h"
 
 #define RERANK_LLM_API_KEY "RERANK_LLM_API_KEY"
 #define OPENAI_API_KEY "OPENAI_API_KEY"

@@ -1,5 +1,5 @@
 /* cpu.c — see cpu.h. */
-#include "cpu.h"
+#include "nn/cpu.h"
 
 #include <cblas.h>
 #include <stdbool.h>

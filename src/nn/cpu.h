@@ -8,7 +8,7 @@
  * main(), and then cannot change two of them:
  *   - its pthread build starts a worker per core that spins for a while
  *     after each call; the forward pass threads over sequences itself
- *     (src/pool.c) and calls OpenBLAS single-threaded, so those workers
+ *     (src/nn/pool.c) and calls OpenBLAS single-threaded, so those workers
  *     only compete with it (50 ms of a 120 ms ten-passage run here).
  *     OPENBLAS_NUM_THREADS=1 keeps them from starting.
  *   - 0.3.21 picks its AVX2 (or older) kernels on AVX-512 CPUs it does not

@@ -8,7 +8,7 @@
  * approximations (about 1 ulp and 2e-7 absolute) because libm's scalar
  * calls would dominate GELU and softmax.  Everything here is a pure function
  * of its row: no state, no allocation, no threads (OpenBLAS owns those). */
-#include "kernels.h"
+#include "nn/kernels.h"
 
 #include <cblas.h>
 #include <math.h>

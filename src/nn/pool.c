@@ -3,7 +3,7 @@
  * Workers sleep on a condition variable between runs; a run bumps a
  * generation counter, and every participant (the caller too) claims task
  * indices from an atomic counter until they run out. */
-#include "pool.h"
+#include "nn/pool.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

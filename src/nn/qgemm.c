@@ -8,12 +8,12 @@
  * first row in the missing slots and stores only the real ones.  The SIMD
  * paths are compiled with target attributes, so the Makefile needs no
  * -march and the binary runs on any x86-64. */
-#include "qgemm.h"
+#include "nn/qgemm.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "cpu.h"
+#include "nn/cpu.h"
 #include "util.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)

@@ -1,5 +1,5 @@
 /* quant.c — see quant.h. */
-#include "quant.h"
+#include "nn/quant.h"
 
 #include <math.h>
 #include <pthread.h>

@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "qgemm.h"
+#include "nn/qgemm.h"
 
 /* --quantize's values. */
 enum quantize { QUANTIZE_NONE, QUANTIZE_INT8 };

@@ -33,7 +33,7 @@
  *
  * Reading tokenizer.json is bpe_json.c's; the pair template and its
  * truncation are tokenizer.c's. */
-#include "bpe_impl.h"
+#include "tokenizers/bpe_impl.h"
 
 #include <limits.h>
 #include <stdlib.h>

@@ -15,7 +15,7 @@
 
 #include <jansson.h>
 
-#include "tokenizer.h"
+#include "tokenizers/tokenizer.h"
 #include "util.h"
 
 /* Loads the tokenizer.json at `path`.  Returns a new tokenizer (release

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "bpe.h"
+#include "tokenizers/bpe.h"
 
 /* ---- token string → id: open addressing over a pool of keys ---------- */
 

@@ -6,7 +6,7 @@
  * ids AddedVocabulary gives them, and the post-processor's pair template
  * into struct tokenizer's cls / sep fields.  Every value is checked before
  * use: the file is untrusted input. */
-#include "bpe_impl.h"
+#include "tokenizers/bpe_impl.h"
 
 #include <jansson.h>
 #include <limits.h>

@@ -33,7 +33,7 @@
  * XLMRobertaConverter builds from it.  Pieces are found by a hash of their
  * bytes (struct piece_index).  Pair templates and truncation are
  * tokenizer.c's. */
-#include "sentencepiece.h"
+#include "tokenizers/sentencepiece.h"
 
 #include <jansson.h>
 #include <math.h>

@@ -4,7 +4,7 @@
 #ifndef RERANK_SENTENCEPIECE_H
 #define RERANK_SENTENCEPIECE_H
 
-#include "tokenizer.h"
+#include "tokenizers/tokenizer.h"
 #include "util.h"
 
 /* Loads the tokenizer of model_dir from sentencepiece.bpe.model (preferred:

@@ -6,16 +6,16 @@
  * bpe.c);
  * this file only lays the two id sequences into the cross-encoder's input,
  * cutting them exactly as Hugging Face's `tokenizers` does. */
-#include "tokenizer.h"
+#include "tokenizers/tokenizer.h"
 
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "bpe.h"
-#include "sentencepiece.h"
-#include "wordpiece.h"
+#include "tokenizers/bpe.h"
+#include "tokenizers/sentencepiece.h"
+#include "tokenizers/wordpiece.h"
 
 void ids_push(struct ids *a, int32_t id)
 {

@@ -18,7 +18,7 @@
  * Each word and punctuation mark is one pre-token (ids_mark_word).
  *
  * The pair template and truncation are tokenizer.c's. */
-#include "wordpiece.h"
+#include "tokenizers/wordpiece.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -8,7 +8,7 @@
 
 #include <jansson.h>
 
-#include "tokenizer.h"
+#include "tokenizers/tokenizer.h"
 
 /* Builds the WordPiece tokenizer of model_dir: from `tokenizer_json` (the
  * parsed tokenizer.json of that directory, borrowed) when it is not NULL,

@@ -3,7 +3,7 @@
  * arithmetic mirrors trec_eval's m_*.c (and form_res_rels.c's relevance
  * codes) so that every value matches to the last printed digit; eval.h
  * states the semantics. */
-#include "eval.h"
+#include "trec/eval.h"
 
 #include <limits.h>
 #include <math.h>

@@ -28,7 +28,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "trec.h"
+#include "trec/trec.h"
 #include "util.h"
 
 enum eval_kind {

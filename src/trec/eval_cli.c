@@ -3,7 +3,7 @@
  * Measures and the significance test are eval.c's; file readers are
  * trec.c's.  This is a command-line layer, so it prints — but it returns its
  * exit status instead of exiting, leaving that to main.c. */
-#include "eval.h"
+#include "trec/eval.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -2,7 +2,7 @@
  * contribution; they are sorted by (fused topic, docid, run) and summed in
  * that order, so the result does not depend on hashing or on qsort's
  * stability. */
-#include "fuse.h"
+#include "trec/fuse.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-#include "trec.h"
+#include "trec/trec.h"
 #include "util.h"
 
 enum fuse_method { FUSE_RRF, FUSE_COMBSUM, FUSE_COMBMNZ };

@@ -1,7 +1,7 @@
 /* fuse_cli.c — `rerank fuse [options] RUN...`: reads TREC runs, fuses them
  * (fuse.c) and writes the fused run as TREC lines, trec_eval order, ranks
  * from 1.  Options may follow the runs; "-" reads a run from stdin. */
-#include "fuse_cli.h"
+#include "trec/fuse_cli.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fuse.h"
-#include "trec.h"
+#include "trec/fuse.h"
+#include "trec/trec.h"
 
 static const char fuse_usage[] =
 "Usage: rerank fuse [OPTION]... RUN...\n"

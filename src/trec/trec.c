@@ -6,7 +6,7 @@
  * query's lines need not be contiguous and trec_eval's ordering needs them
  * all; each topic's documents are sorted once, at read time, into trec_eval
  * order (score descending, then docid descending by strcmp). */
-#include "trec.h"
+#include "trec/trec.h"
 
 #include <errno.h>
 #include <math.h>

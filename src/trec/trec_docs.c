@@ -14,7 +14,7 @@
  * stale entry can only cost a read, never return the wrong document; offsets
  * are bounds-checked against the collection size before any read.
  * Where the index lives and when it is rebuilt is described in trec.h. */
-#include "trec.h"
+#include "trec/trec.h"
 
 #include <errno.h>
 #include <fcntl.h>
