@@ -1046,3 +1046,8 @@ size_t colbert_n_encoded(const struct scorer *s)
 {
     return ((const struct colbert *)s->state)->n_encoded;
 }
+
+size_t colbert_n_cached(const struct scorer *s)
+{
+    return ((const struct colbert *)s->state)->n_cached;
+}

@@ -61,4 +61,7 @@ size_t colbert_max_length(const struct scorer *s);
 /* Documents the scorer has run through the encoder (not from the cache). */
 size_t colbert_n_encoded(const struct scorer *s);
 
+/* Documents the scorer has scored with vectors from the --cache file. */
+size_t colbert_n_cached(const struct scorer *s);
+
 #endif
