@@ -26,8 +26,17 @@ tokenizer (mask "[MASK]").
 
 The shared files are read, never copied whole: the tokenizer is rewritten
 with the added tokens.  Expected ids come from scripts/colbert-ids.js (Rust
-tokenizers) and scores from scripts/colbert-reference-hf.py (transformers'
-own modeling code); see the Makefile-free recipe in tests/test_colbert.c.
+tokenizers, PyLate's tokenize) and scores from
+scripts/colbert-reference-hf.py (transformers' own modeling_modernbert.py,
+passed by path as for scripts/modernbert_reference.py):
+
+    scripts/gen-tiny-colbert-bases.py --base modernbert testdata/colbert/modernbert
+    NODE_PATH=/tmp/node_modules node scripts/colbert-ids.js \
+        testdata/colbert/modernbert modernbert < testdata/colbert/bases-texts.jsonl |
+      scripts/colbert-reference-hf.py --source modeling_modernbert.py \
+        testdata/colbert/modernbert modernbert > testdata/colbert/modernbert-cases.jsonl
+
+(tests/test_colbert.c test_bases reads that file.)
 
 usage: scripts/gen-tiny-colbert-bases.py --base modernbert|xlmr OUT_DIR [SHARED_DIR]"""
 import argparse
