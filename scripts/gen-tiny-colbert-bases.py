@@ -20,7 +20,7 @@ lightonai/GTE-ModernColBERT-v1):
 global; local_attention 32, so every [MASK] row of a 16-token query still
 sees a real key), on ../shared/golden/tiny-modernbert-ce's byte-level BPE
 tokenizer (mask "[MASK]").
---base xlmr: an XLMRobertaModel of hidden 32, 2 layers, on
+--base xlmr: an XLMRobertaModel of hidden 16, 2 layers, on
 ../shared/golden/tiny-xlmr-ce's SentencePiece (Unigram) tokenizer (mask
 "<mask>", cls "<s>", sep "</s>").
 
@@ -36,7 +36,9 @@ passed by path as for scripts/modernbert_reference.py):
       scripts/colbert-reference-hf.py --source modeling_modernbert.py \
         testdata/colbert/modernbert modernbert > testdata/colbert/modernbert-cases.jsonl
 
-(tests/test_colbert.c test_bases reads that file.)
+and likewise --base xlmr into testdata/colbert/xlmr with key xlmr and
+transformers' modeling_xlm_roberta.py (tests/test_colbert.c test_bases
+reads both files).
 
 usage: scripts/gen-tiny-colbert-bases.py --base modernbert|xlmr OUT_DIR [SHARED_DIR]"""
 import argparse
@@ -92,7 +94,7 @@ def modernbert_weights(c, g):
 
 def xlmr_config(vocab):
     return dict(architectures=["XLMRobertaModel"], model_type="xlm-roberta",
-                vocab_size=vocab, hidden_size=32, intermediate_size=48,
+                vocab_size=vocab, hidden_size=16, intermediate_size=32,
                 num_hidden_layers=2, num_attention_heads=2,
                 hidden_act="gelu", max_position_embeddings=130,
                 type_vocab_size=1, layer_norm_eps=1e-5, pad_token_id=1,
@@ -138,9 +140,9 @@ BASES = {
 }
 
 
-def dump(path, obj):
+def dump(path, obj, indent=2):
     with open(path, "w") as f:
-        json.dump(obj, f, indent=2, ensure_ascii=False)
+        json.dump(obj, f, indent=indent, ensure_ascii=False)
         f.write("\n")
 
 
@@ -164,7 +166,7 @@ def main():
         tok["added_tokens"].append({"id": vocab + k, "content": p, "single_word": False,
                                     "lstrip": False, "rstrip": False,
                                     "normalized": True, "special": False})
-    dump(os.path.join(a.out, "tokenizer.json"), tok)
+    dump(os.path.join(a.out, "tokenizer.json"), tok, indent=None)
     tc = json.load(open(os.path.join(src, "tokenizer_config.json")))
     tc.pop("added_tokens_decoder", None)
     dump(os.path.join(a.out, "tokenizer_config.json"), tc)

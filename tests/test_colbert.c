@@ -200,17 +200,23 @@ static void test_golden(const char *name)
 /* PyLate ColBERTs on the other bases (testdata/colbert/, made by
  * scripts/gen-tiny-colbert-bases.py): ids from the Rust tokenizers with
  * PyLate's tokenize (scripts/colbert-ids.js), scores from transformers'
- * ModernBertModel (scripts/colbert-reference-hf.py); punctuation-only,
- * empty, truncated, padded and unicode documents, a query past
- * query_length, a query padded with spaces. */
+ * ModernBertModel and XLMRobertaModel (scripts/colbert-reference-hf.py);
+ * punctuation-only, empty, truncated, padded and unicode documents, a
+ * query past query_length, a query padded with spaces. */
 static void test_bases(void)
 {
+    static const char *const bases[] = {"modernbert", "xlmr"};
     json_t *golden = cases;
-    cases = read_cases("testdata/colbert/modernbert-cases.jsonl");
-    CHECK(cases != NULL);
-    if (cases)
-        check_cases("testdata/colbert/modernbert", "modernbert", 14);
-    json_decref(cases);
+    for (size_t i = 0; i < sizeof bases / sizeof *bases; i++) {
+        char path[256], dir[256];
+        snprintf(path, sizeof path, "testdata/colbert/%s-cases.jsonl", bases[i]);
+        snprintf(dir, sizeof dir, "testdata/colbert/%s", bases[i]);
+        cases = read_cases(path);
+        CHECK_MSG(cases != NULL, "%s missing", path);
+        if (cases)
+            check_cases(dir, bases[i], 14);
+        json_decref(cases);
+    }
     cases = golden;
 }
 
