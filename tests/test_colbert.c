@@ -197,6 +197,9 @@ static void test_golden(const char *name)
     check_cases(name, name, 95);
 }
 
+static const char *variant(const char *name, const char *tag,
+                           const char *const *replace, size_t n_replace);
+
 /* PyLate ColBERTs on the other bases (testdata/colbert/, made by
  * scripts/gen-tiny-colbert-bases.py): ids from the Rust tokenizers with
  * PyLate's tokenize (scripts/colbert-ids.js), scores from transformers'
@@ -217,6 +220,33 @@ static void test_bases(void)
             check_cases(dir, bases[i], 14);
         json_decref(cases);
     }
+    /* The ModernBERT model with empty prefixes and attended expansion, and
+     * without query expansion. */
+    cases = read_cases("testdata/colbert/modernbert-variants.jsonl");
+    CHECK(cases != NULL);
+    json_t *cfg = json_load_file("testdata/colbert/modernbert/"
+                                 "config_sentence_transformers.json", 0, NULL);
+    for (int k = 0; cases && cfg && k < 2; k++) {
+        const char *tag = k ? "noexp" : "noprefix-attend";
+        json_t *c = json_deep_copy(cfg);
+        if (k) {
+            json_object_set_new(c, "do_query_expansion", json_false());
+        } else {
+            json_object_set_new(c, "query_prefix", json_string(""));
+            json_object_set_new(c, "document_prefix", json_string(""));
+            json_object_set_new(c, "attend_to_expansion_tokens", json_true());
+        }
+        char *text = json_dumps(c, 0);
+        const char *replace[] = {"config_sentence_transformers.json", text};
+        const char *dir = variant("testdata/colbert/modernbert", tag, replace, 1);
+        CHECK(dir != NULL);
+        if (dir)
+            check_cases(dir, tag, 14);
+        free(text);
+        json_decref(c);
+    }
+    json_decref(cfg);
+    json_decref(cases);
     cases = golden;
 }
 
@@ -311,7 +341,8 @@ static void test_key_mask(void)
     model_dir_close(&d);
 }
 
-/* A copy of golden model name in tests/out/colbert/<tag>, files as
+/* A copy of golden model name (or of directory name, when it holds a
+ * slash) in tests/out/colbert/<tag>, files as
  * symbolic links, each of `replace` (relpath, content) pairs written as a
  * file instead (content NULL: the file removed).  Returns the directory. */
 static const char *variant(const char *name, const char *tag,
@@ -320,7 +351,10 @@ static const char *variant(const char *name, const char *tag,
     static char dir[1024];
     char src[1024], cmd[8192];
     snprintf(dir, sizeof dir, "tests/out/colbert/%s", tag);
-    snprintf(src, sizeof src, "%s/golden/%s", shared_dir(), name);
+    if (strchr(name, '/'))
+        snprintf(src, sizeof src, "%s", name);
+    else
+        snprintf(src, sizeof src, "%s/golden/%s", shared_dir(), name);
     char abs[1024];
     if (!realpath(src, abs))
         return NULL;
@@ -628,13 +662,13 @@ static void test_cache_v1(void)
 
 int main(void)
 {
+    mkdir("tests/out", 0777);
+    mkdir("tests/out/colbert", 0777);
     test_bases();
     if (!load_cases()) {
         SKIP("ColBERT goldens: %s/golden/colbert-cases.jsonl absent", shared_dir());
         return check_report();
     }
-    mkdir("tests/out", 0777);
-    mkdir("tests/out/colbert", 0777);
     for (size_t i = 0; i < sizeof models / sizeof *models; i++)
         test_golden(models[i]);
     test_max_length();
