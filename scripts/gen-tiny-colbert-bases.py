@@ -70,13 +70,20 @@ def modernbert_config(vocab):
                 eos_token_id=2286, torch_dtype="float32")
 
 
-def modernbert_weights(c, g):
-    h, i = c["hidden_size"], c["intermediate_size"]
+def tensors(g):
+    """A name -> tensor dict and rand(name, *shape, std, mean), which adds
+    a normal random tensor to it from generator g."""
     t = {}
 
     def rand(name, *shape, std=0.2, mean=0.0):
         t[name] = torch.randn(*shape, generator=g) * std + mean
 
+    return t, rand
+
+
+def modernbert_weights(c, g):
+    h, i = c["hidden_size"], c["intermediate_size"]
+    t, rand = tensors(g)
     rand("embeddings.tok_embeddings.weight", c["vocab_size"], h, std=1.0)
     rand("embeddings.norm.weight", h, std=0.1, mean=1.0)
     for l in range(c["num_hidden_layers"]):
@@ -104,11 +111,7 @@ def xlmr_config(vocab):
 
 def xlmr_weights(c, g):
     h, i = c["hidden_size"], c["intermediate_size"]
-    t = {}
-
-    def rand(name, *shape, std=0.2, mean=0.0):
-        t[name] = torch.randn(*shape, generator=g) * std + mean
-
+    t, rand = tensors(g)
     rand("embeddings.word_embeddings.weight", c["vocab_size"], h, std=1.0)
     rand("embeddings.position_embeddings.weight", c["max_position_embeddings"], h, std=0.5)
     rand("embeddings.token_type_embeddings.weight", 1, h, std=0.1)
