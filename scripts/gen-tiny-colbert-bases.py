@@ -37,8 +37,13 @@ passed by path as for scripts/modernbert_reference.py):
         testdata/colbert/modernbert modernbert > testdata/colbert/modernbert-cases.jsonl
 
 and likewise --base xlmr into testdata/colbert/xlmr with key xlmr and
-transformers' modeling_xlm_roberta.py (tests/test_colbert.c test_bases
-reads both files).
+transformers' modeling_xlm_roberta.py.  The variants are copies of
+testdata/colbert/modernbert with one file changed, run the same way:
+modernbert-variants.jsonl (keys noprefix-attend: query_prefix and
+document_prefix "", attend_to_expansion_tokens true; noexp:
+do_query_expansion false) and modernbert-lower.jsonl (key lower:
+sentence_bert_config.json do_lower_case true, on lower-texts.jsonl).
+tests/test_colbert.c test_bases reads them all.
 
 usage: scripts/gen-tiny-colbert-bases.py --base modernbert|xlmr OUT_DIR [SHARED_DIR]"""
 import argparse

@@ -221,7 +221,9 @@ static void test_bases(void)
         json_decref(cases);
     }
     /* The ModernBERT model with empty prefixes and attended expansion, and
-     * without query expansion. */
+     * without query expansion (testdata/colbert/modernbert-variants.jsonl,
+     * made as modernbert-cases.jsonl from copies of the model with those
+     * settings in config_sentence_transformers.json). */
     cases = read_cases("testdata/colbert/modernbert-variants.jsonl");
     CHECK(cases != NULL);
     json_t *cfg = json_load_file("testdata/colbert/modernbert/"
@@ -246,6 +248,17 @@ static void test_bases(void)
         json_decref(c);
     }
     json_decref(cfg);
+    json_decref(cases);
+    /* sentence_bert_config.json do_lower_case: Python's str.lower() (final
+     * sigma, U+0130) before the tokenizer. */
+    cases = read_cases("testdata/colbert/modernbert-lower.jsonl");
+    CHECK(cases != NULL);
+    const char *lower[] = {"sentence_bert_config.json",
+                           "{\"max_seq_length\": 47, \"do_lower_case\": true}"};
+    const char *dir = variant("testdata/colbert/modernbert", "lower", lower, 1);
+    CHECK(dir != NULL);
+    if (cases && dir)
+        check_cases(dir, "lower", 4);
     json_decref(cases);
     cases = golden;
 }

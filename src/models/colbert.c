@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <utf8proc.h>
 
 #include "models/batch.h"
 #include "cache.h"
@@ -57,6 +58,9 @@ struct colbert_model {
     int32_t q_marker, d_marker, mask_id; /* a marker is -1 when the prefix
                                             is "" (PyLate: none inserted) */
     bool strip;              /* texts stripped first (sentence-transformers) */
+    bool lower;              /* then lowercased (sentence_bert_config.json
+                                do_lower_case) */
+    struct buf lowered;      /* the lowercased text */
     size_t q_len, d_len;     /* tokens, specials included */
     bool expand_query;       /* pad queries with [MASK] to q_len */
     bool attend_expansion;   /* the [MASK] padding is attended to */
@@ -248,26 +252,101 @@ static int mask_id(const struct model_dir *d, const struct lookup *l,
     return rc;
 }
 
-/* Python's str.isspace: Unicode White_Space and U+001C..U+001F. */
+/* The code point at s[0..n) (valid UTF-8, n > 0); its length in *len. */
+static int32_t decode(const char *s, size_t n, size_t *len)
+{
+    utf8proc_int32_t c = 0;
+    utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s,
+                                          (utf8proc_ssize_t)n, &c);
+    *len = k > 0 ? (size_t)k : 1;
+    return k > 0 ? c : 0xFFFD;
+}
+
+/* Python's str.isspace: Unicode White_Space and U+001C..U+001F; the
+ * character's length in *len. */
 static bool py_space(const char *s, size_t n, size_t *len)
 {
-    *len = utf8_char_len(s, n);
-    if (!*len)
-        return false;
-    const unsigned char *u = (const unsigned char *)s;
-    int32_t c = *len == 1 ? u[0]
-              : *len == 2 ? (u[0] & 0x1f) << 6 | (u[1] & 0x3f)
-              : *len == 3 ? (u[0] & 0x0f) << 12 | (u[1] & 0x3f) << 6 | (u[2] & 0x3f)
-                          : (u[0] & 0x07) << 18 | (u[1] & 0x3f) << 12 |
-                                (u[2] & 0x3f) << 6 | (u[3] & 0x3f);
+    int32_t c = decode(s, n, len);
     return rust_is_whitespace(c) || (c >= 0x1c && c <= 0x1f);
+}
+
+/* Python's unicodedata notions for the final-sigma rule: cased (Lu, Ll,
+ * Lt) and case-ignorable (Mn, Me, Cf, Lm, Sk, and the MidLetter /
+ * MidNumLet / Single_Quote word-break characters). */
+static bool cased(int32_t c)
+{
+    utf8proc_category_t k = utf8proc_category(c);
+    return k == UTF8PROC_CATEGORY_LU || k == UTF8PROC_CATEGORY_LL ||
+           k == UTF8PROC_CATEGORY_LT;
+}
+
+static bool case_ignorable(int32_t c)
+{
+    static const int32_t mid[] = {0x27, 0x2E, 0x3A, 0xB7, 0x387, 0x55F, 0x5F4,
+                                  0x2018, 0x2019, 0x2024, 0x2027, 0xFE13,
+                                  0xFE52, 0xFE55, 0xFF07, 0xFF0E, 0xFF1A};
+    for (size_t i = 0; i < sizeof mid / sizeof *mid; i++)
+        if (c == mid[i])
+            return true;
+    utf8proc_category_t k = utf8proc_category(c);
+    return k == UTF8PROC_CATEGORY_MN || k == UTF8PROC_CATEGORY_ME ||
+           k == UTF8PROC_CATEGORY_CF || k == UTF8PROC_CATEGORY_LM ||
+           k == UTF8PROC_CATEGORY_SK;
+}
+
+/* Whether the capital sigma at s[at] ends a word as str.lower() decides
+ * it: a cased letter before it and none after it, case-ignorable
+ * characters skipped on both sides. */
+static bool final_sigma(const char *s, size_t n, size_t at, size_t sigma_len)
+{
+    size_t i = at, len;
+    bool before = false;
+    while (i > 0) {
+        size_t j = i - 1;
+        while (j && ((unsigned char)s[j] & 0xc0) == 0x80)
+            j--;
+        int32_t c = decode(s + j, n - j, &len);
+        i = j;
+        if (!case_ignorable(c)) {
+            before = cased(c);
+            break;
+        }
+    }
+    if (!before)
+        return false;
+    for (i = at + sigma_len; i < n; i += len) {
+        int32_t c = decode(s + i, n - i, &len);
+        if (!case_ignorable(c))
+            return !cased(c);
+    }
+    return true;
+}
+
+/* s[0..n) lowercased as Python's str.lower() does it (sentence-
+ * transformers' do_lower_case): each code point's lowercase mapping, the
+ * one full mapping (U+0130 to "i" U+0307) and final sigma, into out. */
+static void py_lower(const char *s, size_t n, struct buf *out)
+{
+    out->len = 0;
+    size_t len;
+    for (size_t i = 0; i < n; i += len) {
+        int32_t c = decode(s + i, n - i, &len);
+        utf8proc_uint8_t u[8];
+        if (c == 0x130) {
+            buf_put(out, "i\xcc\x87", 3);
+            continue;
+        }
+        c = c == 0x3A3 && final_sigma(s, n, i, len) ? 0x3C2 : utf8proc_tolower(c);
+        buf_put(out, u, (size_t)utf8proc_encode_char(c, u));
+    }
 }
 
 /* The ids of text (len bytes of UTF-8) into out (replacing its contents),
  * stripped first as sentence-transformers' Transformer.tokenize does
  * (str.strip()) when the model says so: it matters to byte-level BPE,
- * where a leading space is part of the first token. */
-static void tokenize_text(const struct colbert_model *m, const char *text,
+ * where a leading space is part of the first token; then lowercased when
+ * sentence_bert_config.json says do_lower_case. */
+static void tokenize_text(struct colbert_model *m, const char *text,
                           size_t len, struct ids *out)
 {
     size_t n;
@@ -282,6 +361,11 @@ static void tokenize_text(const struct colbert_model *m, const char *text,
         if (!py_space(text + start, len - start, &n) || start + n != len)
             break;
         len = start;
+    }
+    if (m->lower) {
+        py_lower(text, len, &m->lowered);
+        text = m->lowered.data ? m->lowered.data : "";
+        len = m->lowered.len;
     }
     out->n = 0;
     m->base.tok->tokenize(m->base.tok, text, len, out);
@@ -550,6 +634,7 @@ static void colbert_free(struct model *base)
         weights_close(&m->dense[i].file);
     free(m->skip);
     free(m->dir);
+    buf_free(&m->lowered);
     free(m);
 }
 
@@ -580,6 +665,21 @@ static int check_specials(struct colbert_model *m, const struct model_dir *d,
     return 0;
 }
 
+/* sentence_bert_config.json's do_lower_case (false when the file or the
+ * key is absent).  0, or -1 with e. */
+static int sbert_lower(const struct model_dir *d, bool *out, struct err *e)
+{
+    char where[4200];
+    snprintf(where, sizeof where, "%s/sentence_bert_config.json", d->path);
+    e->msg[0] = 0;
+    json_t *c = model_dir_json(d, "sentence_bert_config.json", e);
+    if (!c && e->msg[0])
+        return -1;
+    int rc = model_json_bool(c, where, "do_lower_case", false, out, e);
+    json_decref(c);
+    return rc;
+}
+
 static struct model *colbert_load(const struct model_dir *d, struct err *e)
 {
     struct colbert_model *m = xcalloc(1, sizeof *m);
@@ -598,6 +698,8 @@ static struct model *colbert_load(const struct model_dir *d, struct err *e)
         mask_id(d, &l, &m->mask_id, e))
         goto close;
     m->strip = !stanford;
+    if (!stanford && sbert_lower(d, &m->lower, e))
+        goto close;
     m->hidden = m->enc->hidden;
     m->base.max_tokens = m->enc->max_tokens;
     rc = stanford ? load_stanford(m, d, &l, e) : load_pylate(m, d, &l, e);
