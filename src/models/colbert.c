@@ -11,9 +11,13 @@
  *     .json (prefixes, lengths, skiplist, expansion).
  *
  * Inputs, as colbert-ai's tokenizers and PyLate's ColBERT.tokenize build
- * them: [CLS] marker text… [SEP], the text cut to length − 3 tokens; the
- * query then padded with [MASK] to exactly its length (query expansion),
- * the padding hidden as attention keys unless the model attends to it.
+ * them: [CLS] marker text… [SEP], the text cut to length − 3 tokens (− 2
+ * without a marker: PyLate's prefix ""); the query then padded with the
+ * tokenizer's mask token to exactly its length (query expansion), the
+ * padding hidden as attention keys unless the model attends to it.  PyLate
+ * texts are first str.strip()ped, and lowercased with do_lower_case, as
+ * sentence-transformers' Transformer.tokenize does.  [CLS], [SEP] and
+ * [MASK] are the tokenizer's own (<s>, </s>, <mask> for XLM-RoBERTa).
  * Scoring: every token's hidden state is projected and L2-normalised; the
  * score is Σ over all query vectors ([MASK]s included) of the max dot
  * product over the document's kept vectors (skiplisted punctuation
