@@ -455,6 +455,11 @@ static void test_broken(void)
                         "[{\"idx\":0,\"name\":\"0\",\"path\":\"\",\"type\":\"sentence_transformers.models.Transformer\"},"
                         "{\"idx\":1,\"name\":\"1\",\"path\":\"../x\",\"type\":\"pylate.models.Dense.Dense\"}]"};
     expect_refused(variant("tiny-pylate-colbert", "up", up, 1), "leaves the model directory");
+    const char *prompt[] = {"config_sentence_transformers.json",
+                            "{\"prompts\": {\"query\": \"search: \"}, "
+                            "\"default_prompt_name\": \"query\"}"};
+    expect_refused(variant("tiny-pylate-colbert", "prompt", prompt, 1),
+                   "default_prompt_name \"query\" (a prompt before every text) is not supported");
     const char *deberta[] = {"config.json", "{\"model_type\": \"deberta-v2\", "
                              "\"architectures\": [\"DebertaV2Model\"]}"};
     expect_refused(variant("tiny-pylate-colbert", "deberta", deberta, 1),

@@ -583,6 +583,16 @@ static int load_pylate(struct colbert_model *m, const struct model_dir *d,
         marker_id(l, d_prefix, where, &m->d_marker, e) ||
         check_lengths(m, where, e))
         return -1;
+    /* PyLate's encode prepends prompts[default_prompt_name] to queries and
+     * documents alike; not done here, so refused when it is not "". */
+    const char *prompt_name = NULL;
+    if (model_json_str(st, where, "default_prompt_name", NULL, &prompt_name, e))
+        return -1;
+    const json_t *prompt = prompt_name
+        ? json_object_get(json_object_get(st, "prompts"), prompt_name) : NULL;
+    if (json_is_string(prompt) && json_string_length(prompt))
+        return err_set(e, "%s: default_prompt_name \"%.60s\" (a prompt before "
+                       "every text) is not supported", where, prompt_name);
     /* PyLate skips convert_tokens_to_ids(word): [UNK] for a word outside
      * the vocabulary. */
     const json_t *words = json_object_get(st, "skiplist_words");
