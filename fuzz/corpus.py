@@ -117,6 +117,24 @@ def safetensors_small():
     ]
 
 
+def colbert_seeds():
+    """config_sentence_transformers.json variants, then 0xff query 0xff
+    document (fuzz_colbert's input)."""
+    st = json.loads(read("testdata/colbert/modernbert/config_sentence_transformers.json"))
+    seeds = []
+    for over in ({}, {"query_prefix": "", "document_prefix": ""},
+                 {"do_query_expansion": False}, {"attend_to_expansion_tokens": True},
+                 {"skiplist_words": ["[MASK]", "zz", ""]}, {"query_length": 3},
+                 {"document_length": 8193}, {"query_prefix": "[CLS]", "lower": 1}):
+        c = dict(st)
+        c.update(over)
+        seeds.append(json.dumps(c).encode())
+    texts = [t.encode() for t in jsonl_texts()[:40]]
+    seeds += [seeds[i % 8] + b"\xff" + q + b"\xff" + d
+              for i, (q, d) in enumerate(zip(texts, texts[1:]))]
+    return seeds
+
+
 def api_answers():
     r3 = [{"index": i, "relevance_score": s} for i, s in ((2, 0.9), (0, 0.5), (1, 0.1))]
     s3 = [{"index": i, "score": s} for i, s in ((1, 3.5), (0, -1.25), (2, 1e-3))]
@@ -182,6 +200,7 @@ SEEDS = {
                                       "testdata/tiny-bert/model.safetensors") +
                                 safetensors_small(),
     "fuzz_config": lambda: files("testdata/*/config.json"),
+    "fuzz_colbert": colbert_seeds,
     "fuzz_trec_run": lambda: files("testdata/trec/run.txt", "testdata/eval/small.run") +
                              [head("testdata/eval/cranfield-bm25.run", 300)],
     "fuzz_trec_qrels": lambda: files("testdata/trec/qrels", "testdata/eval/small.qrels"),

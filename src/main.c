@@ -553,8 +553,8 @@ static int run(struct options *o)
     /* A ColBERT model scores each pair alone: its scores go through the
      * score cache like the cross-encoder's, and the misses' document
      * vectors are looked up in the same file. */
-    if (cache && strcmp(sc->name, "colbert") == 0 &&
-        colbert_use_cache(sc, cache, &ident, &e) < 0) {
+    struct scorer *colbert = strcmp(sc->name, "colbert") == 0 ? sc : NULL;
+    if (cache && colbert && colbert_use_cache(sc, cache, &ident, &e) < 0) {
         say(e.msg);
         buf_free(&ident);
         scorer_free(sc);
@@ -677,6 +677,11 @@ static int run(struct options *o)
         fprintf(stderr, "rerank: score cache: %lld hits, %lld misses, %lld scorer calls, "
                 "%lld scores stored\n", cache_stats.hits, cache_stats.misses,
                 cache_stats.calls, cache_stats.stored);
+    /* The score cache's misses went to the ColBERT scorer, which took each
+     * document's vectors from the cache or ran the encoder. */
+    if (cache && colbert && o->verbose && !o->quiet)
+        fprintf(stderr, "rerank: ColBERT document vectors: %zu from the cache, %zu "
+                "computed\n", colbert_n_cached(colbert), colbert_n_encoded(colbert));
     goto done;
 quiet_exit:
     /* The reader went away (`rerank ... | head`): end quietly. */

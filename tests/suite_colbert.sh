@@ -12,6 +12,9 @@
 # testdata/colbert/dense-bias).  Last, --cache shared by four concurrent
 # --shard processes, a warm run and a read-only one (all hits of the score
 # cache, which ColBERT goes through): the scores of a run without it.
+# Also the tiny PyLate models on ModernBERT and XLM-R bases in
+# testdata/colbert: --tokenize ids and scores (1e-4) against
+# testdata/colbert/{modernbert,xlmr}-cases.jsonl (transformers' encoders).
 # RERANK_COLBERT_REGEN=1 rewrites that file
 # with /usr/bin/python3's torch.  Skipped without ../shared or python3.
 cd "$(dirname "$0")/.." || exit 2
@@ -75,6 +78,16 @@ for x in stanford-attend pylate-noexp pylate-dense-bias; do
     echo $? > "$tmp/$x.rc"
 done
 
+# PyLate models on the ModernBERT and XLM-R bases (testdata/colbert): the
+# binary's ids and scores against transformers' (tests/test_colbert.c
+# test_bases says how they were made).
+for b in modernbert xlmr; do
+    rerank --model testdata/colbert/$b --threads 2 --no-text < testdata/colbert/bases-texts.jsonl > "$tmp/$b.out" 2> "$tmp/$b.err"
+    echo $? > "$tmp/$b.rc"
+    rerank --model testdata/colbert/$b --tokenize < testdata/colbert/bases-texts.jsonl > "$tmp/$b.tok" 2>> "$tmp/$b.err"
+    echo $? >> "$tmp/$b.rc"
+done
+
 # --cache shared by four --shard processes writing at once, then a warm
 # run: every exit 0, and the same scores as without the cache.
 m="$SHARED/golden/tiny-pylate-colbert"
@@ -119,6 +132,18 @@ for m in ("tiny-colbert", "tiny-pylate-colbert"):
     out = [json.loads(l) for l in open("%s/%s.out" % (tmp, m))]
     ordered = all(a["score"] >= b["score"] for a, b in zip(out, out[1:]) if a["qid"] == b["qid"])
     check(ordered, "%s: output not sorted by score" % m)
+for b in ("modernbert", "xlmr"):
+    ref = {(x["qid"], x["docid"]): x[b] for x in map(json.loads, open("testdata/colbert/%s-cases.jsonl" % b))}
+    rcs = open("%s/%s.rc" % (tmp, b)).read().split()
+    check(rcs == ["0", "0"], "%s: exit statuses %s: %s" % (b, rcs, open("%s/%s.err" % (tmp, b)).read()[:300]))
+    got = {(o["qid"], o["docid"]): o["score"] for o in map(json.loads, open("%s/%s.out" % (tmp, b)))}
+    check(len(got) == len(ref) == 14, "%s: %d scores" % (b, len(got)))
+    for key, x in ref.items():
+        check(key in got and abs(got[key] - x["score"]) <= 1e-4, "%s %s: score %s, expected %.9g" % (b, key, got.get(key), x["score"]))
+    for t in map(json.loads, open("%s/%s.tok" % (tmp, b))):
+        x = ref[(t["qid"], t["docid"])]
+        check([t["query_ids"], t["doc_ids"], t["doc_mask"]] == [x["query_ids"], x["doc_ids"], x["doc_mask"]],
+              "%s %s: --tokenize ids differ" % (b, t["docid"]))
 want = {(x["qid"], x["docid"]): x for x in map(json.loads, open("testdata/colbert/variants.jsonl"))}
 for v in ("stanford-attend", "pylate-noexp", "pylate-dense-bias"):
     rc = open("%s/%s.rc" % (tmp, v)).read().strip()

@@ -1,7 +1,7 @@
 #!/bin/sh
 # tests/suite_hub.sh — `--model ORG/NAME` against a fake hub on 127.0.0.1
 # (scripts/fake-hub-server.py serving testdata/tiny-bert): download into the
-# Hugging Face cache layout, resume after a dropped connection, gated models
+# Hugging Face cache layout, a PyLate ColBERT's module directory (1_Dense), resume after a dropped connection, gated models
 # and HF_TOKEN (never sent past a redirect to another host), HF_HUB_OFFLINE,
 # a missing model.safetensors, reuse of the cache with no server at all,
 # revisions that are not ref names, and downloads that cannot succeed
@@ -160,6 +160,31 @@ got=$(echo "$pair" | HF_HUB_CACHE="$tmp/cache-quiet" HF_ENDPOINT="$url" \
       rerank --quiet --model acme/tiny-ce --no-text 2> "$tmp/quiet.err")
 [ "$got" = "$want" ] && [ ! -s "$tmp/quiet.err" ] && grep -q 'range=bytes=' "$tmp/quiet.log" && ok \
     || bad "--quiet download: $got / $(cat "$tmp/quiet.err")"
+
+# A PyLate ColBERT: modules.json names 1_Dense, whose config.json and
+# model.safetensors come down into snapshots/COMMIT/1_Dense/ (linked three
+# levels up to the blob, as huggingface_hub links them); the scores are the
+# local directory's.  A snapshot whose module lost its config.json is
+# completed on the next run.
+cb=testdata/colbert/modernbert
+cbpair='{"qid":"1","query":"what shape?","docid":"x","text":"delta wings, sharp edges."}'
+cbwant=$(echo "$cbpair" | rerank --model "$cb" --no-text 2>&1)
+serve colbert "$cb"
+got=$(echo "$cbpair" | HF_HUB_CACHE="$tmp/cbcache" HF_ENDPOINT="$url" \
+      rerank --model lightonai/tiny-colbert --no-text 2> "$tmp/cb.err")
+[ "$got" = "$cbwant" ] && ok || bad "ColBERT download: $got / $cbwant / $(cat "$tmp/cb.err")"
+snap="$tmp/cbcache/models--lightonai--tiny-colbert/snapshots/0123456789abcdef0123456789abcdef01234567"
+for f in modules.json config_sentence_transformers.json 1_Dense/config.json 1_Dense/model.safetensors; do
+    cmp -s "$snap/$f" "$cb/$f" && ok || bad "$f not downloaded as it is"
+done
+case "$(readlink "$snap/1_Dense/model.safetensors")" in ../../../blobs/*) ok ;;
+    *) bad "1_Dense/model.safetensors links to $(readlink "$snap/1_Dense/model.safetensors")" ;; esac
+grep -q 'resolve/main/1_Dense/model.safetensors' "$tmp/colbert.log" && ok || bad "no 1_Dense request"
+rm "$snap/1_Dense/config.json"
+got=$(echo "$cbpair" | HF_HUB_CACHE="$tmp/cbcache" HF_ENDPOINT="$url" \
+      rerank --model lightonai/tiny-colbert --no-text 2> "$tmp/cb2.err")
+[ "$got" = "$cbwant" ] && [ -f "$snap/1_Dense/config.json" ] && ok \
+    || bad "incomplete ColBERT snapshot: $got / $(cat "$tmp/cb2.err")"
 
 # Not a directory and not a hub name.
 rerank --model ./no/such/dir < /dev/null 2> "$tmp/bad.err"

@@ -3,7 +3,7 @@
  * the Stanford colbert-ai and PyLate code paths (float64 reference) for
  * tiny-colbert (HF_ColBERT) and tiny-pylate-colbert; a score that does not
  * depend on the other documents of its group or their order; the hidden-
- * state export's key mask (bert_encode_hidden); and broken directories
+ * state export's key mask (model_encode_hidden, on BERT and ModernBERT); and broken directories
  * refused with the file named.  Skipped without ../shared. */
 #include <errno.h>
 #include <jansson.h>
@@ -11,7 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "models/bert.h"
 #include "check.h"
 #include "models/colbert.h"
 #include "crossenc.h"
@@ -23,21 +22,28 @@ static const char *const models[] = {"tiny-colbert", "tiny-pylate-colbert"};
 /* The golden lines, parsed. */
 static json_t *cases;
 
-static bool load_cases(void)
+/* The lines of a cases file (JSON Lines), or NULL when it is absent. */
+static json_t *read_cases(const char *path)
 {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/golden/colbert-cases.jsonl", shared_dir());
     FILE *f = fopen(path, "r");
     if (!f)
-        return false;
-    cases = json_array();
+        return NULL;
+    json_t *lines = json_array();
     char line[1 << 16];
     while (fgets(line, sizeof line, f)) {
         json_t *j = json_loads(line, 0, NULL);
         if (j)
-            json_array_append_new(cases, j);
+            json_array_append_new(lines, j);
     }
     fclose(f);
+    return lines;
+}
+
+static bool load_cases(void)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/golden/colbert-cases.jsonl", shared_dir());
+    cases = read_cases(path);
     return json_array_size(cases) > 0;
 }
 
@@ -124,11 +130,13 @@ static void check_ids(size_t cand, const struct ids *q, const struct ids *d,
 }
 
 /* Every golden group: ids and masks, scores within 1e-4; then each group
- * reversed and each candidate alone give the same scores (1e-6). */
-static void test_golden(const char *name)
+ * reversed and each candidate alone give the same scores (1e-6).  The
+ * model is golden model name or directory dir, its values under key name
+ * of the lines in `cases`; n_expected of them. */
+static void check_cases(const char *dir, const char *name, size_t n_expected)
 {
     struct err e = {0};
-    struct scorer *s = scorer_of(name, 0, &e);
+    struct scorer *s = scorer_of(dir, 0, &e);
     CHECK_MSG(s != NULL, "%s: %s", name, e.msg);
     if (!s)
         return;
@@ -175,13 +183,84 @@ static void test_golden(const char *name)
         free(scores);
         first += n;
     }
-    CHECK_MSG(n_scored == 95, "%s: %zu candidates", name, n_scored);
+    CHECK_MSG(n_scored == n_expected, "%s: %zu candidates", name, n_scored);
     CHECK_MSG(worst_order <= 1e-6, "%s: order/batch changes a score by %g",
               name, worst_order);
     printf("%s: %zu scores, worst difference %.3g, order/batch %.3g\n", name,
            n_scored, worst, worst_order);
     group_free(&g);
     scorer_free(s);
+}
+
+static void test_golden(const char *name)
+{
+    check_cases(name, name, 95);
+}
+
+static const char *variant(const char *name, const char *tag,
+                           const char *const *replace, size_t n_replace);
+
+/* PyLate ColBERTs on the other bases (testdata/colbert/, made by
+ * scripts/gen-tiny-colbert-bases.py): ids from the Rust tokenizers with
+ * PyLate's tokenize (scripts/colbert-ids.js), scores from transformers'
+ * ModernBertModel and XLMRobertaModel (scripts/colbert-reference-hf.py);
+ * punctuation-only, empty, truncated, padded and unicode documents, a
+ * query past query_length, a query padded with spaces. */
+static void test_bases(void)
+{
+    static const char *const bases[] = {"modernbert", "xlmr"};
+    json_t *golden = cases;
+    for (size_t i = 0; i < sizeof bases / sizeof *bases; i++) {
+        char path[256], dir[256];
+        snprintf(path, sizeof path, "testdata/colbert/%s-cases.jsonl", bases[i]);
+        snprintf(dir, sizeof dir, "testdata/colbert/%s", bases[i]);
+        cases = read_cases(path);
+        CHECK_MSG(cases != NULL, "%s missing", path);
+        if (cases)
+            check_cases(dir, bases[i], 14);
+        json_decref(cases);
+    }
+    /* The ModernBERT model with empty prefixes and attended expansion, and
+     * without query expansion (testdata/colbert/modernbert-variants.jsonl,
+     * made as modernbert-cases.jsonl from copies of the model with those
+     * settings in config_sentence_transformers.json). */
+    cases = read_cases("testdata/colbert/modernbert-variants.jsonl");
+    CHECK(cases != NULL);
+    json_t *cfg = json_load_file("testdata/colbert/modernbert/"
+                                 "config_sentence_transformers.json", 0, NULL);
+    for (int k = 0; cases && cfg && k < 2; k++) {
+        const char *tag = k ? "noexp" : "noprefix-attend";
+        json_t *c = json_deep_copy(cfg);
+        if (k) {
+            json_object_set_new(c, "do_query_expansion", json_false());
+        } else {
+            json_object_set_new(c, "query_prefix", json_string(""));
+            json_object_set_new(c, "document_prefix", json_string(""));
+            json_object_set_new(c, "attend_to_expansion_tokens", json_true());
+        }
+        char *text = json_dumps(c, 0);
+        const char *replace[] = {"config_sentence_transformers.json", text};
+        const char *dir = variant("testdata/colbert/modernbert", tag, replace, 1);
+        CHECK(dir != NULL);
+        if (dir)
+            check_cases(dir, tag, 14);
+        free(text);
+        json_decref(c);
+    }
+    json_decref(cfg);
+    json_decref(cases);
+    /* sentence_bert_config.json do_lower_case: Python's str.lower() (final
+     * sigma, U+0130) before the tokenizer. */
+    cases = read_cases("testdata/colbert/modernbert-lower.jsonl");
+    CHECK(cases != NULL);
+    const char *lower[] = {"sentence_bert_config.json",
+                           "{\"max_seq_length\": 47, \"do_lower_case\": true}"};
+    const char *dir = variant("testdata/colbert/modernbert", "lower", lower, 1);
+    CHECK(dir != NULL);
+    if (cases && dir)
+        check_cases(dir, "lower", 4);
+    json_decref(cases);
+    cases = golden;
 }
 
 static void doc_length(size_t cand, const struct ids *q, const struct ids *d,
@@ -211,48 +290,72 @@ static void test_max_length(void)
     CHECK(strstr(e.msg, "--max-length 2") != NULL);
 }
 
-/* bert_encode_hidden with n_keys = k gives the first k rows that the
- * sequence cut to k tokens gives (attention to the rest masked). */
-static void test_key_mask(void)
+/* model_encode_hidden with n_keys = k gives the first k rows that the
+ * sequence cut to k tokens gives (attention to the rest masked), for the
+ * encoder of golden model name (h hidden; ids: 5 real tokens, then 3
+ * [MASK]s). */
+static void check_key_mask(const char *name, bool prefixed, size_t h,
+                           const int32_t ids[8])
 {
     char dir[1024];
-    snprintf(dir, sizeof dir, "%s/golden/tiny-pylate-colbert", shared_dir());
+    snprintf(dir, sizeof dir, "%s/golden/%s", shared_dir(), name);
     struct model_dir d;
     struct err e = {0};
     CHECK_MSG(model_dir_open(&d, dir, &e) == 0, "%s", e.msg);
-    struct model *m = bert_encoder_load(&d, false, &e);
+    struct model *m = model_load_encoder(&d, prefixed, &e);
     model_dir_close(&d);
-    CHECK_MSG(m != NULL, "%s", e.msg);
+    CHECK_MSG(m != NULL, "%s: %s", name, e.msg);
     if (!m)
         return;
-    size_t h = bert_hidden_size(m);
-    CHECK(h == 16);
-    int32_t ids[8] = {101, 30522, 2054, 14402, 102, 103, 103, 103}, types[8] = {0};
-    struct encoding full = {{ids, NULL, 8, 8}, {types, NULL, 8, 8}};
-    struct encoding cut = {{ids, NULL, 5, 5}, {types, NULL, 5, 5}};
+    CHECK(m->hidden == h);
+    int32_t types[8] = {0};
+    struct encoding full = {{(int32_t *)ids, NULL, 8, 8}, {types, NULL, 8, 8}};
+    struct encoding cut = {{(int32_t *)ids, NULL, 5, 5}, {types, NULL, 5, 5}};
     const struct encoding *one = &full, *two = &cut;
     size_t keys = 5;
-    const float *x = bert_encode_hidden(m, &one, 1, &keys, &e);
+    const float *x = model_encode_hidden(m, &one, 1, &keys, &e);
     CHECK_MSG(x != NULL, "%s", e.msg);
-    float masked[8 * 16];
-    memcpy(masked, x, sizeof masked);
-    x = bert_encode_hidden(m, &two, 1, NULL, &e);
+    float masked[8 * 64];
+    memcpy(masked, x, 8 * h * sizeof *x);
+    x = model_encode_hidden(m, &two, 1, NULL, &e);
     double worst = 0;
     for (size_t i = 0; i < 5 * h; i++)
         worst = fmax(worst, fabs(masked[i] - x[i]));
-    CHECK_MSG(worst < 1e-5, "masked keys change the kept rows by %g", worst);
-    x = bert_encode_hidden(m, &one, 1, NULL, &e);
+    CHECK_MSG(worst < 1e-5, "%s: masked keys change the kept rows by %g",
+              name, worst);
+    x = model_encode_hidden(m, &one, 1, NULL, &e);
     worst = 0;
     for (size_t i = 0; i < 5 * h; i++)
         worst = fmax(worst, fabs(masked[i] - x[i]));
-    CHECK_MSG(worst > 1e-3, "unmasked [MASK]s should change the rows (%g)", worst);
+    CHECK_MSG(worst > 1e-3, "%s: unmasked [MASK]s should change the rows (%g)",
+              name, worst);
     keys = 9;
-    CHECK(bert_encode_hidden(m, &one, 1, &keys, &e) == NULL);
+    CHECK(model_encode_hidden(m, &one, 1, &keys, &e) == NULL);
     CHECK(strstr(e.msg, "attended") != NULL);
     model_free(m);
 }
 
-/* A copy of golden model name in tests/out/colbert/<tag>, files as
+static void test_key_mask(void)
+{
+    static const int32_t bert[8] = {101, 30522, 2054, 14402, 102, 103, 103, 103};
+    static const int32_t modernbert[8] = {2285, 2289, 700, 1500, 2286,
+                                          2288, 2288, 2288};
+    check_key_mask("tiny-pylate-colbert", false, 16, bert);
+    /* the cross-encoder's encoder, under "model." */
+    check_key_mask("tiny-modernbert-ce", true, 64, modernbert);
+    /* a family without an encoder to lend is refused by model_type */
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/golden/tiny-monot5", shared_dir());
+    struct model_dir d;
+    struct err e = {0};
+    CHECK_MSG(model_dir_open(&d, dir, &e) == 0, "%s", e.msg);
+    CHECK(model_load_encoder(&d, false, &e) == NULL);
+    CHECK_MSG(strstr(e.msg, "no encoder") != NULL, "%s", e.msg);
+    model_dir_close(&d);
+}
+
+/* A copy of golden model name (or of directory name, when it holds a
+ * slash) in tests/out/colbert/<tag>, files as
  * symbolic links, each of `replace` (relpath, content) pairs written as a
  * file instead (content NULL: the file removed).  Returns the directory. */
 static const char *variant(const char *name, const char *tag,
@@ -261,7 +364,10 @@ static const char *variant(const char *name, const char *tag,
     static char dir[1024];
     char src[1024], cmd[8192];
     snprintf(dir, sizeof dir, "tests/out/colbert/%s", tag);
-    snprintf(src, sizeof src, "%s/golden/%s", shared_dir(), name);
+    if (strchr(name, '/'))
+        snprintf(src, sizeof src, "%s", name);
+    else
+        snprintf(src, sizeof src, "%s/golden/%s", shared_dir(), name);
     char abs[1024];
     if (!realpath(src, abs))
         return NULL;
@@ -349,10 +455,15 @@ static void test_broken(void)
                         "[{\"idx\":0,\"name\":\"0\",\"path\":\"\",\"type\":\"sentence_transformers.models.Transformer\"},"
                         "{\"idx\":1,\"name\":\"1\",\"path\":\"../x\",\"type\":\"pylate.models.Dense.Dense\"}]"};
     expect_refused(variant("tiny-pylate-colbert", "up", up, 1), "leaves the model directory");
-    const char *modern[] = {"config.json", "{\"model_type\": \"modernbert\", "
-                            "\"architectures\": [\"ModernBertModel\"]}"};
-    expect_refused(variant("tiny-pylate-colbert", "modern", modern, 1),
-                   "model_type \"modernbert\": only BERT encoders");
+    const char *prompt[] = {"config_sentence_transformers.json",
+                            "{\"prompts\": {\"query\": \"search: \"}, "
+                            "\"default_prompt_name\": \"query\"}"};
+    expect_refused(variant("tiny-pylate-colbert", "prompt", prompt, 1),
+                   "default_prompt_name \"query\" (a prompt before every text) is not supported");
+    const char *deberta[] = {"config.json", "{\"model_type\": \"deberta-v2\", "
+                             "\"architectures\": [\"DebertaV2Model\"]}"};
+    expect_refused(variant("tiny-pylate-colbert", "deberta", deberta, 1),
+                   "model_type \"deberta-v2\": no encoder for it");
     const char *vocab[] = {"tokenizer.json", NULL,
                            "added_tokens.json", "{\"[QQ]\": 30522}",
                            "artifact.metadata", "{\"query_token_id\": \"[QQ]\", \"dim\": 12}"};
@@ -569,12 +680,13 @@ static void test_cache_v1(void)
 
 int main(void)
 {
+    mkdir("tests/out", 0777);
+    mkdir("tests/out/colbert", 0777);
+    test_bases();
     if (!load_cases()) {
         SKIP("ColBERT goldens: %s/golden/colbert-cases.jsonl absent", shared_dir());
         return check_report();
     }
-    mkdir("tests/out", 0777);
-    mkdir("tests/out/colbert", 0777);
     for (size_t i = 0; i < sizeof models / sizeof *models; i++)
         test_golden(models[i]);
     test_max_length();

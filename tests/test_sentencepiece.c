@@ -419,7 +419,7 @@ static void check_malformed(void)
     static const char *const beside[] = {
         "{", "[]", "{\"normalizer\": {\"type\": \"NFC\"}}",
         "{\"model\": {\"vocab\": [\"}]\\\"\", 1]}, \"pre_tokenizer\": 7}",
-        "{\"added_tokens\": [{\"id\": 999999, \"content\": \"x\"}], \"pre_tokenizer\": "
+        "{\"added_tokens\": [{\"id\": -1, \"content\": \"x\"}], \"pre_tokenizer\": "
         "{\"type\": \"Metaspace\", \"replacement\": \"\\u2581\"}}"};
     for (size_t i = 0; i < sizeof beside / sizeof *beside; i++) {
         struct tokenizer *both = load_bytes("tokenizer.json", beside[i],

@@ -6,7 +6,10 @@
  * name prefix, head tensor names and the position offset.  Both heads read
  * the first token: BERT's pooler dense + tanh then classifier, RoBERTa's
  * classifier.dense + tanh then classifier.out_proj.  Their input is the
- * tokenizer's pair template (model_pair_encode).
+ * tokenizer's pair template (model_pair_encode).  Both also lend their
+ * encoder alone to late-interaction families (model.h load_encoder and
+ * encode_hidden: colbert.c), with a key mask for ColBERT's [MASK] query
+ * expansion.
  *
  * Loading reads config.json (through struct model_dir), proves every size
  * it gives against model.safetensors before anything those sizes drive is
@@ -38,7 +41,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "models/bert.h"
 #include "nn/kernels.h"
 #include "models/model.h"
 #include "nn/pool.h"
@@ -84,11 +86,18 @@ static const struct variant bert_variant = {
 static const struct variant xlmr_variant = {
     "xlm-roberta", "XLMRobertaForSequenceClassification", "roberta.",
     "classifier.dense", "classifier.out_proj", true, 1};
-/* The BERT encoder without a head, its tensors under "bert." (ColBERT's
- * HF_ColBERT) or unprefixed (a sentence-transformers BertModel). */
+/* The BERT encoder without a head (load_encoder), its tensors under
+ * "bert." (ColBERT's HF_ColBERT) or unprefixed (a sentence-transformers
+ * BertModel). */
 static const struct variant bert_encoder_variants[2] = {
     {"bert", NULL, "bert.", NULL, NULL, false, 0},
     {"bert", NULL, "", NULL, NULL, false, 0},
+};
+/* The XLM-RoBERTa encoder likewise ("roberta." or unprefixed: a PyLate
+ * ColBERT on an XLM-R base). */
+static const struct variant xlmr_encoder_variants[2] = {
+    {"xlm-roberta", NULL, "roberta.", NULL, NULL, true, 1},
+    {"xlm-roberta", NULL, "", NULL, NULL, true, 1},
 };
 
 struct bert_layer {
@@ -455,26 +464,27 @@ static struct model *xlmr_load(const struct model_dir *d, struct err *e)
     return load(d, &xlmr_variant, e);
 }
 
-/* Families outside this file (colbert.c) use the encoder alone, for its
- * hidden states; the model they get frees through bert_family. */
-extern const struct model_family bert_family;
-
-struct model *bert_encoder_load(const struct model_dir *d, bool prefixed,
-                                struct err *e)
+/* The family's load_encoder (model.h): the encoder alone, its tensors
+ * under the variant's prefix or unprefixed. */
+static struct model *encoder_load(const struct model_dir *d, bool prefixed,
+                                  const struct variant v[2], struct err *e)
 {
-    if (strcmp(d->model_type, "bert") != 0)
-        return err_set(e, "%s/config.json: model_type \"%.100s\": only BERT "
-                       "encoders are supported here", d->path, d->model_type),
-               NULL;
-    struct model *m = load(d, &bert_encoder_variants[prefixed ? 0 : 1], e);
+    struct model *m = load(d, &v[prefixed ? 0 : 1], e);
     if (m)
-        m->family = &bert_family;
+        m->hidden = ((struct bert_model *)m)->hidden;
     return m;
 }
 
-size_t bert_hidden_size(const struct model *base)
+static struct model *bert_load_encoder(const struct model_dir *d,
+                                       bool prefixed, struct err *e)
 {
-    return ((const struct bert_model *)base)->hidden;
+    return encoder_load(d, prefixed, bert_encoder_variants, e);
+}
+
+static struct model *xlmr_load_encoder(const struct model_dir *d,
+                                       bool prefixed, struct err *e)
+{
+    return encoder_load(d, prefixed, xlmr_encoder_variants, e);
 }
 
 static bool bert_match(const struct model_dir *d)
@@ -698,16 +708,13 @@ static int encode(struct bert_model *m, const struct encoding *const *seqs,
     return 0;
 }
 
-const float *bert_encode_hidden(struct model *base,
-                                const struct encoding *const *seqs,
-                                size_t n_seqs, const size_t *n_keys,
-                                struct err *e)
+/* The family's encode_hidden (model.h): the last hidden states. */
+static const float *bert_encode_hidden(struct model *base,
+                                       const struct encoding *const *seqs,
+                                       size_t n_seqs, const size_t *n_keys,
+                                       struct err *e)
 {
     struct bert_model *m = (struct bert_model *)base;
-    if (n_seqs == 0) {
-        err_set(e, "an empty batch");
-        return NULL;
-    }
     return encode(m, seqs, n_seqs, n_keys, e) ? NULL : m->x;
 }
 
@@ -743,11 +750,11 @@ static int bert_forward(struct model *base, const struct encoding *const *seqs,
 const struct model_family bert_family = {
     "bert", bert_match, bert_load, model_pair_template_tokens,
     model_pair_encode, bert_forward, bert_set_threads, bert_free, NULL,
-    bert_quantize,
+    bert_quantize, bert_load_encoder, bert_encode_hidden,
 };
 
 const struct model_family xlm_roberta_family = {
     "xlm-roberta", xlmr_match, xlmr_load, model_pair_template_tokens,
     model_pair_encode, bert_forward, bert_set_threads, bert_free, NULL,
-    bert_quantize,
+    bert_quantize, xlmr_load_encoder, bert_encode_hidden,
 };

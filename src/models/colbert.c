@@ -1,7 +1,8 @@
 /* colbert.c — the ColBERT family and its MaxSim scorer (see colbert.h).
  *
- * Loading reads one of two layouts into one model: the BERT encoder
- * (bert.h, shared with the cross-encoder), the projection after it (one
+ * Loading reads one of two layouts into one model: the encoder of the
+ * base's family (model.h load_encoder: BERT, XLM-RoBERTa, ModernBERT,
+ * shared with the cross-encoders), the projection after it (one
  * or more Dense layers), the markers, lengths and skiplist.
  *   Stanford / HF_ColBERT: artifact.metadata (ColBERTConfig, flat or under
  *     "config"), bert.* tensors, linear.weight (dim, hidden) without bias.
@@ -10,9 +11,13 @@
  *     .json (prefixes, lengths, skiplist, expansion).
  *
  * Inputs, as colbert-ai's tokenizers and PyLate's ColBERT.tokenize build
- * them: [CLS] marker text… [SEP], the text cut to length − 3 tokens; the
- * query then padded with [MASK] to exactly its length (query expansion),
- * the padding hidden as attention keys unless the model attends to it.
+ * them: [CLS] marker text… [SEP], the text cut to length − 3 tokens (− 2
+ * without a marker: PyLate's prefix ""); the query then padded with the
+ * tokenizer's mask token to exactly its length (query expansion), the
+ * padding hidden as attention keys unless the model attends to it.  PyLate
+ * texts are first str.strip()ped, and lowercased with do_lower_case, as
+ * sentence-transformers' Transformer.tokenize does.  [CLS], [SEP] and
+ * [MASK] are the tokenizer's own (<s>, </s>, <mask> for XLM-RoBERTa).
  * Scoring: every token's hidden state is projected and L2-normalised; the
  * score is Σ over all query vectors ([MASK]s included) of the max dot
  * product over the document's kept vectors (skiplisted punctuation
@@ -30,9 +35,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <utf8proc.h>
 
 #include "models/batch.h"
-#include "models/bert.h"
 #include "cache.h"
 #include "nn/kernels.h"
 #include "models/model.h"
@@ -50,11 +55,16 @@ struct dense {
 
 struct colbert_model {
     struct model base;       /* first: the seam's view */
-    struct model *enc;       /* the BERT encoder (bert.h) */
+    struct model *enc;       /* the base's encoder (model_load_encoder) */
     size_t hidden, dim, widest;
     struct dense dense[MAX_DENSE];
     size_t n_dense;
-    int32_t q_marker, d_marker, mask_id;
+    int32_t q_marker, d_marker, mask_id; /* a marker is -1 when the prefix
+                                            is "" (PyLate: none inserted) */
+    bool strip;              /* texts stripped first (sentence-transformers) */
+    bool lower;              /* then lowercased (sentence_bert_config.json
+                                do_lower_case) */
+    struct buf lowered;      /* the lowercased text */
     size_t q_len, d_len;     /* tokens, specials included */
     bool expand_query;       /* pad queries with [MASK] to q_len */
     bool attend_expansion;   /* the [MASK] padding is attended to */
@@ -104,12 +114,23 @@ static int lookup_open(struct lookup *l, const struct model_dir *d,
     if (tj) {
         json_t *vocab = json_object_get(json_object_get(tj, "model"), "vocab");
         json_t *added = json_object_get(tj, "added_tokens");
-        if (!json_is_object(vocab)) {
+        if (json_is_array(vocab)) {
+            /* Unigram (SentencePiece): [piece, score] pairs, id = index */
+            l->vocab = json_object();
+            size_t i;
+            json_t *p;
+            json_array_foreach(vocab, i, p) {
+                const char *piece = json_string_value(json_array_get(p, 0));
+                if (piece && !json_object_get(l->vocab, piece))
+                    json_object_set_new(l->vocab, piece, json_integer((json_int_t)i));
+            }
+        } else if (json_is_object(vocab)) {
+            l->vocab = json_incref(vocab);
+        } else {
             json_decref(tj);
             return err_set(e, "%s/tokenizer.json: model.vocab is not a "
-                           "token -> id object", d->path);
+                           "token -> id object or a list of pieces", d->path);
         }
-        l->vocab = json_incref(vocab);
         l->added = json_object();
         size_t i;
         json_t *a;
@@ -170,10 +191,15 @@ static int32_t lookup_id(const struct lookup *l, const char *token)
     return (int32_t)json_integer_value(v);
 }
 
-/* The id of a marker token, which must exist.  0, or -1 with e. */
+/* The id of a marker token, which must exist; -1 for "" (PyLate inserts
+ * no prefix then).  0, or -1 with e. */
 static int marker_id(const struct lookup *l, const char *token,
                      const char *where, int32_t *out, struct err *e)
 {
+    if (!*token) {
+        *out = -1;
+        return 0;
+    }
     *out = lookup_id(l, token);
     if (*out < 0)
         return err_set(e, "%s: token \"%.60s\" is not in the vocabulary",
@@ -197,6 +223,156 @@ static bool skipped(const struct colbert_model *m, int32_t id)
 {
     return m->n_skip &&
            bsearch(&id, m->skip, m->n_skip, sizeof *m->skip, cmp_id) != NULL;
+}
+
+/* The mask token's id: the token named by tokenizer_config.json's
+ * "mask_token" (a string or {"content": ...}), else special_tokens_map
+ * .json's, else the tokenizer class's default ("<mask>" for XLM-RoBERTa,
+ * "[MASK]" otherwise), as transformers' tokenizer.mask_token_id; PyLate
+ * and colbert-ai expand queries with it.  0, or -1 with e. */
+static int mask_id(const struct model_dir *d, const struct lookup *l,
+                   int32_t *out, struct err *e)
+{
+    const char *name =
+        strcmp(d->model_type, "xlm-roberta") == 0 ? "<mask>" : "[MASK]";
+    const json_t *v = json_object_get(d->tokenizer_config, "mask_token");
+    e->msg[0] = 0;
+    json_t *map = NULL;
+    if (!v || json_is_null(v)) {
+        map = model_dir_json(d, "special_tokens_map.json", e);
+        if (!map && e->msg[0])
+            return -1;
+        v = json_object_get(map, "mask_token");
+    }
+    if (json_is_object(v))
+        v = json_object_get(v, "content");
+    if (json_is_string(v))
+        name = json_string_value(v);
+    int rc = 0;
+    if ((*out = lookup_id(l, name)) < 0)
+        rc = err_set(e, "%s: mask token \"%.60s\" is not in the vocabulary",
+                     d->path, name);
+    json_decref(map);
+    return rc;
+}
+
+/* The code point at s[0..n) (valid UTF-8, n > 0); its length in *len. */
+static int32_t decode(const char *s, size_t n, size_t *len)
+{
+    utf8proc_int32_t c = 0;
+    utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s,
+                                          (utf8proc_ssize_t)n, &c);
+    *len = k > 0 ? (size_t)k : 1;
+    return k > 0 ? c : 0xFFFD;
+}
+
+/* Python's str.isspace: Unicode White_Space and U+001C..U+001F; the
+ * character's length in *len. */
+static bool py_space(const char *s, size_t n, size_t *len)
+{
+    int32_t c = decode(s, n, len);
+    return rust_is_whitespace(c) || (c >= 0x1c && c <= 0x1f);
+}
+
+/* Python's unicodedata notions for the final-sigma rule: cased (Lu, Ll,
+ * Lt) and case-ignorable (Mn, Me, Cf, Lm, Sk, and the MidLetter /
+ * MidNumLet / Single_Quote word-break characters). */
+static bool cased(int32_t c)
+{
+    utf8proc_category_t k = utf8proc_category(c);
+    return k == UTF8PROC_CATEGORY_LU || k == UTF8PROC_CATEGORY_LL ||
+           k == UTF8PROC_CATEGORY_LT;
+}
+
+static bool case_ignorable(int32_t c)
+{
+    static const int32_t mid[] = {0x27, 0x2E, 0x3A, 0xB7, 0x387, 0x55F, 0x5F4,
+                                  0x2018, 0x2019, 0x2024, 0x2027, 0xFE13,
+                                  0xFE52, 0xFE55, 0xFF07, 0xFF0E, 0xFF1A};
+    for (size_t i = 0; i < sizeof mid / sizeof *mid; i++)
+        if (c == mid[i])
+            return true;
+    utf8proc_category_t k = utf8proc_category(c);
+    return k == UTF8PROC_CATEGORY_MN || k == UTF8PROC_CATEGORY_ME ||
+           k == UTF8PROC_CATEGORY_CF || k == UTF8PROC_CATEGORY_LM ||
+           k == UTF8PROC_CATEGORY_SK;
+}
+
+/* Whether the capital sigma at s[at] ends a word as str.lower() decides
+ * it: a cased letter before it and none after it, case-ignorable
+ * characters skipped on both sides. */
+static bool final_sigma(const char *s, size_t n, size_t at, size_t sigma_len)
+{
+    size_t i = at, len;
+    bool before = false;
+    while (i > 0) {
+        size_t j = i - 1;
+        while (j && ((unsigned char)s[j] & 0xc0) == 0x80)
+            j--;
+        int32_t c = decode(s + j, n - j, &len);
+        i = j;
+        if (!case_ignorable(c)) {
+            before = cased(c);
+            break;
+        }
+    }
+    if (!before)
+        return false;
+    for (i = at + sigma_len; i < n; i += len) {
+        int32_t c = decode(s + i, n - i, &len);
+        if (!case_ignorable(c))
+            return !cased(c);
+    }
+    return true;
+}
+
+/* s[0..n) lowercased as Python's str.lower() does it (sentence-
+ * transformers' do_lower_case): each code point's lowercase mapping, the
+ * one full mapping (U+0130 to "i" U+0307) and final sigma, into out. */
+static void py_lower(const char *s, size_t n, struct buf *out)
+{
+    out->len = 0;
+    size_t len;
+    for (size_t i = 0; i < n; i += len) {
+        int32_t c = decode(s + i, n - i, &len);
+        utf8proc_uint8_t u[8];
+        if (c == 0x130) {
+            buf_put(out, "i\xcc\x87", 3);
+            continue;
+        }
+        c = c == 0x3A3 && final_sigma(s, n, i, len) ? 0x3C2 : utf8proc_tolower(c);
+        buf_put(out, u, (size_t)utf8proc_encode_char(c, u));
+    }
+}
+
+/* The ids of text (len bytes of UTF-8) into out (replacing its contents),
+ * stripped first as sentence-transformers' Transformer.tokenize does
+ * (str.strip()) when the model says so: it matters to byte-level BPE,
+ * where a leading space is part of the first token; then lowercased when
+ * sentence_bert_config.json says do_lower_case. */
+static void tokenize_text(struct colbert_model *m, const char *text,
+                          size_t len, struct ids *out)
+{
+    size_t n;
+    while (m->strip && len && py_space(text, len, &n)) {
+        text += n;
+        len -= n;
+    }
+    while (m->strip && len) {
+        size_t start = len - 1;
+        while (start && ((unsigned char)text[start] & 0xc0) == 0x80)
+            start--;
+        if (!py_space(text + start, len - start, &n) || start + n != len)
+            break;
+        len = start;
+    }
+    if (m->lower) {
+        py_lower(text, len, &m->lowered);
+        text = m->lowered.data ? m->lowered.data : "";
+        len = m->lowered.len;
+    }
+    out->n = 0;
+    m->base.tok->tokenize(m->base.tok, text, len, out);
 }
 
 /* ---- the two layouts ---------------------------------------------------- */
@@ -248,6 +424,11 @@ static int load_stanford(struct colbert_model *m, const struct model_dir *d,
         marker_id(l, d_tok, where, &m->d_marker, e) ||
         check_lengths(m, where, e))
         goto done;
+    if (m->q_marker < 0 || m->d_marker < 0) {
+        err_set(e, "%s: query_token_id and doc_token_id must name tokens",
+                where);
+        goto done;
+    }
     m->expand_query = true;
     /* colbert-ai skips the first id of each ASCII punctuation mark. */
     size_t cap = 0;
@@ -402,6 +583,16 @@ static int load_pylate(struct colbert_model *m, const struct model_dir *d,
         marker_id(l, d_prefix, where, &m->d_marker, e) ||
         check_lengths(m, where, e))
         return -1;
+    /* PyLate's encode prepends prompts[default_prompt_name] to queries and
+     * documents alike; not done here, so refused when it is not "". */
+    const char *prompt_name = NULL;
+    if (model_json_str(st, where, "default_prompt_name", NULL, &prompt_name, e))
+        return -1;
+    const json_t *prompt = prompt_name
+        ? json_object_get(json_object_get(st, "prompts"), prompt_name) : NULL;
+    if (json_is_string(prompt) && json_string_length(prompt))
+        return err_set(e, "%s: default_prompt_name \"%.60s\" (a prompt before "
+                       "every text) is not supported", where, prompt_name);
     /* PyLate skips convert_tokens_to_ids(word): [UNK] for a word outside
      * the vocabulary. */
     const json_t *words = json_object_get(st, "skiplist_words");
@@ -457,6 +648,7 @@ static void colbert_free(struct model *base)
         weights_close(&m->dense[i].file);
     free(m->skip);
     free(m->dir);
+    buf_free(&m->lowered);
     free(m);
 }
 
@@ -474,14 +666,32 @@ static int check_specials(struct colbert_model *m, const struct model_dir *d,
                           struct err *e)
 {
     const struct tokenizer *tok = m->base.tok;
-    int32_t ids[5] = {tok->cls_id, m->q_marker, m->d_marker, m->mask_id,
-                      tok->sep_id};
-    int32_t types[5] = {0};
-    struct encoding enc = {{ids, NULL, 5, 5}, {types, NULL, 5, 5}};
+    int32_t ids[5] = {tok->cls_id, m->mask_id, tok->sep_id}, types[5] = {0};
+    size_t n = 3;
+    if (m->q_marker >= 0)
+        ids[n++] = m->q_marker;
+    if (m->d_marker >= 0)
+        ids[n++] = m->d_marker;
+    struct encoding enc = {{ids, NULL, n, 5}, {types, NULL, n, 5}};
     const struct encoding *one = &enc;
-    if (!bert_encode_hidden(m->enc, &one, 1, NULL, e))
+    if (!model_encode_hidden(m->enc, &one, 1, NULL, e))
         return err_prefix(e, "%s: [CLS], markers, [MASK] and [SEP]", d->path);
     return 0;
+}
+
+/* sentence_bert_config.json's do_lower_case (false when the file or the
+ * key is absent).  0, or -1 with e. */
+static int sbert_lower(const struct model_dir *d, bool *out, struct err *e)
+{
+    char where[4200];
+    snprintf(where, sizeof where, "%s/sentence_bert_config.json", d->path);
+    e->msg[0] = 0;
+    json_t *c = model_dir_json(d, "sentence_bert_config.json", e);
+    if (!c && e->msg[0])
+        return -1;
+    int rc = model_json_bool(c, where, "do_lower_case", false, out, e);
+    json_decref(c);
+    return rc;
 }
 
 static struct model *colbert_load(const struct model_dir *d, struct err *e)
@@ -497,11 +707,14 @@ static struct model *colbert_load(const struct model_dir *d, struct err *e)
         goto fail;
     }
     int rc = -1;
-    if (!(m->enc = bert_encoder_load(d, stanford, e)) ||
+    if (!(m->enc = model_load_encoder(d, stanford, e)) ||
         !(m->base.tok = tokenizer_load(d->path, e)) ||
-        marker_id(&l, "[MASK]", d->path, &m->mask_id, e))
+        mask_id(d, &l, &m->mask_id, e))
         goto close;
-    m->hidden = bert_hidden_size(m->enc);
+    m->strip = !stanford;
+    if (!stanford && sbert_lower(d, &m->lower, e))
+        goto close;
+    m->hidden = m->enc->hidden;
     m->base.max_tokens = m->enc->max_tokens;
     rc = stanford ? load_stanford(m, d, &l, e) : load_pylate(m, d, &l, e);
 close:
@@ -521,15 +734,18 @@ fail:
     return NULL;
 }
 
-/* [CLS] marker t… [SEP], t cut to len − 3 tokens, into out. */
+/* [CLS] marker t… [SEP], t cut to len − 3 tokens, into out; without a
+ * marker (-1) [CLS] t… [SEP], t cut to len − 2. */
 static void encode_text(const struct colbert_model *m, const struct ids *t,
                         int32_t marker, size_t len, struct encoding *out)
 {
     const struct tokenizer *tok = m->base.tok;
-    size_t n = t->n < len - 3 ? t->n : len - 3;
+    size_t room = len - (marker >= 0 ? 3 : 2);
+    size_t n = t->n < room ? t->n : room;
     out->input_ids.n = out->type_ids.n = 0;
     ids_push(&out->input_ids, tok->cls_id);
-    ids_push(&out->input_ids, marker);
+    if (marker >= 0)
+        ids_push(&out->input_ids, marker);
     for (size_t i = 0; i < n; i++)
         ids_push(&out->input_ids, t->v[i]);
     ids_push(&out->input_ids, tok->sep_id);
@@ -555,7 +771,8 @@ static size_t encode_query(const struct colbert_model *m, const struct ids *t,
 static bool kept(const struct colbert_model *m, const struct ids *ids,
                  size_t i)
 {
-    return i < 2 || i + 1 == ids->n || !skipped(m, ids->v[i]);
+    size_t first = m->d_marker >= 0 ? 2 : 1;
+    return i < first || i + 1 == ids->n || !skipped(m, ids->v[i]);
 }
 
 /* The seam's template and encode: a document's input, [CLS] [D] d [SEP]
@@ -584,6 +801,7 @@ static int colbert_forward(struct model *base,
 const struct model_family colbert_family = {
     "colbert", colbert_match, colbert_load, colbert_template_tokens,
     colbert_encode, colbert_forward, colbert_set_threads, colbert_free, NULL, NULL,
+    NULL, NULL, /* no encoder of its own to lend */
 };
 
 /* ---- the scorer ---------------------------------------------------------- */
@@ -671,13 +889,12 @@ static int query_vectors(struct colbert *c, const struct group *g, bool run,
                          struct err *e)
 {
     struct colbert_model *m = c->m;
-    c->text.n = 0;
-    m->base.tok->tokenize(m->base.tok, g->query, group_query_len(g), &c->text);
+    tokenize_text(m, g->query, group_query_len(g), &c->text);
     size_t keys = encode_query(m, &c->text, &c->q);
     if (!run)
         return 0;
     const struct encoding *one = &c->q;
-    const float *h = bert_encode_hidden(m->enc, &one, 1, &keys, e);
+    const float *h = model_encode_hidden(m->enc, &one, 1, &keys, e);
     if (!h)
         return err_prefix(e, "the query: ");
     memcpy(c->qv, project(c, h, c->q.input_ids.n),
@@ -690,9 +907,7 @@ static struct encoding *encode_doc(struct colbert *c, const struct group *g,
                                    size_t i)
 {
     const struct candidate *cand = &g->cands[i];
-    c->text.n = 0;
-    c->m->base.tok->tokenize(c->m->base.tok, cand->text, cand->text_len,
-                             &c->text);
+    tokenize_text(c->m, cand->text, cand->text_len, &c->text);
     struct encoding *enc = batch_slot(&c->batch, i);
     encode_text(c->m, &c->text, c->m->d_marker, c->d_len, enc);
     return enc;
@@ -738,7 +953,7 @@ static int flush_batch(struct colbert *c, struct err *e)
     struct batch *b = &c->batch;
     if (!b->n)
         return 0;
-    const float *h = bert_encode_hidden(c->m->enc, batch_seqs(b), b->n, NULL, e);
+    const float *h = model_encode_hidden(c->m->enc, batch_seqs(b), b->n, NULL, e);
     if (!h)
         return -1;
     /* The batch's vectors go into the cache in one short transaction,
@@ -946,4 +1161,9 @@ size_t colbert_max_length(const struct scorer *s)
 size_t colbert_n_encoded(const struct scorer *s)
 {
     return ((const struct colbert *)s->state)->n_encoded;
+}
+
+size_t colbert_n_cached(const struct scorer *s)
+{
+    return ((const struct colbert *)s->state)->n_cached;
 }

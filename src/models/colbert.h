@@ -7,9 +7,11 @@
  * vectors.  Two directory layouts are read: Stanford's HF_ColBERT
  * (config.json architectures ["HF_ColBERT"], artifact.metadata, bert.*
  * tensors and linear.weight) and PyLate's (modules.json with Dense modules,
- * config_sentence_transformers.json).  The model is also a row of the
- * family table (model.c), so that model_load recognises the directory;
- * it has no pair template, so it scores only through this scorer. */
+ * config_sentence_transformers.json), on BERT, XLM-RoBERTa and ModernBERT
+ * encoders (the families' load_encoder, model.h).  The model is also a
+ * row of the family table (model.c), so that model_load recognises the
+ * directory; it has no pair template, so it scores only through this
+ * scorer. */
 #ifndef RERANK_COLBERT_H
 #define RERANK_COLBERT_H
 
@@ -60,5 +62,8 @@ size_t colbert_max_length(const struct scorer *s);
 
 /* Documents the scorer has run through the encoder (not from the cache). */
 size_t colbert_n_encoded(const struct scorer *s);
+
+/* Documents the scorer has scored with vectors from the --cache file. */
+size_t colbert_n_cached(const struct scorer *s);
 
 #endif

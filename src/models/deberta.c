@@ -564,4 +564,5 @@ const struct model_family deberta_family = {
     "deberta-v2",       deberta_match,       deberta_load,
     model_pair_template_tokens, model_pair_encode, deberta_forward,
     deberta_set_threads, deberta_free,       NULL, NULL,
+    NULL, NULL,
 };

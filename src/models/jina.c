@@ -96,5 +96,5 @@ static void jina_free(struct model *m)
 const struct model_family jina_family = {
     "jina-xlm-roberta", jina_match,       jina_load, model_pair_template_tokens,
     model_pair_encode,  jina_forward,     jina_set_threads, jina_free,
-    NULL, NULL,
+    NULL, NULL, NULL, NULL,
 };

@@ -506,6 +506,40 @@ struct model *model_load_weights(const char *dir, struct err *e)
     return load(dir, false, e);
 }
 
+struct model *model_load_encoder(const struct model_dir *d, bool prefixed,
+                                 struct err *e)
+{
+    for (size_t i = 0; i < N_FAMILIES; i++) {
+        const struct model_family *f = families[i];
+        if (!f->load_encoder || !f->match(d))
+            continue;
+        struct model *m = f->load_encoder(d, prefixed, e);
+        if (m)
+            m->family = f;
+        return m;
+    }
+    char names[256];
+    size_t len = 0;
+    names[0] = 0;
+    for (size_t i = 0; i < N_FAMILIES && len < sizeof names; i++)
+        if (families[i]->load_encoder)
+            len += (size_t)snprintf(names + len, sizeof names - len, "%s%s",
+                                    len ? ", " : "", families[i]->name);
+    return err_set(e, "%s/config.json: model_type \"%.100s\": no encoder for "
+                   "it (supported: %s)", d->path, d->model_type, names),
+           NULL;
+}
+
+const float *model_encode_hidden(struct model *m,
+                                 const struct encoding *const *seqs,
+                                 size_t n_seqs, const size_t *n_keys,
+                                 struct err *e)
+{
+    if (n_seqs == 0)
+        return err_set(e, "an empty batch"), NULL;
+    return m->family->encode_hidden(m, seqs, n_seqs, n_keys, e);
+}
+
 int model_check_ids(const struct model *m, size_t s, const struct ids *ids,
                     size_t n_vocab, struct err *e)
 {

@@ -178,6 +178,8 @@ struct model {
      * "rank"), which may change the template, the logit and the default
      * activation; called before any encode.  0, or -1 with e. */
     int (*set_variant)(struct model *m, const char *name, struct err *e);
+    size_t hidden;              /* hidden size of an encoder from
+                                   model_load_encoder; 0 otherwise */
 };
 
 struct model_family {
@@ -216,6 +218,19 @@ struct model_family {
     /* Switches the dense layers to int8 weights (quant.h: --quantize
      * int8); NULL when the family runs only in float.  0, or -1 with e. */
     int (*quantize)(struct model *m, struct err *e);
+    /* Optional, both or neither: the encoder alone, for late-interaction
+     * models built on it (colbert.c).  load_encoder reads d's encoder
+     * without pooling or head (tensors under the family's usual prefix,
+     * "bert." / "roberta." / "model.", when prefixed; else unprefixed, as
+     * sentence-transformers saves them), sizes proven as load does; no
+     * tokenizer, n_labels 0, hidden set; NULL with e.  encode_hidden is
+     * model_encode_hidden's. */
+    struct model *(*load_encoder)(const struct model_dir *d, bool prefixed,
+                                  struct err *e);
+    const float *(*encode_hidden)(struct model *m,
+                                  const struct encoding *const *seqs,
+                                  size_t n_seqs, const size_t *n_keys,
+                                  struct err *e);
 };
 
 /* The family that reads d: the first in model.c's table whose match
@@ -228,6 +243,25 @@ void model_family_names(char *buf, size_t size);
  * with its tokenizer.  NULL with e (naming the supported families when
  * none does). */
 struct model *model_load(const char *dir, struct err *e);
+
+/* The encoder of d without its head, by the first family in the table
+ * that has one and reads d (model_type): BERT, XLM-RoBERTa, ModernBERT.
+ * See model_family.load_encoder.  NULL with e naming the model_type when
+ * no family has an encoder for it. */
+struct model *model_load_encoder(const struct model_dir *d, bool prefixed,
+                                 struct err *e);
+
+/* The last hidden states (n_tokens, m->hidden) of a packed batch (n_seqs
+ * >= 1) through an encoder from model_load_encoder, rows in sequence
+ * order, owned by m and valid until its next call.  n_keys (n_seqs), when
+ * not NULL, lets sequence s attend to its first n_keys[s] tokens only
+ * (attention_mask 1 on those, 0 after; every token is still encoded, and
+ * the hidden keys are hidden from every row).  A sequence's rows never
+ * depend on the rest of the batch.  NULL with e naming the bad sequence. */
+const float *model_encode_hidden(struct model *m,
+                                 const struct encoding *const *seqs,
+                                 size_t n_seqs, const size_t *n_keys,
+                                 struct err *e);
 
 /* model_load without the tokenizer (tok NULL; template_tokens and encode
  * unusable): for running forward on ids made elsewhere (tests, benches). */

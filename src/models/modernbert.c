@@ -22,7 +22,9 @@
  * start (batch invariance, see bert.c), attention per (sequence, head) over
  * blocks of query rows.  A local layer's block multiplies only the keys
  * within the window of its rows, so it costs O(n * window), not O(n^2).
- * The input template is the tokenizer's [CLS] q [SEP] d [SEP]. */
+ * The input template is the tokenizer's [CLS] q [SEP] d [SEP].  The encoder
+ * alone (model.h load_encoder, encode_hidden) serves late-interaction
+ * models (colbert.c), with a key mask for ColBERT's [MASK] expansion. */
 #include <cblas.h>
 #include <jansson.h>
 #include <limits.h>
@@ -663,6 +665,27 @@ fail:
     return NULL;
 }
 
+/* The family's load_encoder (model.h): the bare ModernBertModel, under
+ * "model." when prefixed, else at the root (a PyLate ColBERT).  NULL
+ * with e. */
+static struct model *modernbert_load_encoder(const struct model_dir *d,
+                                             bool prefixed, struct err *e)
+{
+    struct modernbert *m = xcalloc(1, sizeof *m);
+    char path[4096];
+    model_dir_file(d, "config.json", path, sizeof path);
+    struct weights *w;
+    if (config_parse(m, d, path, e) || !(w = open_weights(m, d, "", e)) ||
+        load_encoder(m, d, w, prefixed ? "model." : "", path, e)) {
+        modernbert_free(&m->base);
+        return NULL;
+    }
+    m->base.activation = ACTIVATION_NONE;
+    m->base.hidden = m->hidden;
+    modernbert_set_threads(&m->base, model_default_threads());
+    return &m->base;
+}
+
 static bool modernbert_match(const struct model_dir *d)
 {
     return strcmp(d->model_type, "modernbert") == 0;
@@ -674,7 +697,8 @@ static bool modernbert_match(const struct model_dir *d)
  * *max_len.  0, or -1 with e naming the sequence. */
 static int check_batch(const struct modernbert *m,
                        const struct encoding *const *seqs, size_t n_seqs,
-                       size_t *n_tokens, size_t *max_len, struct err *e)
+                       const size_t *n_keys, size_t *n_tokens,
+                       size_t *max_len, struct err *e)
 {
     size_t total = 0, longest = 0;
     size_t widest = 3 * m->hidden > 2 * m->inter ? 3 * m->hidden : 2 * m->inter;
@@ -683,6 +707,9 @@ static int check_batch(const struct modernbert *m,
         if (ids->n == 0 || ids->n > m->base.max_tokens)
             return err_set(e, "sequence %zu: %zu tokens (the model takes 1 to "
                            "%zu)", s, ids->n, m->base.max_tokens);
+        if (n_keys && (n_keys[s] == 0 || n_keys[s] > ids->n))
+            return err_set(e, "sequence %zu: %zu attended tokens of %zu", s,
+                           n_keys[s], ids->n);
         for (size_t i = 0; i < ids->n; i++)
             if (ids->v[i] < 0 || (size_t)ids->v[i] >= m->n_vocab)
                 return err_set(e, "sequence %zu: token id %ld outside the "
@@ -728,6 +755,8 @@ static void rope_reserve(struct modernbert *m, size_t len)
 
 struct pass {
     struct modernbert *m;
+    const size_t *n_keys;     /* (n_seqs) keys each sequence attends to;
+                                 NULL: all its tokens */
     size_t layer;             /* the layer whose attention has run */
     bool first;               /* only layer 0's projections to do */
 };
@@ -806,7 +835,11 @@ static size_t local_block(const struct modernbert *m)
 /* Attention task (sequence, head): ctx = softmax(Q K^T / sqrt(d)) V over
  * blocks of query rows; a local layer's block sees only keys within the
  * window of some row of the block, and each row's softmax covers exactly
- * its own window (the rest of the row is zero). */
+ * its own window (the rest of the row is zero).  Keys from n_keys[s] on
+ * are masked (attention_mask 0) for every row.  A local row whose window
+ * holds no unmasked key (a query row more than window / 2 past the last
+ * one; transformers' result for it differs between versions) attends to
+ * its window as if nothing were masked. */
 static void attention_task(void *ctx, size_t task, int worker)
 {
     const struct pass *ps = ctx;
@@ -814,6 +847,7 @@ static void attention_task(void *ctx, size_t task, int worker)
     size_t s = task / m->n_head, hd = task % m->n_head;
     size_t h = m->hidden, d = m->head_dim, ld = 3 * h;
     size_t off = m->seq_off[s], len = m->seq_off[s + 1] - off;
+    size_t nk = ps->n_keys ? ps->n_keys[s] : len;
     bool local = m->layers[ps->layer].local;
     size_t w = m->window, block = local ? local_block(m) : ATTN_BLOCK;
     float scale = 1.0f / sqrtf((float)d);
@@ -825,29 +859,31 @@ static void attention_task(void *ctx, size_t task, int worker)
     float *out = m->ctx + off * h + hd * d;         /* (len, d), stride h */
     for (size_t r = 0; r < len; r += block) {
         size_t rows = len - r < block ? len - r : block;
-        size_t k0 = 0, k1 = len;
+        size_t k0 = 0, k1 = nk;
         if (local) {
             k0 = r > w ? r - w : 0;
             k1 = r + rows + w < len ? r + rows + w : len;
         }
-        size_t nk = k1 - k0;
+        size_t n = k1 - k0;
         /* scores = Q_block K[k0:k1]^T / sqrt(d) */
-        matmul(rows, nk, d, scale, q + r * ld, ld, k + k0 * ld, ld, true, 0.0f,
-               scores, nk);
+        matmul(rows, n, d, scale, q + r * ld, ld, k + k0 * ld, ld, true, 0.0f,
+               scores, n);
         if (!local) {
-            softmax_rows(scores, rows, nk);
+            softmax_rows(scores, rows, n);
         } else {
             for (size_t i = 0; i < rows; i++) {
                 size_t p = r + i, lo = p > w ? p - w : 0;
                 size_t hi = p + w + 1 < len ? p + w + 1 : len;
-                float *row = scores + i * nk;
+                if (nk < hi && lo < nk)
+                    hi = nk;
+                float *row = scores + i * n;
                 memset(row, 0, (lo - k0) * sizeof *row);
                 softmax_rows(row + (lo - k0), 1, hi - lo);
                 memset(row + (hi - k0), 0, (k1 - hi) * sizeof *row);
             }
         }
         /* out_block = scores V[k0:k1] */
-        matmul(rows, d, nk, 1.0f, scores, nk, v + k0 * ld, ld, false, 0.0f,
+        matmul(rows, d, n, 1.0f, scores, n, v + k0 * ld, ld, false, 0.0f,
                out + r * h, h);
     }
 }
@@ -890,15 +926,14 @@ static void head_forward(struct modernbert *m, size_t s, float *out)
     }
 }
 
-static int modernbert_forward(struct model *base,
-                              const struct encoding *const *seqs,
-                              size_t n_seqs, float *logits, struct err *e)
+/* The encoder over a packed batch (n_seqs >= 1): the last hidden states
+ * in m->x (n_tokens, hidden), sequence s attending to its first
+ * n_keys[s] tokens (all when n_keys is NULL).  0, or -1 with e. */
+static int encode(struct modernbert *m, const struct encoding *const *seqs,
+                  size_t n_seqs, const size_t *n_keys, struct err *e)
 {
-    struct modernbert *m = (struct modernbert *)base;
     size_t n_tok = 0, max_len = 0;
-    if (n_seqs == 0)
-        return 0;
-    if (check_batch(m, seqs, n_seqs, &n_tok, &max_len, e))
+    if (check_batch(m, seqs, n_seqs, n_keys, &n_tok, &max_len, e))
         return -1;
     size_t h = m->hidden, workers = (size_t)pool_size(m->pool);
     model_reserve(&m->x, &m->cap_x, n_tok * h);
@@ -936,7 +971,7 @@ static int modernbert_forward(struct model *base,
                    h * sizeof *x);
     layernorm(m->x, m->emb_norm_w, m->emb_norm_b, n_tok, h, m->eps);
 
-    struct pass ps = {m, 0, true};
+    struct pass ps = {m, n_keys, 0, true};
     pool_run(m->pool, n_spans, span_task, &ps);
     ps.first = false;
     for (size_t l = 0; l < m->n_layer; l++) {
@@ -944,13 +979,39 @@ static int modernbert_forward(struct model *base,
         pool_run(m->pool, n_seqs * m->n_head, attention_task, &ps);
         pool_run(m->pool, n_spans, span_task, &ps);
     }
+    return 0;
+}
+
+static int modernbert_forward(struct model *base,
+                              const struct encoding *const *seqs,
+                              size_t n_seqs, float *logits, struct err *e)
+{
+    struct modernbert *m = (struct modernbert *)base;
+    if (n_seqs == 0)
+        return 0;
+    if (!m->n_steps)
+        return err_set(e, "the ModernBERT encoder has no head to score with");
+    if (encode(m, seqs, n_seqs, NULL, e))
+        return -1;
     for (size_t s = 0; s < n_seqs; s++)
         head_forward(m, s, logits + s * m->base.n_labels);
     return 0;
+}
+
+/* The family's encode_hidden (model.h): the last hidden states. */
+static const float *modernbert_encode_hidden(struct model *base,
+                                             const struct encoding *const *seqs,
+                                             size_t n_seqs,
+                                             const size_t *n_keys,
+                                             struct err *e)
+{
+    struct modernbert *m = (struct modernbert *)base;
+    return encode(m, seqs, n_seqs, n_keys, e) ? NULL : m->x;
 }
 
 const struct model_family modernbert_family = {
     "modernbert", modernbert_match, modernbert_load, model_pair_template_tokens,
     model_pair_encode, modernbert_forward, modernbert_set_threads,
     modernbert_free, NULL, NULL, /* no text template; float only so far */
+    modernbert_load_encoder, modernbert_encode_hidden,
 };

@@ -985,4 +985,5 @@ const struct model_family qwen3_family = {
     "qwen",           qwen_match,       qwen_load,
     qwen_template_tokens, NULL,         qwen_forward,
     qwen_set_threads, qwen_free,        qwen_encode_text, NULL,
+    NULL, NULL,
 };

@@ -727,4 +727,5 @@ static int t5_forward(struct model *base, const struct encoding *const *seqs,
 const struct model_family t5_family = {
     "t5",           t5_match,       t5_load,  t5_template_tokens, NULL,
     t5_forward,     t5_set_threads, t5_free,  t5_encode_text, NULL,
+    NULL, NULL,
 };

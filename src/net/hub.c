@@ -7,6 +7,10 @@
  * renamed once its size is checked, so an interrupted download never leaves
  * a file that looks complete), snapshots/COMMIT/FILE is a relative symlink
  * to it, and refs/REVISION holds COMMIT (from the X-Repo-Commit header).
+ * Besides the fixed list (hub_model_files) it fetches what a
+ * sentence-transformers modules.json names: each module directory's
+ * config.json and, when the hub has one, its model.safetensors (PyLate's
+ * 1_Dense, the Ettin rerankers' Pooling and Dense modules).
  * The transfers are http.c's: its retry policy (a dropped transfer resumes
  * with a range request; DNS failures, 401, 403 and 404 are final), its
  * redaction of HF_TOKEN, its progress reports.  Revisions and repository
@@ -22,6 +26,8 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "net/http.h"
 
@@ -41,7 +47,7 @@ const struct hub_file hub_model_files[] = {
     {NULL, false},
 };
 
-enum { DOWNLOAD_TRIES = 4 };
+enum { DOWNLOAD_TRIES = 4, MAX_MODULES = 16 };
 
 static char *path_join(const char *a, const char *b)
 {
@@ -206,6 +212,39 @@ static char *cached_snapshot(const struct hub_ref *r)
     return p.data;
 }
 
+/* The module directories of snapshot dir's sentence-transformers
+ * modules.json (PyLate's "1_Dense", the Ettin rerankers' "1_Pooling",
+ * "2_Dense", ...) into paths, at most MAX_MODULES; the root module ("")
+ * and paths that are not one plain directory name are left out.  Returns
+ * how many; 0 without modules.json. */
+static size_t module_dirs(const char *dir, char *paths[MAX_MODULES])
+{
+    char *p = path_join(dir, "modules.json");
+    json_t *mods = json_load_file(p, 0, NULL);
+    free(p);
+    size_t n = 0, i;
+    json_t *m;
+    json_array_foreach(mods, i, m) {
+        const char *path = json_string_value(json_object_get(m, "path"));
+        size_t len = path ? strlen(path) : 0;
+        bool plain = len && len < 100 && path[0] != '.';
+        for (size_t k = 0; plain && k < len; k++)
+            plain = isalnum((unsigned char)path[k]) || strchr("_-.", path[k]);
+        if (plain && n < MAX_MODULES)
+            paths[n++] = xstrdup(path);
+    }
+    json_decref(mods);
+    return n;
+}
+
+static void module_dirs_free(char **paths, size_t n)
+{
+    while (n--)
+        free(paths[n]);
+}
+
+/* Whether snapshot dir holds the required files, and the config.json of
+ * every module its modules.json names. */
 static bool has_required(const char *dir)
 {
     for (const struct hub_file *f = hub_model_files; f->name; f++) {
@@ -217,7 +256,17 @@ static bool has_required(const char *dir)
         if (!ok)
             return false;
     }
-    return true;
+    char *mods[MAX_MODULES];
+    size_t n = module_dirs(dir, mods);
+    bool ok = true;
+    for (size_t i = 0; ok && i < n; i++) {
+        struct buf p = {0};
+        buf_printf(&p, "%s/%s/config.json", dir, mods[i]);
+        ok = is_file(p.data);
+        buf_free(&p);
+    }
+    module_dirs_free(mods, n);
+    return ok;
 }
 
 /* Directories a download made, so that a failed one leaves none empty. */
@@ -373,15 +422,23 @@ static void write_ref(struct download *d, const char *commit)
 static int file_store(struct download *d, const char *blobs, const char *tmp, const char *file,
                       const char *commit, const char *etag, char **snapshot, struct err *e)
 {
-    struct buf blob = {0}, snap = {0}, link = {0}, target = {0};
+    struct buf blob = {0}, snap = {0}, link = {0}, target = {0}, parent = {0};
     buf_printf(&blob, "%s/%s", blobs, etag);
     buf_printf(&snap, "%s/snapshots/%s", d->r->repo_dir, commit);
     buf_printf(&link, "%s/%s", snap.data, file);
-    buf_printf(&target, "../../blobs/%s", etag);
+    /* A module's file (1_Dense/model.safetensors) sits one directory
+     * deeper, its link one "../" longer, as huggingface_hub makes it. */
+    buf_printf(&target, "../../");
+    for (const char *c = file; *c; c++)
+        if (*c == '/')
+            buf_printf(&target, "../");
+    buf_printf(&target, "blobs/%s", etag);
+    buf_printf(&parent, "%s", link.data);
+    *strrchr(parent.data, '/') = 0;
     int rc = -1;
     if (rename(tmp, blob.data) != 0)
         err_set(e, "cannot rename %s: %s", tmp, strerror(errno));
-    else if (mkdirs(snap.data, &d->made, e) == 0) {
+    else if (mkdirs(snap.data, &d->made, e) == 0 && mkdirs(parent.data, &d->made, e) == 0) {
         unlink(link.data);
         if (symlink(target.data, link.data) != 0)
             err_set(e, "cannot link %s: %s", link.data, strerror(errno));
@@ -394,6 +451,7 @@ static int file_store(struct download *d, const char *blobs, const char *tmp, co
     buf_free(&snap);
     buf_free(&link);
     buf_free(&target);
+    buf_free(&parent);
     return rc;
 }
 
@@ -416,7 +474,10 @@ static int download_file(struct download *d, const char *file, bool required,
     struct http_request q = {0};
     if (mkdirs(blobs, &d->made, e) < 0)
         goto out;
-    buf_printf(&tmp, "%s/%s.%ld.incomplete", blobs, file, (long)getpid());
+    buf_printf(&tmp, "%s/", blobs);
+    for (const char *c = file; *c; c++)
+        buf_put(&tmp, *c == '/' ? "-" : c, 1);
+    buf_printf(&tmp, ".%ld.incomplete", (long)getpid());
     if (!(f = fopen(tmp.data, "w+b"))) {
         err_set(e, "cannot write %s: %s", tmp.data, strerror(errno));
         goto out;
@@ -480,6 +541,24 @@ out:
     return rc;
 }
 
+/* download_file, unless the snapshot has the file already; a required
+ * file missing on the hub is an error naming it.  0, or -1 with e. */
+static int fetch_file(struct download *d, const char *file, bool required,
+                      char **snapshot, struct err *e)
+{
+    if (*snapshot) {
+        char *p = path_join(*snapshot, file);
+        bool have = is_file(p);
+        free(p);
+        if (have)
+            return 0;
+    }
+    int rc = download_file(d, file, required, snapshot, e);
+    if (rc == 0 && (!*snapshot || required))
+        return err_set(e, "model %s: %s is not on %s", d->r->repo, file, d->host);
+    return rc < 0 ? -1 : 0;
+}
+
 static char *download_model(const struct hub_ref *r, const struct hub_report *report,
                             struct err *e)
 {
@@ -530,22 +609,29 @@ static char *download_model(const struct hub_ref *r, const struct hub_report *re
     }
 
     char *snapshot = NULL;
-    for (const struct hub_file *f = hub_model_files; f->name; f++) {
-        if (snapshot) {
-            char *p = path_join(snapshot, f->name);
-            bool have = is_file(p);
-            free(p);
-            if (have)
-                continue;
-        }
-        int rc = download_file(&d, f->name, f->required, &snapshot, e);
-        if (rc == 0 && !snapshot)
-            rc = err_set(e, "model %s: %s is not on %s", r->repo, f->name, d.host);
-        if (rc < 0) {
-            free(snapshot);
-            snapshot = NULL;
-            break;
-        }
+    int rc = 0;
+    for (const struct hub_file *f = hub_model_files; rc >= 0 && f->name; f++)
+        rc = fetch_file(&d, f->name, f->required, &snapshot, e);
+    /* The modules after the Transformer (PyLate's 1_Dense, a cross-
+     * encoder's 1_Pooling and 2_Dense): each one's config.json, and its
+     * weights when it has any. */
+    char *mods[MAX_MODULES];
+    size_t n_mods = rc >= 0 ? module_dirs(snapshot, mods) : 0;
+    for (size_t i = 0; i < n_mods; i++) {
+        struct buf cfg = {0}, weights = {0};
+        buf_printf(&cfg, "%s/config.json", mods[i]);
+        buf_printf(&weights, "%s/model.safetensors", mods[i]);
+        if (rc >= 0)
+            rc = fetch_file(&d, cfg.data, true, &snapshot, e);
+        if (rc >= 0)
+            rc = fetch_file(&d, weights.data, false, &snapshot, e);
+        buf_free(&cfg);
+        buf_free(&weights);
+    }
+    module_dirs_free(mods, n_mods);
+    if (rc < 0) {
+        free(snapshot);
+        snapshot = NULL;
     }
     made_dirs_end(&d.made, !snapshot);
     http_client_free(d.http);

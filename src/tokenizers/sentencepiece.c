@@ -253,8 +253,10 @@ static int spm_add_token(struct spm *m, const char *s, size_t len, int64_t id,
 {
     if (len == 0)
         return err_set(e, "added token %lld is empty", (long long)id);
-    if (id < 0 || (uint64_t)id >= m->n_pieces)
-        return err_set(e, "added token id %lld is outside the vocabulary",
+    /* Added tokens may follow the pieces (PyLate adds "[Q] " and "[D] "
+     * after an XLM-R vocabulary): tokenizers gives them their own ids. */
+    if (id < 0 || id >= INT32_MAX)
+        return err_set(e, "added token id %lld is not a token id",
                        (long long)id);
     struct spm_added *a = NULL;
     for (size_t i = 0; i < m->n_added && !a; i++)
@@ -1425,6 +1427,9 @@ static struct tokenizer *spm_tokenizer(struct spm *m, enum spm_layout layout)
     t->free = spm_tokenizer_free;
     t->state = m;
     t->vocab_size = m->n_pieces;
+    for (size_t i = 0; i < m->n_added; i++)
+        if ((size_t)m->added[i].id >= t->vocab_size)
+            t->vocab_size = (size_t)m->added[i].id + 1;
     t->n_sep_middle = 2;
     t->second_type_one = false;
     if (layout == SPM_LAYOUT_T5) { /* no CLS: </s> ends a sequence */
