@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CACHE_FORMAT "rerank score cache"
@@ -92,6 +93,25 @@ static int exec(struct cache *c, const char *sql, struct err *e)
     return 0;
 }
 
+/* PRAGMA journal_mode=WAL on a new file needs an exclusive lock, and
+ * SQLite answers SQLITE_BUSY at once, without the busy handler, when two
+ * connections holding shared locks both ask for it (it would deadlock).
+ * Processes started together (shards sharing one --cache) meet exactly
+ * that, so the switch is retried here for as long as the busy timeout. */
+static int exec_wal(struct cache *c, struct err *e)
+{
+    double deadline = now_seconds() + BUSY_TIMEOUT_MS / 1000.0;
+    for (;;) {
+        int rc = sqlite3_exec(c->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+        if (rc == SQLITE_OK)
+            return 0;
+        if ((rc & 0xff) != SQLITE_BUSY || now_seconds() > deadline)
+            return db_fail(c, e, ERR_IO, "cache");
+        struct timespec pause = {0, 5 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+}
+
 /* Checks the meta rows of an existing cache, or (writable, no tables at
  * all) creates the schema.  0 or -1 with e. */
 static int check_schema(struct cache *c, struct err *e)
@@ -156,7 +176,7 @@ struct cache *cache_open(const char *path, bool readonly, struct err *e)
     sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
     /* The schema is checked and created under a write lock, so that
      * processes starting together create it once. */
-    if ((!readonly && exec(c, "PRAGMA journal_mode=WAL", e) < 0) ||
+    if ((!readonly && exec_wal(c, e) < 0) ||
         exec(c, readonly ? "BEGIN" : "BEGIN IMMEDIATE", e) < 0)
         goto corrupt_or_fail;
     if (check_schema(c, e) < 0) {
