@@ -5,6 +5,7 @@
 #include "check.h"
 #include "tokjson_diff.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char *slurp(const char *path, size_t *n)
@@ -26,6 +27,7 @@ int main(void)
         "golden/tiny-mxbai-rerank-v2/tokenizer.json", /* BPE */
         "golden/tiny-xlmr-ce/tokenizer.json",         /* Unigram */
     };
+    mkdir("tests/out", 0777);
     for (size_t i = 0; i < sizeof golden / sizeof *golden; i++) {
         char path[512];
         size_t n;

@@ -381,8 +381,9 @@ int tokjson_read(const char *path, struct tokjson *t, struct err *e)
     skip_ws(&c);
     /* Split only what the checks above leave no doubt about.  Jansson gets
      * the text with the value replaced by {} and the value's newlines. */
-    if (ok && c.i == c.n && f.n_model == 1 && f.n_vocab == 1 &&
-        !f.vocab_doubtful) {
+    bool split = ok && c.i == c.n && f.n_model == 1 && f.n_vocab == 1 &&
+                 !f.vocab_doubtful;
+    if (split) {
         struct buf rest = {0};
         buf_put(&rest, t->text, f.vocab_off);
         buf_puts(&rest, "{}");
@@ -392,45 +393,42 @@ int tokjson_read(const char *path, struct tokjson *t, struct err *e)
         buf_put(&rest, t->text + f.vocab_end, t->len - f.vocab_end);
         t->root = jansson_read(rest.data, rest.len, path, e);
         buf_free(&rest);
-        if (!t->root)
-            goto fail;
+    } else {
+        t->root = jansson_read(t->text, t->len, path, e);
+    }
+    if (t->root && split) {
         t->split = true;
         t->vocab_off = f.vocab_off;
         t->vocab_len = f.vocab_end - f.vocab_off;
-        t->has_entries = f.entries_ok;
-        if (f.entries_ok) {
+        if ((t->has_entries = f.entries_ok)) {
             t->entries = f.entries;
             t->n_entries = f.n_entries;
             f.entries = NULL;
         }
-        free(f.entries);
-        return 0;
     }
     free(f.entries);
-    buf_free(&t->keys);
-    if (!(t->root = jansson_read(t->text, t->len, path, e)))
-        goto fail;
+    if (!t->has_entries)
+        buf_free(&t->keys);
+    if (!t->root) {
+        tokjson_free(t);
+        return -1;
+    }
     return 0;
-fail:
-    tokjson_free(t);
-    return -1;
 }
 
 int tokjson_restore_vocab(struct tokjson *t, const char *path, struct err *e)
 {
     if (!t->split)
         return 0;
+    /* The scan checked this text, so jansson reads it as in the whole
+     * document; the errors are for completeness. */
     json_error_t je;
     json_t *v = json_loadb(t->text + t->vocab_off, t->vocab_len,
                            JSON_DECODE_ANY, &je);
-    json_t *model = json_object_get(t->root, "model");
-    if (!v || json_object_set_new(model, "vocab", v) != 0) {
-        size_t line = 1;
-        for (size_t i = 0; i < t->vocab_off; i++)
-            line += t->text[i] == '\n';
-        return err_set(e, "%s:%zu: %s", path, line + (size_t)(je.line > 0 ? je.line - 1 : 0),
-                       v ? "model.vocab" : je.text);
-    }
+    if (!v)
+        return err_set(e, "%s: model.vocab: %s", path, je.text);
+    if (json_object_set_new(json_object_get(t->root, "model"), "vocab", v))
+        return err_set(e, "%s: model.vocab cannot be restored", path);
     t->split = false;
     return 0;
 }
