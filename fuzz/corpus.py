@@ -195,6 +195,8 @@ SEEDS = {
     "fuzz_vocab": lambda: files("testdata/tiny-bert/vocab.txt"),
     "fuzz_tokenizer_json": lambda: files("testdata/spm/tokenizer.json") +
                                    [wordpiece_tokenizer_json(), unigram_tokenizer_json_small()],
+    "fuzz_tokjson": lambda: files("testdata/spm/tokenizer.json") +
+                            [wordpiece_tokenizer_json(), unigram_tokenizer_json_small()],
     "fuzz_spm_model": lambda: files("testdata/spm/sentencepiece.bpe.model"),
     "fuzz_safetensors": lambda: files("testdata/tiny-xlmr/model.safetensors",
                                       "testdata/tiny-bert/model.safetensors") +

@@ -13,7 +13,7 @@ failed=""
 for t in "$@"; do
     bin="$dir/$t"
     case $t in
-    fuzz_jsonl|fuzz_api|fuzz_llm|fuzz_config|fuzz_colbert|fuzz_tokenizer_json|fuzz_safetensors|fuzz_trec_docs)
+    fuzz_jsonl|fuzz_api|fuzz_llm|fuzz_config|fuzz_colbert|fuzz_tokenizer_json|fuzz_tokjson|fuzz_safetensors|fuzz_trec_docs)
         dict=-dict=fuzz/json.dict ;;
     fuzz_trec_queries) dict=-dict=fuzz/topics.dict ;;
     *) dict= ;;

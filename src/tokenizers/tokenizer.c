@@ -15,6 +15,7 @@
 
 #include "tokenizers/bpe.h"
 #include "tokenizers/sentencepiece.h"
+#include "tokenizers/tokjson.h"
 #include "tokenizers/wordpiece.h"
 
 void ids_push(struct ids *a, int32_t id)
@@ -152,25 +153,31 @@ struct tokenizer *tokenizer_load(const char *model_dir, struct err *e)
     if (file_exists(model_dir, "tokenizer.json")) {
         struct buf path = {0};
         buf_printf(&path, "%s/tokenizer.json", model_dir);
-        json_error_t je;
-        json_t *tj = json_load_file(path.data, 0, &je);
+        struct tokjson tj;
         struct tokenizer *t = NULL;
+        if (tokjson_read(path.data, &tj, e)) {
+            buf_free(&path);
+            return NULL;
+        }
         const char *type = json_string_value(
-            json_object_get(json_object_get(tj, "model"), "type"));
-        if (!tj)
-            err_set(e, "%s:%d: %s", path.data, je.line, je.text);
-        else if (!type)
+            json_object_get(json_object_get(tj.root, "model"), "type"));
+        /* WordPiece takes the split-off vocabulary as decoded entries when
+         * there are some; BPE walks model.vocab as JSON; Unigram reads the
+         * file again. */
+        if (!type)
             err_set(e, "%s: model.type missing", path.data);
         else if (strcmp(type, "WordPiece") == 0)
-            t = wordpiece_load(model_dir, tj, e);
+            t = tj.has_entries || !tokjson_restore_vocab(&tj, path.data, e)
+                    ? wordpiece_load(model_dir, &tj, e) : NULL;
         else if (strcmp(type, "Unigram") == 0)
             t = sentencepiece_load(model_dir, e);
         else if (strcmp(type, "BPE") == 0)
-            t = bpe_load_json(tj, path.data, e);
+            t = tokjson_restore_vocab(&tj, path.data, e)
+                    ? NULL : bpe_load_json(tj.root, path.data, e);
         else
             err_set(e, "%s: tokenizer model %s is not supported", path.data,
                     type);
-        json_decref(tj);
+        tokjson_free(&tj);
         buf_free(&path);
         return t;
     }

@@ -19,6 +19,7 @@
  *
  * The pair template and truncation are tokenizer.c's. */
 #include "tokenizers/wordpiece.h"
+#include "tokenizers/tokjson.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -841,16 +842,27 @@ bad_template:
 
 /* The tokenizer.json form (model.type already known to be WordPiece). */
 static int load_tokenizer_json(struct wordpiece *wp, struct tokenizer *t,
-                               const char *dir, const json_t *tj,
+                               const char *dir, const struct tokjson *tokjson,
                                struct special_names *names, struct err *e)
 {
     char *path = path_join(dir, "tokenizer.json");
     int rc = -1;
+    const json_t *tj = tokjson->root;
     const json_t *model = json_object_get(tj, "model");
     const json_t *vocab = json_object_get(model, "vocab");
     if (!json_is_object(vocab)) {
         err_set(e, "%s: model.vocab must be an object", path);
         goto out;
+    }
+    /* Split off by tokjson_read: the same members, ids checked, in file
+     * order (a repeated key's later id wins in vocab_put as in jansson). */
+    for (size_t i = 0; tokjson->split && i < tokjson->n_entries; i++) {
+        const struct tokjson_entry *en = &tokjson->entries[i];
+        if (vocab_put(&wp->vocab, tokjson->keys.data + en->off, en->len,
+                      en->id)) {
+            err_set(e, "%s: vocabulary too large", path);
+            goto out;
+        }
     }
     const char *key;
     json_t *val;
@@ -921,8 +933,9 @@ out:
 }
 
 struct tokenizer *wordpiece_load(const char *model_dir,
-                                 const json_t *tokenizer_json, struct err *e)
+                                 const struct tokjson *tokjson, struct err *e)
 {
+    const json_t *tokenizer_json = tokjson ? tokjson->root : NULL;
     struct wordpiece *wp = xcalloc(1, sizeof *wp);
     struct tokenizer *t = xcalloc(1, sizeof *t);
     *t = (struct tokenizer){.kind = "wordpiece", .tokenize = wordpiece_tokenize,
@@ -948,7 +961,7 @@ struct tokenizer *wordpiece_load(const char *model_dir,
             goto fail;
         }
         free(cpath);
-        if (load_tokenizer_json(wp, t, model_dir, tokenizer_json, &names, e))
+        if (load_tokenizer_json(wp, t, model_dir, tokjson, &names, e))
             goto fail;
         const json_t *pad = json_object_get(
             json_object_get(tokenizer_json, "padding"), "pad_token");

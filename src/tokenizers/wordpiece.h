@@ -10,13 +10,17 @@
 
 #include "tokenizers/tokenizer.h"
 
-/* Builds the WordPiece tokenizer of model_dir: from `tokenizer_json` (the
- * parsed tokenizer.json of that directory, borrowed) when it is not NULL,
+struct tokjson;
+
+/* Builds the WordPiece tokenizer of model_dir: from `tokenizer_json` (that
+ * directory's tokenizer.json as tokjson_read gives it, borrowed; when its
+ * vocabulary is split off, it comes as entries) when it is not NULL,
  * else from vocab.txt with the optional tokenizer_config.json,
  * special_tokens_map.json and added_tokens.json beside it.
  * Returns a new tokenizer (free with tokenizer_free), or NULL + e; errors
  * name the file. */
 struct tokenizer *wordpiece_load(const char *model_dir,
-                                 const json_t *tokenizer_json, struct err *e);
+                                 const struct tokjson *tokenizer_json,
+                                 struct err *e);
 
 #endif
