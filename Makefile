@@ -78,6 +78,9 @@ $(FUZZ_DIR)/obj/%.o: src/%.c $(HDRS)
 $(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c $(wildcard fuzz/*.h) $(FUZZ_OBJS)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) $(LIBS)
 
+# The objects are kept between builds (make would delete them as intermediates).
+.SECONDARY: $(FUZZ_OBJS)
+
 fuzz: $(FUZZ_BINS)
 	@python3 fuzz/corpus.py $(FUZZ_DIR)/corpus $(patsubst fuzz/%.c,%,$(FUZZ_SRCS))
 
