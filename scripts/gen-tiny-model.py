@@ -276,33 +276,33 @@ def tiny_xlmr(root):
     write_model(os.path.join(root, "tiny-xlmr"), cfg, w, seqs)
 
 
-def minilm(out, gain=1.0):
-    gen = torch.Generator().manual_seed(99)
-    cfg = make_config("bert", hidden_size=384, num_hidden_layers=6,
-                      num_attention_heads=12, intermediate_size=1536,
-                      max_position_embeddings=512, type_vocab_size=2,
-                      vocab_size=30522, layer_norm_eps=1e-12,
-                      pad_token_id=0, n_labels=1)
+def bench_model(out, seed, gain, model_type, **dims):
+    """A random model of a real shape, for benchmarks (no logits file)."""
+    gen = torch.Generator().manual_seed(seed)
+    cfg = make_config(model_type, **dims)
     w = random_weights(cfg, gen, gain)
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "config.json"), "w") as f:
         json.dump(cfg, f, indent=2)
     write_safetensors(os.path.join(out, "model.safetensors"), w)
+
+
+def minilm(out, gain=1.0):
+    """cross-encoder/ms-marco-MiniLM-L-6-v2's shape."""
+    bench_model(out, 99, gain, "bert", hidden_size=384, num_hidden_layers=6,
+                num_attention_heads=12, intermediate_size=1536,
+                max_position_embeddings=512, type_vocab_size=2,
+                vocab_size=30522, layer_norm_eps=1e-12, pad_token_id=0,
+                n_labels=1)
 
 
 def xlmr_base(out, gain=1.0):
     """BAAI/bge-reranker-base's shape: XLM-RoBERTa base, 12 layers."""
-    gen = torch.Generator().manual_seed(77)
-    cfg = make_config("xlm-roberta", hidden_size=768, num_hidden_layers=12,
-                      num_attention_heads=12, intermediate_size=3072,
-                      max_position_embeddings=514, type_vocab_size=1,
-                      vocab_size=250002, layer_norm_eps=1e-5, pad_token_id=1,
-                      bos_token_id=0, eos_token_id=2, n_labels=1)
-    w = random_weights(cfg, gen, gain)
-    os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, "config.json"), "w") as f:
-        json.dump(cfg, f, indent=2)
-    write_safetensors(os.path.join(out, "model.safetensors"), w)
+    bench_model(out, 77, gain, "xlm-roberta", hidden_size=768,
+                num_hidden_layers=12, num_attention_heads=12,
+                intermediate_size=3072, max_position_embeddings=514,
+                type_vocab_size=1, vocab_size=250002, layer_norm_eps=1e-5,
+                pad_token_id=1, bos_token_id=0, eos_token_id=2, n_labels=1)
 
 
 def main():
