@@ -38,17 +38,23 @@ def kendall_tau_b(x, y):
     return (conc - disc) / denom if denom else 1.0
 
 
-a, b = load(sys.argv[1]), load(sys.argv[2])
-taus, overlaps, worst_diff = [], [], 0.0
-for q in a:
-    docs = sorted(a[q])
-    x = [a[q][d] for d in docs]
-    y = [b[q][d] for d in docs]
-    worst_diff = max(worst_diff, max(abs(u - v) for u, v in zip(x, y)))
-    taus.append(kendall_tau_b(x, y))
-    top = lambda s: set(sorted(docs, key=lambda d: -s[d])[:10])
-    k = min(10, len(docs))
-    overlaps.append(len(top(a[q]) & top(b[q])) / k)
-print("queries %d, max |score diff| %.3g, Kendall tau mean %.4f min %.4f, "
-      "top-10 overlap mean %.3f min %.3f" % (len(taus), worst_diff, sum(taus) / len(taus),
-                                             min(taus), sum(overlaps) / len(overlaps), min(overlaps)))
+def agreement(a, b):
+    """a, b: {query: {docid: score}}.  Returns (queries, max |score diff|,
+    tau mean, tau min, top-10 overlap mean, overlap min)."""
+    taus, overlaps, worst_diff = [], [], 0.0
+    for q in a:
+        docs = sorted(a[q])
+        x = [a[q][d] for d in docs]
+        y = [b[q][d] for d in docs]
+        worst_diff = max(worst_diff, max(abs(u - v) for u, v in zip(x, y)))
+        taus.append(kendall_tau_b(x, y))
+        top = lambda s: set(sorted(docs, key=lambda d: -s[d])[:10])
+        k = min(10, len(docs))
+        overlaps.append(len(top(a[q]) & top(b[q])) / k)
+    return (len(taus), worst_diff, sum(taus) / len(taus), min(taus),
+            sum(overlaps) / len(overlaps), min(overlaps))
+
+
+if __name__ == "__main__":
+    print("queries %d, max |score diff| %.3g, Kendall tau mean %.4f min %.4f, "
+          "top-10 overlap mean %.3f min %.3f" % agreement(load(sys.argv[1]), load(sys.argv[2])))

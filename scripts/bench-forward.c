@@ -2,8 +2,9 @@
  *
  * Build and run from the repository root (after `make`):
  *   cc -O2 -std=c11 -D_GNU_SOURCE -Isrc scripts/bench-forward.c \
- *      $(ls src/*.o src/*/*.o | grep -v main.o) $(pkg-config --cflags --libs \
- *      jansson openblas) -lm -lpthread -o /tmp/bench-forward
+ *      $(find src -name '*.o' ! -name main.o) $(pkg-config --cflags --libs \
+ *      libcurl jansson openblas libutf8proc sqlite3) -lm -lpthread \
+ *      -o /tmp/bench-forward
  *   scripts/gen-tiny-model.py --minilm /tmp/minilm
  *   /tmp/bench-forward /tmp/minilm [n_seqs=100] [threads=2] [repeats=5] [int8]
  * (int8: the --quantize int8 dense layers; RERANK_QGEMM picks the kernel).

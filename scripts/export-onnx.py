@@ -1,10 +1,14 @@
 #!/usr/bin/python3
-"""export-onnx.py — a BERT cross-encoder directory to ONNX, for scripts/bench.
+"""export-onnx.py — a BERT or XLM-RoBERTa cross-encoder directory to ONNX,
+for scripts/bench.
 
 Builds the batched, attention-masked BertForSequenceClassification forward
 in plain torch (as transformers' modules compute it: extended mask
 (1 - mask) * min_float added to the scores, exact erf GELU, pooler tanh on
-[CLS], classifier) from the directory's config.json and model.safetensors,
+[CLS], classifier; for XLMRobertaForSequenceClassification the "roberta."
+names, positions counted from padding_idx + 1 over the non-pad tokens, and
+the dense-tanh-out_proj head on <s>) from the directory's config.json and
+model.safetensors,
 and exports it with torch.onnx.export: inputs input_ids, attention_mask,
 token_type_ids (int64, dynamic batch and sequence axes), output logits.
 
@@ -40,17 +44,24 @@ class Bert(torch.nn.Module):
 
     def forward(self, input_ids, attention_mask, token_type_ids):
         cfg, w = self.cfg, self.w
+        fam = gen.FAMILIES[cfg["model_type"]]
+        p = fam["prefix"]
         b, n = input_ids.shape
         heads = cfg["num_attention_heads"]
         d = cfg["hidden_size"] // heads
-        pos = torch.arange(n).unsqueeze(0).expand(b, n)
-        x = (w["bert.embeddings.word_embeddings.weight"][input_ids]
-             + w["bert.embeddings.token_type_embeddings.weight"][token_type_ids]
-             + w["bert.embeddings.position_embeddings.weight"][pos])
-        x = self.ln("bert.embeddings.LayerNorm", x)
+        if fam["roberta_positions"]:
+            pad = cfg["pad_token_id"]
+            real = (input_ids != pad).long() * attention_mask
+            pos = torch.cumsum(real, 1) * real + pad
+        else:
+            pos = torch.arange(n).unsqueeze(0).expand(b, n)
+        x = (w[p + "embeddings.word_embeddings.weight"][input_ids]
+             + w[p + "embeddings.token_type_embeddings.weight"][token_type_ids]
+             + w[p + "embeddings.position_embeddings.weight"][pos])
+        x = self.ln(p + "embeddings.LayerNorm", x)
         ext = (1.0 - attention_mask[:, None, None, :].float()) * torch.finfo(torch.float32).min
         for l in range(cfg["num_hidden_layers"]):
-            L = "bert.encoder.layer.%d." % l
+            L = p + "encoder.layer.%d." % l
             q, k, v = (self.lin(L + "attention.self." + s, x).view(b, n, heads, d).transpose(1, 2)
                        for s in ("query", "key", "value"))
             scores = q @ k.transpose(-1, -2) / math.sqrt(d) + ext
@@ -58,8 +69,8 @@ class Bert(torch.nn.Module):
             x = self.ln(L + "attention.output.LayerNorm", self.lin(L + "attention.output.dense", ctx) + x)
             y = torch.nn.functional.gelu(self.lin(L + "intermediate.dense", x))
             x = self.ln(L + "output.LayerNorm", self.lin(L + "output.dense", y) + x)
-        pooled = torch.tanh(self.lin("bert.pooler.dense", x[:, 0]))
-        return self.lin("classifier", pooled)
+        pooled = torch.tanh(self.lin(fam["head_dense"], x[:, 0]))
+        return self.lin(fam["head_out"], pooled)
 
 
 def main():

@@ -14,10 +14,12 @@ XLMRobertaModel module by module.  `--check-golden DIR` first proves it
 against the Hugging Face goldens in DIR (../shared/golden): it must
 reproduce tiny-bert-ce-logits.jsonl (F32, F16, BF16 weights) and
 tiny-xlmr-ce-logits.jsonl.  `--minilm DIR` writes an uncommitted random
-model of MiniLM-L6 shape for benchmarks.
+model of MiniLM-L6 shape for benchmarks, `--xlmr-base DIR` one of
+bge-reranker-base's shape (XLM-RoBERTa base: 12 layers, hidden 768, vocab
+250002); `--gain G` scales their dense weights (G < 1: better conditioned).
 
 Usage: scripts/gen-tiny-model.py [--check-golden ../shared/golden]
-                                 [--minilm /tmp/minilm]
+                                 [--minilm DIR] [--xlmr-base DIR] [--gain G]
 """
 import argparse
 import json
@@ -153,9 +155,11 @@ def check_golden(golden):
         raise SystemExit("the torch forward does not reproduce the goldens")
 
 
-def random_weights(cfg, gen):
+def random_weights(cfg, gen, gain=1.0):
     """Random weights, larger than transformers' init (std 0.02) so that
-    every layer visibly moves the logits."""
+    every layer visibly moves the logits.  `gain` scales the dense layers'
+    weights (std gain / sqrt(fan-in)): below 1 the model is better
+    conditioned (each layer a milder change of the residual stream)."""
     fam = FAMILIES[cfg["model_type"]]
     p, h, inter = fam["prefix"], cfg["hidden_size"], cfg["intermediate_size"]
 
@@ -165,7 +169,7 @@ def random_weights(cfg, gen):
     w = {}
 
     def dense(name, n_out, n_in):
-        w[name + ".weight"] = normal(n_out, n_in, std=1 / math.sqrt(n_in))
+        w[name + ".weight"] = normal(n_out, n_in, std=gain / math.sqrt(n_in))
         w[name + ".bias"] = normal(n_out, std=0.1)
 
     def norm(name):
@@ -272,31 +276,52 @@ def tiny_xlmr(root):
     write_model(os.path.join(root, "tiny-xlmr"), cfg, w, seqs)
 
 
-def minilm(out):
-    gen = torch.Generator().manual_seed(99)
-    cfg = make_config("bert", hidden_size=384, num_hidden_layers=6,
-                      num_attention_heads=12, intermediate_size=1536,
-                      max_position_embeddings=512, type_vocab_size=2,
-                      vocab_size=30522, layer_norm_eps=1e-12,
-                      pad_token_id=0, n_labels=1)
-    w = random_weights(cfg, gen)
+def bench_model(out, seed, gain, model_type, **dims):
+    """A random model of a real shape, for benchmarks (no logits file)."""
+    gen = torch.Generator().manual_seed(seed)
+    cfg = make_config(model_type, **dims)
+    w = random_weights(cfg, gen, gain)
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "config.json"), "w") as f:
         json.dump(cfg, f, indent=2)
     write_safetensors(os.path.join(out, "model.safetensors"), w)
 
 
+def minilm(out, gain=1.0):
+    """cross-encoder/ms-marco-MiniLM-L-6-v2's shape."""
+    bench_model(out, 99, gain, "bert", hidden_size=384, num_hidden_layers=6,
+                num_attention_heads=12, intermediate_size=1536,
+                max_position_embeddings=512, type_vocab_size=2,
+                vocab_size=30522, layer_norm_eps=1e-12, pad_token_id=0,
+                n_labels=1)
+
+
+def xlmr_base(out, gain=1.0):
+    """BAAI/bge-reranker-base's shape: XLM-RoBERTa base, 12 layers."""
+    bench_model(out, 77, gain, "xlm-roberta", hidden_size=768,
+                num_hidden_layers=12, num_attention_heads=12,
+                intermediate_size=3072, max_position_embeddings=514,
+                type_vocab_size=1, vocab_size=250002, layer_norm_eps=1e-5,
+                pad_token_id=1, bos_token_id=0, eos_token_id=2, n_labels=1)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--check-golden", metavar="DIR")
     ap.add_argument("--minilm", metavar="DIR")
+    ap.add_argument("--xlmr-base", metavar="DIR")
+    ap.add_argument("--gain", type=float, default=1.0,
+                    help="with --minilm or --xlmr-base: scale of the dense weights (default 1)")
     ap.add_argument("--out", default=os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "..", "testdata"))
     args = ap.parse_args()
     if args.check_golden:
         check_golden(args.check_golden)
     if args.minilm:
-        minilm(args.minilm)
+        minilm(args.minilm, args.gain)
+    if args.xlmr_base:
+        xlmr_base(args.xlmr_base, args.gain)
+    if args.minilm or args.xlmr_base:
         return
     tiny_bert(args.out)
     tiny_xlmr(args.out)

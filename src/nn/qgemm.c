@@ -236,14 +236,50 @@ static int has_avx_vnni(void)
 }
 #endif
 
+/* a ^= 0x80 over n bytes: 32 at a time on AVX2, 8 at a time elsewhere (the
+ * byte loop compiled at -O2 cost 5% of an int8 forward). */
+#ifdef QGEMM_X86
+__attribute__((target("avx2"))) static void flip_avx2(int8_t *a, size_t n)
+{
+    const __m256i top = _mm256_set1_epi8((char)0x80);
+    size_t j = 0;
+    for (; j + 32 <= n; j += 32) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(a + j));
+        _mm256_storeu_si256((__m256i *)(a + j), _mm256_xor_si256(v, top));
+    }
+    for (; j < n; j++)
+        a[j] = (int8_t)((uint8_t)a[j] ^ 0x80u);
+}
+#endif
+
+static void flip_c(int8_t *a, size_t n)
+{
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        uint64_t v;
+        memcpy(&v, a + j, sizeof v);
+        v ^= 0x8080808080808080u;
+        memcpy(a + j, &v, sizeof v);
+    }
+    for (; j < n; j++)
+        a[j] = (int8_t)((uint8_t)a[j] ^ 0x80u);
+}
+
 void qgemm_prepare_a(enum qgemm_path path, int8_t *a, size_t m, size_t k4,
                      size_t lda)
 {
     if (path != QGEMM_AVX512_VNNI && path != QGEMM_AVX_VNNI)
         return;
-    for (size_t i = 0; i < m; i++)
-        for (size_t j = 0; j < k4; j++)
-            a[i * lda + j] = (int8_t)((uint8_t)a[i * lda + j] ^ 0x80u);
+    /* both VNNI paths imply AVX2 */
+    void (*flip)(int8_t *, size_t) = flip_c;
+#ifdef QGEMM_X86
+    flip = flip_avx2;
+#endif
+    if (lda == k4)
+        flip(a, m * k4);
+    else
+        for (size_t i = 0; i < m; i++)
+            flip(a + i * lda, k4);
 }
 
 int qgemm_available(enum qgemm_path path)
