@@ -148,7 +148,8 @@ struct bert_model {
                                  tmp (SPAN_ROWS, hidden), scores (one
                                  attention block: <= ATTN_BLOCK * max_len) */
     size_t *seq_off;          /* (n_seqs + 1) first row of each sequence */
-    struct span *spans;       /* row spans of the dense layers */
+    struct span *spans;       /* row spans of the dense layers, then one
+                                 per sequence on its first row */
     size_t cap_x, cap_qkv, cap_ctx, cap_scratch, cap_seq_off, cap_spans;
     size_t scratch_stride;    /* floats per worker in scratch */
 };
@@ -562,8 +563,11 @@ struct pass {
     struct bert_model *m;
     const size_t *n_keys;       /* (n_seqs) keys each sequence attends to;
                                    NULL: all its tokens */
+    const struct span *spans;   /* the span tasks' rows */
     size_t layer;               /* attention of this layer has run */
     int stage;                  /* STAGE_* */
+    bool first_only;            /* this layer's queries: each sequence's
+                                   first token only (see encode) */
 };
 
 enum { STAGE_FIRST_QKV, STAGE_LAYER_REST };
@@ -589,7 +593,7 @@ static void span_task(void *ctx, size_t task, int worker)
     const struct pass *ps = ctx;
     struct bert_model *m = ps->m;
     size_t h = m->hidden, inter = m->inter;
-    size_t r0 = m->spans[task].r0, rows = m->spans[task].n;
+    size_t r0 = ps->spans[task].r0, rows = ps->spans[task].n;
     float *x = m->x + r0 * h;                     /* (rows, h) */
     float *ffn = m->scratch + (size_t)worker * m->scratch_stride;
     float *tmp = ffn + SPAN_ROWS * inter;         /* (rows, h) */
@@ -635,6 +639,7 @@ static void attention_task(void *ctx, size_t task, int worker)
     /* Keys past nk are masked out (attention_mask 0): their weight would
      * be exp(finfo.min) = 0 in transformers, so they are left out. */
     size_t nk = ps->n_keys ? ps->n_keys[s] : len;
+    size_t nq = ps->first_only ? 1 : len;           /* query rows */
     float scale = 1.0f / sqrtf((float)d);
     float *scores = m->scratch + (size_t)worker * m->scratch_stride +
                     SPAN_ROWS * (m->inter + h);     /* (rows, len) */
@@ -642,8 +647,8 @@ static void attention_task(void *ctx, size_t task, int worker)
     const float *k = q + h;                         /* (len, d), stride ld */
     const float *v = q + 2 * h;                     /* (len, d), stride ld */
     float *out = m->ctx + off * h + hd * d;         /* (len, d), stride h */
-    for (size_t r = 0; r < len; r += ATTN_BLOCK) {
-        size_t rows = len - r < ATTN_BLOCK ? len - r : ATTN_BLOCK;
+    for (size_t r = 0; r < nq; r += ATTN_BLOCK) {
+        size_t rows = nq - r < ATTN_BLOCK ? nq - r : ATTN_BLOCK;
         /* scores = Q_block K^T / sqrt(d) */
         matmul(rows, nk, d, scale, q + r * ld, ld, k, ld, true, 0.0f, scores,
                nk);
@@ -655,9 +660,17 @@ static void attention_task(void *ctx, size_t task, int worker)
 }
 
 /* The encoder over a packed batch: the last hidden states in m->x
- * (n_tokens, hidden).  0, or -1 with e. */
+ * (n_tokens, hidden).  With first_only, only each sequence's first row of
+ * m->x is the last hidden state (the rest hold the layer before): a head
+ * that reads the first token needs no more, so the last layer takes keys
+ * and values from every row (computed with the layer before) but runs its
+ * queries, attention output, LayerNorms and feed-forward on the first row
+ * alone.  Rows meet only in attention, so that row's arithmetic is the
+ * same as in the full layer up to how the GEMM library treats a one-row
+ * product.  0, or -1 with e. */
 static int encode(struct bert_model *m, const struct encoding *const *seqs,
-                  size_t n_seqs, const size_t *n_keys, struct err *e)
+                  size_t n_seqs, const size_t *n_keys, bool first_only,
+                  struct err *e)
 {
     size_t n_tok = 0, max_len = 0;
     if (check_batch(m, seqs, n_seqs, n_keys, &n_tok, &max_len, e))
@@ -671,7 +684,8 @@ static int encode(struct bert_model *m, const struct encoding *const *seqs,
     if (stride > m->scratch_stride)
         m->scratch_stride = stride;
     model_reserve(&m->scratch, &m->cap_scratch, m->scratch_stride * workers);
-    /* Sequence offsets, and spans counted from each sequence's start. */
+    /* Sequence offsets, and spans counted from each sequence's start;
+     * then, for first_only, one span per sequence on its first row. */
     grow((void **)&m->seq_off, &m->cap_seq_off, n_seqs + 1, sizeof *m->seq_off);
     size_t n_spans = 0;
     m->seq_off[0] = 0;
@@ -685,15 +699,22 @@ static int encode(struct bert_model *m, const struct encoding *const *seqs,
                 off + r, len - r < SPAN_ROWS ? len - r : SPAN_ROWS};
         }
     }
-    struct pass ps = {m, n_keys, 0, STAGE_FIRST_QKV};
+    grow((void **)&m->spans, &m->cap_spans, n_spans + n_seqs, sizeof *m->spans);
+    struct span *firsts = m->spans + n_spans;
+    for (size_t s = 0; s < n_seqs; s++)
+        firsts[s] = (struct span){m->seq_off[s], 1};
+    struct pass ps = {m, n_keys, m->spans, 0, STAGE_FIRST_QKV, false};
 
     embed(m, seqs, n_seqs, n_tok);
     pool_run(m->pool, n_spans, span_task, &ps);
     ps.stage = STAGE_LAYER_REST;
     for (size_t l = 0; l < m->n_layer; l++) {
         ps.layer = l;
+        ps.first_only = first_only && l + 1 == m->n_layer;
         pool_run(m->pool, n_seqs * m->n_head, attention_task, &ps);
-        pool_run(m->pool, n_spans, span_task, &ps);
+        if (ps.first_only)
+            ps.spans = firsts;
+        pool_run(m->pool, ps.first_only ? n_seqs : n_spans, span_task, &ps);
     }
     return 0;
 }
@@ -708,7 +729,7 @@ const float *bert_encode_hidden(struct model *base,
         err_set(e, "an empty batch");
         return NULL;
     }
-    return encode(m, seqs, n_seqs, n_keys, e) ? NULL : m->x;
+    return encode(m, seqs, n_seqs, n_keys, false, e) ? NULL : m->x;
 }
 
 /* The family's forward (model.h): logits (n_seqs, n_labels). */
@@ -721,7 +742,7 @@ static int bert_forward(struct model *base, const struct encoding *const *seqs,
         return 0;
     if (!m->v->head_out)
         return err_set(e, "the BERT encoder has no head to score with");
-    if (encode(m, seqs, n_seqs, NULL, e))
+    if (encode(m, seqs, n_seqs, NULL, true, e))
         return -1;
 
     /* Head on each sequence's first token: tanh(dense), then the output
