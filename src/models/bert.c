@@ -580,6 +580,9 @@ static void dense(struct bert_model *m, int worker, const float *w,
 {
     if (m->quantized)
         qlinear_forward(q, m->qpath, x, ldx, rows, y, ldy, &m->qs[worker]);
+    else if (rows == 1) /* sgemm would pack all of w for one row */
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)k, 1.0f, w,
+                    (int)k, x, 1, 0.0f, y, 1);
     else
         matmul(rows, n, k, 1.0f, x, ldx, w, k, true, 0.0f, y, ldy);
 }
