@@ -22,7 +22,9 @@
  * query rows, so memory for scores is bounded by ATTN_BLOCK * seq_len
  * whatever the sequence length.  Both kinds of task spread over a thread
  * pool, and nothing in a sequence's computation depends on its neighbours
- * in the batch or on the thread count.
+ * in the batch or on the thread count.  On CPUs with FMA the float dense
+ * layers run on weights packed once at the first forward pass (pgemm.h:
+ * OpenBLAS would re-pack them on every span), elsewhere on sgemm.
  *
  * With --quantize int8 the four dense layers of each encoder layer (query/
  * key/value, attention output, intermediate, output) run on int8 weights
@@ -41,6 +43,7 @@
 #include "models/bert.h"
 #include "nn/kernels.h"
 #include "models/model.h"
+#include "nn/pgemm.h"
 #include "nn/pool.h"
 #include "nn/quant.h"
 
@@ -106,6 +109,8 @@ struct bert_layer {
     const float *out_ln_b;    /* (hidden) */
     /* --quantize int8: the four dense weights above, quantized */
     struct qlinear q_qkv, q_attn_out, q_inter, q_out;
+    /* float32 on a pgemm path: the same four, packed (pack_weights) */
+    struct pgemm_w p_qkv, p_attn_out, p_inter, p_out;
 };
 
 /* Rows [r0, r0 + n) of the packed batch, inside one sequence. */
@@ -135,6 +140,9 @@ struct bert_model {
 
     struct pool *pool;        /* workers for row chunks and attention */
     bool quantized;           /* dense layers on the q_* weights */
+    enum pgemm_path ppath;    /* float dense layers' kernel; PGEMM_NONE:
+                                 sgemm on the float weights */
+    bool packed;              /* the p_* weights are made */
     enum qgemm_path qpath;    /* their GEMM kernel */
     struct qscratch *qs;      /* (n_qs) per worker, for quantized layers */
     size_t n_qs;
@@ -362,6 +370,10 @@ static void bert_free(struct model *base)
         qlinear_free(&L->q_attn_out);
         qlinear_free(&L->q_inter);
         qlinear_free(&L->q_out);
+        pgemm_free(&L->p_qkv);
+        pgemm_free(&L->p_attn_out);
+        pgemm_free(&L->p_inter);
+        pgemm_free(&L->p_out);
     }
     for (size_t i = 0; i < m->n_qs; i++)
         qscratch_free(&m->qs[i]);
@@ -437,6 +449,7 @@ static struct model *load(const struct model_dir *d, const struct variant *v,
         goto fail;
     m->base.n_labels = m->n_labels;
     m->base.max_tokens = max_tokens(m);
+    m->ppath = pgemm_best();
     m->head_tmp = xmalloc(m->hidden * sizeof *m->head_tmp);
     long n_cpu = sysconf(_SC_NPROCESSORS_ONLN);
     bert_set_threads(&m->base, n_cpu > 0 ? (int)(n_cpu < 64 ? n_cpu : 64) : 1);
@@ -573,13 +586,16 @@ struct pass {
 enum { STAGE_FIRST_QKV, STAGE_LAYER_REST };
 
 /* One dense layer without its bias: y(rows, n) = x(rows, k) W^T, on the
- * float weights w (n, k) or, quantized, on q. */
+ * float weights w (n, k), packed p, or, quantized, on q. */
 static void dense(struct bert_model *m, int worker, const float *w,
-                  const struct qlinear *q, size_t rows, size_t n, size_t k,
-                  const float *x, size_t ldx, float *y, size_t ldy)
+                  const struct pgemm_w *p, const struct qlinear *q,
+                  size_t rows, size_t n, size_t k, const float *x, size_t ldx,
+                  float *y, size_t ldy)
 {
     if (m->quantized)
         qlinear_forward(q, m->qpath, x, ldx, rows, y, ldy, &m->qs[worker]);
+    else if (m->packed)
+        pgemm(p, m->ppath, x, ldx, rows, y, ldy);
     else if (rows == 1) /* sgemm would pack all of w for one row */
         cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)k, 1.0f, w,
                     (int)k, x, 1, 0.0f, y, 1);
@@ -605,17 +621,17 @@ static void span_task(void *ctx, size_t task, int worker)
     if (ps->stage == STAGE_LAYER_REST) {
         const struct bert_layer *L = &m->layers[ps->layer];
         /* x = LayerNorm(ctx W_o^T + b_o + x) */
-        dense(m, worker, L->attn_out_w, &L->q_attn_out, rows, h, h,
-              m->ctx + r0 * h, h, tmp, h);
+        dense(m, worker, L->attn_out_w, &L->p_attn_out, &L->q_attn_out,
+              rows, h, h, m->ctx + r0 * h, h, tmp, h);
         residual_layernorm(x, tmp, L->attn_out_b, L->attn_ln_w, L->attn_ln_b,
                            rows, h, m->eps);
         /* ffn = gelu(x W_i^T + b_i) */
-        dense(m, worker, L->inter_w, &L->q_inter, rows, inter, h, x, h, ffn,
-              inter);
+        dense(m, worker, L->inter_w, &L->p_inter, &L->q_inter, rows, inter, h,
+              x, h, ffn, inter);
         bias_gelu(ffn, L->inter_b, rows, inter);
         /* x = LayerNorm(ffn W_out^T + b_out + x) */
-        dense(m, worker, L->out_w, &L->q_out, rows, h, inter, ffn, inter, tmp,
-              h);
+        dense(m, worker, L->out_w, &L->p_out, &L->q_out, rows, h, inter, ffn,
+              inter, tmp, h);
         residual_layernorm(x, tmp, L->out_b, L->out_ln_w, L->out_ln_b, rows,
                            h, m->eps);
         next = ps->layer + 1;
@@ -623,8 +639,8 @@ static void span_task(void *ctx, size_t task, int worker)
     if (next < m->n_layer) {
         /* qkv = x W_qkv^T + b: query, key and value in one GEMM */
         const struct bert_layer *L = &m->layers[next];
-        dense(m, worker, L->qkv_w, &L->q_qkv, rows, 3 * h, h, x, h,
-              m->qkv + r0 * 3 * h, 3 * h);
+        dense(m, worker, L->qkv_w, &L->p_qkv, &L->q_qkv, rows, 3 * h, h, x,
+              h, m->qkv + r0 * 3 * h, 3 * h);
         add_bias(m->qkv + r0 * 3 * h, L->qkv_b, rows, 3 * h);
     }
 }
@@ -660,6 +676,30 @@ static void attention_task(void *ctx, size_t task, int worker)
         matmul(rows, d, nk, 1.0f, scores, nk, v, ld, false, 0.0f,
                out + r * h, h);
     }
+}
+
+/* Pack task: dense weight task % 4 of layer task / 4. */
+static void pack_task(void *ctx, size_t task, int worker)
+{
+    struct bert_model *m = ctx;
+    struct bert_layer *L = &m->layers[task / 4];
+    size_t h = m->hidden, inter = m->inter;
+    switch (task % 4) {
+    case 0: pgemm_pack(&L->p_qkv, L->qkv_w, 3 * h, h); break;
+    case 1: pgemm_pack(&L->p_attn_out, L->attn_out_w, h, h); break;
+    case 2: pgemm_pack(&L->p_inter, L->inter_w, inter, h); break;
+    default: pgemm_pack(&L->p_out, L->out_w, h, inter); break;
+    }
+}
+
+/* The float dense weights packed for pgemm, once, at the first float
+ * forward pass (a quantized model never needs them). */
+static void pack_weights(struct bert_model *m)
+{
+    if (m->packed || m->quantized || m->ppath == PGEMM_NONE)
+        return;
+    pool_run(m->pool, 4 * m->n_layer, pack_task, m);
+    m->packed = true;
 }
 
 /* The encoder over a packed batch: the last hidden states in m->x
@@ -708,6 +748,7 @@ static int encode(struct bert_model *m, const struct encoding *const *seqs,
         firsts[s] = (struct span){m->seq_off[s], 1};
     struct pass ps = {m, n_keys, m->spans, 0, STAGE_FIRST_QKV, false};
 
+    pack_weights(m);
     embed(m, seqs, n_seqs, n_tok);
     pool_run(m->pool, n_spans, span_task, &ps);
     ps.stage = STAGE_LAYER_REST;
