@@ -3,7 +3,12 @@
  * kernels.c includes it, once per width, with VF (a float vector type), VI
  * (the int32 vector of as many lanes) and SFX (a suffix for the names,
  * empty for the 8-lane set) defined; INLINE is kernels.c's.  Every helper
- * is lane-wise, so a lane's result is the same bits at any width. */
+ * is lane-wise, so a lane's result is the same bits at any width.
+ * Without VF (included alone) it defines nothing. */
+#include <stddef.h>
+#include <string.h>
+
+#ifdef VF
 #define VM_CAT2(a, b) a##b
 #define VM_CAT(a, b) VM_CAT2(a, b)
 #define VM(name) VM_CAT(name, SFX)
@@ -104,3 +109,5 @@ INLINE VF VM(vgelu)(VF v)
 #undef VM
 #undef VM_CAT
 #undef VM_CAT2
+
+#endif /* VF */
