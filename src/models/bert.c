@@ -686,14 +686,24 @@ static void pack_task(void *ctx, size_t task, int worker)
     size_t h = m->hidden, inter = m->inter;
     switch (task % 4) {
     case 0: pgemm_pack(&L->p_qkv, L->qkv_w, 3 * h, h); break;
-    case 1: pgemm_pack(&L->p_attn_out, L->attn_out_w, h, h); break;
-    case 2: pgemm_pack(&L->p_inter, L->inter_w, inter, h); break;
-    default: pgemm_pack(&L->p_out, L->out_w, h, inter); break;
+    case 1:
+        pgemm_pack(&L->p_attn_out, L->attn_out_w, h, h);
+        weights_release(&m->w, L->attn_out_w, h * h);
+        break;
+    case 2:
+        pgemm_pack(&L->p_inter, L->inter_w, inter, h);
+        weights_release(&m->w, L->inter_w, inter * h);
+        break;
+    default:
+        pgemm_pack(&L->p_out, L->out_w, h, inter);
+        weights_release(&m->w, L->out_w, h * inter);
+        break;
     }
 }
 
 /* The float dense weights packed for pgemm, once, at the first float
- * forward pass (a quantized model never needs them). */
+ * forward pass (a quantized model never needs them); the file's copies
+ * then leave memory (the stacked query/key/value copy is ours). */
 static void pack_weights(struct bert_model *m)
 {
     if (m->packed || m->quantized || m->ppath == PGEMM_NONE)
