@@ -82,38 +82,47 @@ void pgemm_free(struct pgemm_w *p)
 #define T512 __attribute__((target("avx512f"), always_inline)) static inline
 #define T256 __attribute__((target("avx2,fma"), always_inline)) static inline
 
-/* AVX-512: MR rows x 32 columns, two zmm sums per row; nc (<= 32) columns
- * are stored. */
-#define MR512 12
+/* AVX-512: MR512 rows x PGEMM_NR columns, NV512 zmm sums per row; nc
+ * (<= PGEMM_NR) columns are stored. */
+#define MR512 8
+#define NV512 (PGEMM_NR / 16)
 
 T512 void tile512(size_t mr, size_t k, const float *x, size_t ldx,
                   const float *panel, float *y, size_t ldy, size_t nc)
 {
-    __m512 c0[MR512], c1[MR512];
-#pragma GCC unroll 12
+    __m512 c[MR512][NV512];
+#pragma GCC unroll 8
     for (size_t i = 0; i < MR512; i++)
         if (i < mr)
-            c0[i] = c1[i] = _mm512_setzero_ps();
+#pragma GCC unroll 4
+            for (size_t v = 0; v < NV512; v++)
+                c[i][v] = _mm512_setzero_ps();
     for (size_t kk = 0; kk < k; kk++, panel += PGEMM_NR) {
-        __m512 b0 = _mm512_loadu_ps(panel), b1 = _mm512_loadu_ps(panel + 16);
-#pragma GCC unroll 12
+        __m512 b[NV512];
+#pragma GCC unroll 4
+        for (size_t v = 0; v < NV512; v++)
+            b[v] = _mm512_loadu_ps(panel + 16 * v);
+#pragma GCC unroll 8
         for (size_t i = 0; i < MR512; i++)
             if (i < mr) {
                 __m512 a = _mm512_set1_ps(x[i * ldx + kk]);
-                c0[i] = _mm512_fmadd_ps(a, b0, c0[i]);
-                c1[i] = _mm512_fmadd_ps(a, b1, c1[i]);
+#pragma GCC unroll 4
+                for (size_t v = 0; v < NV512; v++)
+                    c[i][v] = _mm512_fmadd_ps(a, b[v], c[i][v]);
             }
     }
-    __mmask16 m0 = nc >= 16 ? 0xffff : (__mmask16)((1u << nc) - 1);
-    __mmask16 m1 = nc >= 32   ? 0xffff
-                   : nc <= 16 ? 0
-                              : (__mmask16)((1u << (nc - 16)) - 1);
-#pragma GCC unroll 12
+    __mmask16 m[NV512];
+#pragma GCC unroll 4
+    for (size_t v = 0; v < NV512; v++)
+        m[v] = nc >= 16 * (v + 1) ? 0xffff
+               : nc <= 16 * v     ? 0
+                                  : (__mmask16)((1u << (nc - 16 * v)) - 1);
+#pragma GCC unroll 8
     for (size_t i = 0; i < MR512; i++)
-        if (i < mr) {
-            _mm512_mask_storeu_ps(y + i * ldy, m0, c0[i]);
-            _mm512_mask_storeu_ps(y + i * ldy + 16, m1, c1[i]);
-        }
+        if (i < mr)
+#pragma GCC unroll 4
+            for (size_t v = 0; v < NV512; v++)
+                _mm512_mask_storeu_ps(y + i * ldy + 16 * v, m[v], c[i][v]);
 }
 
 /* AVX2: MR rows x 16 columns (half a panel), two ymm sums per row. */

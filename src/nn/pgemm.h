@@ -13,7 +13,7 @@
  * whatever the path, the tiling, the row count or the row's place in it;
  * so a row's result depends on nothing but the row and W (batch and thread
  * invariance by construction), and the AVX-512 and AVX2 paths agree bit
- * for bit.  Paths, by CPU feature at run time: AVX512F (12 rows x 32
+ * for bit.  Paths, by CPU feature at run time: AVX512F (8 rows x 48
  * columns per tile), AVX2 + FMA (6 x 16); other CPUs have none
  * (pgemm_available false: callers keep sgemm). */
 #ifndef RERANK_PGEMM_H
@@ -22,7 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define PGEMM_NR 32
+#define PGEMM_NR 48
 
 /* A packed weight: (n_pad / PGEMM_NR, k, PGEMM_NR) floats. */
 struct pgemm_w {
