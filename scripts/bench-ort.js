@@ -9,7 +9,9 @@
 // pairs are first sorted by length (stable), so that each batch holds pairs
 // of similar length and pads little; scores are reported in input order
 // either way.  Prints one JSON object:
-// {"seconds": ..., "pairs": ..., "scores": [...]}.
+// {"seconds": ..., "cpu_seconds": ..., "pairs": ..., "scores": [...]}
+// (cpu_seconds: the process's user + system time over the timed runs, all
+// threads, which a loaded machine disturbs less than the wall time).
 //
 // usage: node bench-ort.js MODEL.onnx TOKENS.jsonl THREADS BATCH [input|sorted]
 // TOKENS.jsonl holds {"input_ids": [...], "token_type_ids": [...]} per pair
@@ -60,9 +62,12 @@ async function main() {
   };
   await run(0, Math.min(batch, pairs.length)); // warm-up, not timed
   const t0 = process.hrtime.bigint();
+  const cpu0 = process.cpuUsage();
   for (let i = 0; i < pairs.length; i += batch) await run(i, Math.min(i + batch, pairs.length));
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  process.stdout.write(JSON.stringify({ seconds, pairs: pairs.length, scores }) + '\n');
+  const cpu = process.cpuUsage(cpu0);
+  const cpu_seconds = (cpu.user + cpu.system) / 1e6;
+  process.stdout.write(JSON.stringify({ seconds, cpu_seconds, pairs: pairs.length, scores }) + '\n');
 }
 
 main().catch((err) => {

@@ -25,7 +25,9 @@
  * query rows, so memory for scores is bounded by ATTN_BLOCK * seq_len
  * whatever the sequence length.  Both kinds of task spread over a thread
  * pool, and nothing in a sequence's computation depends on its neighbours
- * in the batch or on the thread count.
+ * in the batch or on the thread count.  On CPUs with FMA the float dense
+ * layers run on weights packed once at the first forward pass (pgemm.h:
+ * OpenBLAS would re-pack them on every span), elsewhere on sgemm.
  *
  * With --quantize int8 the four dense layers of each encoder layer (query/
  * key/value, attention output, intermediate, output) run on int8 weights
@@ -43,6 +45,7 @@
 
 #include "nn/kernels.h"
 #include "models/model.h"
+#include "nn/pgemm.h"
 #include "nn/pool.h"
 #include "nn/quant.h"
 
@@ -115,6 +118,8 @@ struct bert_layer {
     const float *out_ln_b;    /* (hidden) */
     /* --quantize int8: the four dense weights above, quantized */
     struct qlinear q_qkv, q_attn_out, q_inter, q_out;
+    /* float32 on a pgemm path: the same four, packed (pack_weights) */
+    struct pgemm_w p_qkv, p_attn_out, p_inter, p_out;
 };
 
 /* Rows [r0, r0 + n) of the packed batch, inside one sequence. */
@@ -144,6 +149,9 @@ struct bert_model {
 
     struct pool *pool;        /* workers for row chunks and attention */
     bool quantized;           /* dense layers on the q_* weights */
+    enum pgemm_path ppath;    /* float dense layers' kernel; PGEMM_NONE:
+                                 sgemm on the float weights */
+    bool packed;              /* the p_* weights are made */
     enum qgemm_path qpath;    /* their GEMM kernel */
     struct qscratch *qs;      /* (n_qs) per worker, for quantized layers */
     size_t n_qs;
@@ -157,7 +165,8 @@ struct bert_model {
                                  tmp (SPAN_ROWS, hidden), scores (one
                                  attention block: <= ATTN_BLOCK * max_len) */
     size_t *seq_off;          /* (n_seqs + 1) first row of each sequence */
-    struct span *spans;       /* row spans of the dense layers */
+    struct span *spans;       /* row spans of the dense layers, then one
+                                 per sequence on its first row */
     size_t cap_x, cap_qkv, cap_ctx, cap_scratch, cap_seq_off, cap_spans;
     size_t scratch_stride;    /* floats per worker in scratch */
 };
@@ -370,6 +379,10 @@ static void bert_free(struct model *base)
         qlinear_free(&L->q_attn_out);
         qlinear_free(&L->q_inter);
         qlinear_free(&L->q_out);
+        pgemm_free(&L->p_qkv);
+        pgemm_free(&L->p_attn_out);
+        pgemm_free(&L->p_inter);
+        pgemm_free(&L->p_out);
     }
     for (size_t i = 0; i < m->n_qs; i++)
         qscratch_free(&m->qs[i]);
@@ -445,6 +458,7 @@ static struct model *load(const struct model_dir *d, const struct variant *v,
         goto fail;
     m->base.n_labels = m->n_labels;
     m->base.max_tokens = max_tokens(m);
+    m->ppath = pgemm_best();
     m->head_tmp = xmalloc(m->hidden * sizeof *m->head_tmp);
     long n_cpu = sysconf(_SC_NPROCESSORS_ONLN);
     bert_set_threads(&m->base, n_cpu > 0 ? (int)(n_cpu < 64 ? n_cpu : 64) : 1);
@@ -572,20 +586,29 @@ struct pass {
     struct bert_model *m;
     const size_t *n_keys;       /* (n_seqs) keys each sequence attends to;
                                    NULL: all its tokens */
+    const struct span *spans;   /* the span tasks' rows */
     size_t layer;               /* attention of this layer has run */
     int stage;                  /* STAGE_* */
+    bool first_only;            /* this layer's queries: each sequence's
+                                   first token only (see encode) */
 };
 
 enum { STAGE_FIRST_QKV, STAGE_LAYER_REST };
 
 /* One dense layer without its bias: y(rows, n) = x(rows, k) W^T, on the
- * float weights w (n, k) or, quantized, on q. */
+ * float weights w (n, k), packed p, or, quantized, on q. */
 static void dense(struct bert_model *m, int worker, const float *w,
-                  const struct qlinear *q, size_t rows, size_t n, size_t k,
-                  const float *x, size_t ldx, float *y, size_t ldy)
+                  const struct pgemm_w *p, const struct qlinear *q,
+                  size_t rows, size_t n, size_t k, const float *x, size_t ldx,
+                  float *y, size_t ldy)
 {
     if (m->quantized)
         qlinear_forward(q, m->qpath, x, ldx, rows, y, ldy, &m->qs[worker]);
+    else if (m->packed)
+        pgemm(p, m->ppath, x, ldx, rows, y, ldy);
+    else if (rows == 1) /* sgemm would pack all of w for one row */
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)k, 1.0f, w,
+                    (int)k, x, 1, 0.0f, y, 1);
     else
         matmul(rows, n, k, 1.0f, x, ldx, w, k, true, 0.0f, y, ldy);
 }
@@ -599,7 +622,7 @@ static void span_task(void *ctx, size_t task, int worker)
     const struct pass *ps = ctx;
     struct bert_model *m = ps->m;
     size_t h = m->hidden, inter = m->inter;
-    size_t r0 = m->spans[task].r0, rows = m->spans[task].n;
+    size_t r0 = ps->spans[task].r0, rows = ps->spans[task].n;
     float *x = m->x + r0 * h;                     /* (rows, h) */
     float *ffn = m->scratch + (size_t)worker * m->scratch_stride;
     float *tmp = ffn + SPAN_ROWS * inter;         /* (rows, h) */
@@ -608,17 +631,17 @@ static void span_task(void *ctx, size_t task, int worker)
     if (ps->stage == STAGE_LAYER_REST) {
         const struct bert_layer *L = &m->layers[ps->layer];
         /* x = LayerNorm(ctx W_o^T + b_o + x) */
-        dense(m, worker, L->attn_out_w, &L->q_attn_out, rows, h, h,
-              m->ctx + r0 * h, h, tmp, h);
+        dense(m, worker, L->attn_out_w, &L->p_attn_out, &L->q_attn_out,
+              rows, h, h, m->ctx + r0 * h, h, tmp, h);
         residual_layernorm(x, tmp, L->attn_out_b, L->attn_ln_w, L->attn_ln_b,
                            rows, h, m->eps);
         /* ffn = gelu(x W_i^T + b_i) */
-        dense(m, worker, L->inter_w, &L->q_inter, rows, inter, h, x, h, ffn,
-              inter);
+        dense(m, worker, L->inter_w, &L->p_inter, &L->q_inter, rows, inter, h,
+              x, h, ffn, inter);
         bias_gelu(ffn, L->inter_b, rows, inter);
         /* x = LayerNorm(ffn W_out^T + b_out + x) */
-        dense(m, worker, L->out_w, &L->q_out, rows, h, inter, ffn, inter, tmp,
-              h);
+        dense(m, worker, L->out_w, &L->p_out, &L->q_out, rows, h, inter, ffn,
+              inter, tmp, h);
         residual_layernorm(x, tmp, L->out_b, L->out_ln_w, L->out_ln_b, rows,
                            h, m->eps);
         next = ps->layer + 1;
@@ -626,8 +649,8 @@ static void span_task(void *ctx, size_t task, int worker)
     if (next < m->n_layer) {
         /* qkv = x W_qkv^T + b: query, key and value in one GEMM */
         const struct bert_layer *L = &m->layers[next];
-        dense(m, worker, L->qkv_w, &L->q_qkv, rows, 3 * h, h, x, h,
-              m->qkv + r0 * 3 * h, 3 * h);
+        dense(m, worker, L->qkv_w, &L->p_qkv, &L->q_qkv, rows, 3 * h, h, x,
+              h, m->qkv + r0 * 3 * h, 3 * h);
         add_bias(m->qkv + r0 * 3 * h, L->qkv_b, rows, 3 * h);
     }
 }
@@ -645,6 +668,7 @@ static void attention_task(void *ctx, size_t task, int worker)
     /* Keys past nk are masked out (attention_mask 0): their weight would
      * be exp(finfo.min) = 0 in transformers, so they are left out. */
     size_t nk = ps->n_keys ? ps->n_keys[s] : len;
+    size_t nq = ps->first_only ? 1 : len;           /* query rows */
     float scale = 1.0f / sqrtf((float)d);
     float *scores = m->scratch + (size_t)worker * m->scratch_stride +
                     SPAN_ROWS * (m->inter + h);     /* (rows, len) */
@@ -652,8 +676,8 @@ static void attention_task(void *ctx, size_t task, int worker)
     const float *k = q + h;                         /* (len, d), stride ld */
     const float *v = q + 2 * h;                     /* (len, d), stride ld */
     float *out = m->ctx + off * h + hd * d;         /* (len, d), stride h */
-    for (size_t r = 0; r < len; r += ATTN_BLOCK) {
-        size_t rows = len - r < ATTN_BLOCK ? len - r : ATTN_BLOCK;
+    for (size_t r = 0; r < nq; r += ATTN_BLOCK) {
+        size_t rows = nq - r < ATTN_BLOCK ? nq - r : ATTN_BLOCK;
         /* scores = Q_block K^T / sqrt(d) */
         matmul(rows, nk, d, scale, q + r * ld, ld, k, ld, true, 0.0f, scores,
                nk);
@@ -664,10 +688,52 @@ static void attention_task(void *ctx, size_t task, int worker)
     }
 }
 
+/* Pack task: dense weight task % 4 of layer task / 4. */
+static void pack_task(void *ctx, size_t task, int worker)
+{
+    struct bert_model *m = ctx;
+    struct bert_layer *L = &m->layers[task / 4];
+    size_t h = m->hidden, inter = m->inter;
+    switch (task % 4) {
+    case 0: pgemm_pack(&L->p_qkv, L->qkv_w, 3 * h, h); break;
+    case 1:
+        pgemm_pack(&L->p_attn_out, L->attn_out_w, h, h);
+        weights_release(&m->w, L->attn_out_w, h * h);
+        break;
+    case 2:
+        pgemm_pack(&L->p_inter, L->inter_w, inter, h);
+        weights_release(&m->w, L->inter_w, inter * h);
+        break;
+    default:
+        pgemm_pack(&L->p_out, L->out_w, h, inter);
+        weights_release(&m->w, L->out_w, h * inter);
+        break;
+    }
+}
+
+/* The float dense weights packed for pgemm, once, at the first float
+ * forward pass (a quantized model never needs them); the file's copies
+ * then leave memory (the stacked query/key/value copy is ours). */
+static void pack_weights(struct bert_model *m)
+{
+    if (m->packed || m->quantized || m->ppath == PGEMM_NONE)
+        return;
+    pool_run(m->pool, 4 * m->n_layer, pack_task, m);
+    m->packed = true;
+}
+
 /* The encoder over a packed batch: the last hidden states in m->x
- * (n_tokens, hidden).  0, or -1 with e. */
+ * (n_tokens, hidden).  With first_only, only each sequence's first row of
+ * m->x is the last hidden state (the rest hold the layer before): a head
+ * that reads the first token needs no more, so the last layer takes keys
+ * and values from every row (computed with the layer before) but runs its
+ * queries, attention output, LayerNorms and feed-forward on the first row
+ * alone.  Rows meet only in attention, so that row's arithmetic is the
+ * same as in the full layer up to how the GEMM library treats a one-row
+ * product.  0, or -1 with e. */
 static int encode(struct bert_model *m, const struct encoding *const *seqs,
-                  size_t n_seqs, const size_t *n_keys, struct err *e)
+                  size_t n_seqs, const size_t *n_keys, bool first_only,
+                  struct err *e)
 {
     size_t n_tok = 0, max_len = 0;
     if (check_batch(m, seqs, n_seqs, n_keys, &n_tok, &max_len, e))
@@ -681,7 +747,8 @@ static int encode(struct bert_model *m, const struct encoding *const *seqs,
     if (stride > m->scratch_stride)
         m->scratch_stride = stride;
     model_reserve(&m->scratch, &m->cap_scratch, m->scratch_stride * workers);
-    /* Sequence offsets, and spans counted from each sequence's start. */
+    /* Sequence offsets, and spans counted from each sequence's start;
+     * then, for first_only, one span per sequence on its first row. */
     grow((void **)&m->seq_off, &m->cap_seq_off, n_seqs + 1, sizeof *m->seq_off);
     size_t n_spans = 0;
     m->seq_off[0] = 0;
@@ -695,15 +762,23 @@ static int encode(struct bert_model *m, const struct encoding *const *seqs,
                 off + r, len - r < SPAN_ROWS ? len - r : SPAN_ROWS};
         }
     }
-    struct pass ps = {m, n_keys, 0, STAGE_FIRST_QKV};
+    grow((void **)&m->spans, &m->cap_spans, n_spans + n_seqs, sizeof *m->spans);
+    struct span *firsts = m->spans + n_spans;
+    for (size_t s = 0; s < n_seqs; s++)
+        firsts[s] = (struct span){m->seq_off[s], 1};
+    struct pass ps = {m, n_keys, m->spans, 0, STAGE_FIRST_QKV, false};
 
+    pack_weights(m);
     embed(m, seqs, n_seqs, n_tok);
     pool_run(m->pool, n_spans, span_task, &ps);
     ps.stage = STAGE_LAYER_REST;
     for (size_t l = 0; l < m->n_layer; l++) {
         ps.layer = l;
+        ps.first_only = first_only && l + 1 == m->n_layer;
         pool_run(m->pool, n_seqs * m->n_head, attention_task, &ps);
-        pool_run(m->pool, n_spans, span_task, &ps);
+        if (ps.first_only)
+            ps.spans = firsts;
+        pool_run(m->pool, ps.first_only ? n_seqs : n_spans, span_task, &ps);
     }
     return 0;
 }
@@ -715,7 +790,7 @@ static const float *bert_encode_hidden(struct model *base,
                                        struct err *e)
 {
     struct bert_model *m = (struct bert_model *)base;
-    return encode(m, seqs, n_seqs, n_keys, e) ? NULL : m->x;
+    return encode(m, seqs, n_seqs, n_keys, false, e) ? NULL : m->x;
 }
 
 /* The family's forward (model.h): logits (n_seqs, n_labels). */
@@ -728,7 +803,7 @@ static int bert_forward(struct model *base, const struct encoding *const *seqs,
         return 0;
     if (!m->v->head_out)
         return err_set(e, "the BERT encoder has no head to score with");
-    if (encode(m, seqs, n_seqs, NULL, e))
+    if (encode(m, seqs, n_seqs, NULL, true, e))
         return -1;
 
     /* Head on each sequence's first token: tanh(dense), then the output

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "nn/kernels.h"
@@ -349,6 +350,21 @@ float *weights_own(struct weights *w, size_t n_floats)
     float *p = xmalloc(n_floats * sizeof *p);
     w->owned[w->n_owned++] = p;
     return p;
+}
+
+void weights_release(const struct weights *w, const float *p, size_t n)
+{
+    uintptr_t map = (uintptr_t)w->st.map, lo = (uintptr_t)p,
+              hi = lo + n * sizeof *p;
+    long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0 || lo < map || hi > map + w->st.map_len)
+        return;
+    lo = (lo + (uintptr_t)page - 1) / (uintptr_t)page * (uintptr_t)page;
+    hi = hi / (uintptr_t)page * (uintptr_t)page;
+    /* A read-only private file mapping: dropped pages are read again
+     * from the file, unchanged. */
+    if (hi > lo)
+        madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
 
 static void shape_text(char *buf, size_t size, const size_t *dims, int n)

@@ -161,6 +161,12 @@ const float *weights_getf(struct weights *w, size_t d0, size_t d1,
  * already proven against the file. */
 float *weights_own(struct weights *w, size_t n_floats);
 
+/* Says that p's n floats, got from weights_get, will not be read again
+ * (a family that copied them into its own layout): the whole pages of
+ * them that lie in the file's mapping leave memory, and come back from
+ * the file if read after all.  Copies w owns are left alone. */
+void weights_release(const struct weights *w, const float *p, size_t n);
+
 /* ---- the model and its family ---------------------------------------- */
 
 struct model_family;
