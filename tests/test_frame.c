@@ -273,9 +273,41 @@ static void test_bm25(void)
     group_free(&g);
 }
 
+/* err_prefix puts "PREFIX: " before the message and cuts the old text to
+ * what fits, the NUL included: a prefix of every length near the end of
+ * the buffer (one such case wrote the NUL one byte past msg, found by
+ * fuzz_tokenizer_json). */
+static void test_err_prefix(void)
+{
+    for (size_t plen = 0; plen < sizeof ((struct err *)0)->msg + 4; plen++) {
+        struct {
+            struct err e;
+            char guard[8];
+        } g;
+        memset(&g, 0x5a, sizeof g);
+        memset(g.e.msg, 'm', sizeof g.e.msg - 1);
+        g.e.msg[sizeof g.e.msg - 1] = 0;
+        g.e.kind = ERR_MODEL;
+        char prefix[sizeof g.e.msg + 8];
+        memset(prefix, 'p', plen);
+        prefix[plen] = 0;
+        err_prefix(&g.e, "%s", prefix);
+        size_t len = strnlen(g.e.msg, sizeof g.e.msg);
+        CHECK_MSG(len < sizeof g.e.msg, "prefix of %zu: message not terminated", plen);
+        CHECK_MSG(g.e.kind == ERR_MODEL, "prefix of %zu: the kind was overwritten", plen);
+        bool intact = true;
+        for (size_t i = 0; i < sizeof g.guard; i++)
+            intact &= g.guard[i] == 0x5a;
+        CHECK_MSG(intact, "prefix of %zu: bytes past the error written", plen);
+        if (plen + 3 < sizeof g.e.msg)
+            CHECK_MSG(strncmp(g.e.msg + plen, ": m", 3) == 0, "prefix of %zu: no \": \"", plen);
+    }
+}
+
 int main(void)
 {
     test_format_score();
+    test_err_prefix();
     test_progress();
     test_utf8();
     test_jsontext();
