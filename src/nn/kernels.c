@@ -1,11 +1,12 @@
 /* kernels.c — sgemm wrapper and vectorised row kernels.
  *
- * The element-wise kernels are written with GCC/Clang vector extensions on
- * 8 floats, so they vectorise at the Makefile's -O2 without -march; on
- * x86-64 GCC additionally builds an AVX2 clone of each hot kernel and picks
- * it at load time by CPU feature (not by CPU model: "arch=haswell" would
- * leave AMD Zen on the SSE2 code); GELU also has a 16-lane AVX-512 version
- * (the same bits: it is element-wise).  exp and erfc are our own polynomial
+ * The row kernels (kernels_rows.h) are written once with GCC/Clang vector
+ * extensions and built three times: a portable 8-lane set that vectorises
+ * at the Makefile's -O2 without -march, and on x86-64 with GCC an AVX2+FMA
+ * set (8 lanes) and an AVX-512+FMA set (16 lanes), one of which is chosen
+ * at start-up by CPU feature (not by CPU model: "arch=haswell" would leave
+ * AMD Zen on the SSE2 code).  The rarer kernels get an AVX2 clone
+ * (target_clones) and stay portable otherwise.  exp and erfc are our own polynomial
  * approximations (about 1 ulp and 2e-7 absolute) because libm's scalar
  * calls would dominate GELU and softmax.  Everything here is a pure function
  * of its row: no state, no allocation, no threads (OpenBLAS owns those). */
@@ -17,7 +18,7 @@
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define HOT __attribute__((target_clones("avx2", "default")))
-#define HOT_AVX512 __attribute__((target("avx512f")))
+#define KERNELS_X86 1
 #else
 #define HOT
 #endif
@@ -34,9 +35,9 @@ void matmul(size_t m, size_t n, size_t k, float alpha, const float *a,
                 c, (int)ldc);
 }
 
-/* The 8-float vectors only ever live inside inlined helpers, so the
- * warning that their calling convention differs with and without AVX
- * concerns calls that never exist. */
+/* The vectors only ever live inside inlined helpers, so the warning that
+ * their calling convention differs with and without AVX concerns calls
+ * that never exist. */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wpsabi"
 #endif
@@ -47,194 +48,200 @@ typedef float v8f __attribute__((vector_size(32)));
 typedef int32_t v8i __attribute__((vector_size(32)));
 #define VL 8
 
+/* One set of row kernels (kernels_rows.h), per instruction set. */
+struct row_kernels {
+    void (*add_bias)(float *, const float *, size_t, size_t);
+    void (*bias_gelu)(float *, const float *, size_t, size_t);
+    void (*layernorm)(float *, const float *, const float *, size_t, size_t,
+                      float);
+    void (*residual_layernorm)(float *, const float *, const float *,
+                               const float *, const float *, size_t, size_t,
+                               float);
+    void (*gelu_gate)(float *, size_t, size_t);
+    void (*silu_gate)(float *, size_t, size_t);
+    void (*softmax_rows)(float *, size_t, size_t);
+};
+
+/* The portable set: 8 lanes, a * b + c rounded twice.  GCC lowers it to
+ * SSE2 on any x86-64, and its HOT callers below also get an AVX2 clone. */
 #define VF v8f
 #define VI v8i
-#define SFX
+#define SFX _c
+#define VFMA(a, b, c) ((a) * (b) + (c))
 #include "nn/vmath.h"
+#include "nn/kernels_rows.h"
 #undef VF
 #undef VI
 #undef SFX
+#undef VFMA
 
-/* 16 lanes, for the AVX-512 versions of the element-wise kernels (where
- * HOT clones exist: GCC lowers 16-lane vectors badly without AVX-512, so
- * the other clones keep 8). */
-#ifdef HOT_AVX512
+/* The x86 sets, compiled for their instruction sets by pragma (the
+ * Makefile needs no -m flags) and chosen at start-up by CPU feature: AVX2
+ * with FMA on 8 lanes, AVX-512 with FMA on 16.  Both round a * b + c once,
+ * so, the kernels being lane-wise but for the horizontal sums, GELU and
+ * the gated activations give the same bits on either; LayerNorm and
+ * softmax sum their lanes in a different order. */
+#ifdef KERNELS_X86
+#include <immintrin.h>
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#define VF v8f
+#define VI v8i
+#define SFX _avx2
+#define VFMA(a, b, c) ((v8f)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(c)))
+#define VLOADN(p, n, fill) avx2_load_n(p, n, fill)
+#define VSTOREN(p, v, n) _mm256_maskstore_ps(p, avx2_mask(n), (__m256)(v))
+#define VHSUM(v) avx2_hsum((__m256)(v))
+#define VHMAX(v) avx2_hmax((__m256)(v))
+#define VMIN(a, b) ((v8f)_mm256_min_ps((__m256)(a), (__m256)(b)))
+#define VMAX(a, b) ((v8f)_mm256_max_ps((__m256)(a), (__m256)(b)))
+INLINE __m256i avx2_mask(size_t n)
+{
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n),
+                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+INLINE v8f avx2_load_n(const float *p, size_t n, float fill)
+{
+    __m256i m = avx2_mask(n);
+    return (v8f)_mm256_blendv_ps(_mm256_set1_ps(fill), _mm256_maskload_ps(p, m),
+                                 _mm256_castsi256_ps(m));
+}
+INLINE float avx2_hsum(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+INLINE float avx2_hmax(__m256 v)
+{
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_max_ss(s, _mm_movehdup_ps(s)));
+}
+#include "nn/vmath.h"
+#include "nn/kernels_rows.h"
+#undef VF
+#undef VI
+#undef SFX
+#undef VFMA
+#undef VLOADN
+#undef VSTOREN
+#undef VHSUM
+#undef VHMAX
+#undef VMIN
+#undef VMAX
+#pragma GCC pop_options
+
 typedef float v16f __attribute__((vector_size(64)));
 typedef int32_t v16i __attribute__((vector_size(64)));
+#pragma GCC push_options
+#pragma GCC target("avx512f,fma")
 #define VF v16f
 #define VI v16i
-#define SFX 16
+#define SFX _avx512
+#define VFMA(a, b, c) ((v16f)_mm512_fmadd_ps((__m512)(a), (__m512)(b), (__m512)(c)))
+#define VLOADN(p, n, fill) \
+    ((v16f)_mm512_mask_loadu_ps(_mm512_set1_ps(fill), avx512_mask(n), p))
+#define VSTOREN(p, v, n) _mm512_mask_storeu_ps(p, avx512_mask(n), (__m512)(v))
+#define VHSUM(v) _mm512_reduce_add_ps((__m512)(v))
+#define VHMAX(v) _mm512_reduce_max_ps((__m512)(v))
+#define VMIN(a, b) ((v16f)_mm512_min_ps((__m512)(a), (__m512)(b)))
+#define VMAX(a, b) ((v16f)_mm512_max_ps((__m512)(a), (__m512)(b)))
+INLINE __mmask16 avx512_mask(size_t n)
+{
+    return (__mmask16)((1u << n) - 1);
+}
 #include "nn/vmath.h"
+#include "nn/kernels_rows.h"
 #undef VF
 #undef VI
 #undef SFX
+#undef VFMA
+#undef VLOADN
+#undef VSTOREN
+#undef VHSUM
+#undef VHMAX
+#undef VMIN
+#undef VMAX
+#pragma GCC pop_options
 #endif
 
-INLINE float hsum(v8f v)
-{
-    return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
-}
+static const struct row_kernels *rk = &row_kernels_c;
 
-INLINE float hmax(v8f v)
+bool kernels_available(enum kernels_isa isa)
 {
-    float m = v[0];
-    for (int i = 1; i < VL; i++)
-        m = v[i] > m ? v[i] : m;
-    return m;
-}
-
-HOT void add_bias(float *x, const float *bias, size_t rows, size_t cols)
-{
-    for (size_t r = 0; r < rows; r++, x += cols) {
-        size_t j = 0;
-        for (; j + VL <= cols; j += VL)
-            vstore(x + j, vload(x + j) + vload(bias + j));
-        for (; j < cols; j++)
-            x[j] += bias[j];
+#ifdef KERNELS_X86
+    __builtin_cpu_init();
+    switch (isa) {
+    case KERNELS_C:
+        return true;
+    case KERNELS_AVX2:
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case KERNELS_AVX512:
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
+    default:
+        return false;
     }
-}
-
-/* bias_gelu's body on W-lane vectors (the helpers suffixed SFX); the
- * ragged end goes through the same vector code, so every element gets the
- * same arithmetic, and as it is element-wise, the same bits at any W. */
-#define GELU_ROWS(SFX, W)                                                      \
-    float tail[W];                                                             \
-    for (size_t r = 0; r < rows; r++, x += cols) {                             \
-        size_t j = 0;                                                          \
-        for (; j + W <= cols; j += W)                                          \
-            vstore##SFX(x + j, vgelu##SFX(vload##SFX(x + j) +                  \
-                                          (bias ? vload##SFX(bias + j)         \
-                                                : vsplat##SFX(0.0f))));        \
-        if (j < cols) {                                                        \
-            size_t n = cols - j;                                               \
-            memset(tail, 0, sizeof tail);                                      \
-            for (size_t i = 0; i < n; i++)                                     \
-                tail[i] = x[j + i] + (bias ? bias[j + i] : 0.0f);              \
-            vstore##SFX(tail, vgelu##SFX(vload##SFX(tail)));                   \
-            memcpy(x + j, tail, n * sizeof *tail);                             \
-        }                                                                      \
-    }
-
-HOT static void bias_gelu8(float *x, const float *bias, size_t rows,
-                           size_t cols)
-{
-    GELU_ROWS(, 8)
-}
-
-#ifdef HOT_AVX512
-/* On 16 lanes: GELU is a tenth of a forward pass on 8. */
-HOT_AVX512 static void bias_gelu16(float *x, const float *bias, size_t rows,
-                                   size_t cols)
-{
-    GELU_ROWS(16, 16)
-}
+#else
+    return isa == KERNELS_C;
 #endif
+}
+
+bool kernels_use(enum kernels_isa isa)
+{
+    if (!kernels_available(isa))
+        return false;
+#ifdef KERNELS_X86
+    rk = isa == KERNELS_AVX512 ? &row_kernels_avx512
+         : isa == KERNELS_AVX2 ? &row_kernels_avx2
+                               : &row_kernels_c;
+#endif
+    return true;
+}
+
+/* The best set, before main runs (one pointer read per call after). */
+__attribute__((constructor)) static void kernels_choose(void)
+{
+    if (!kernels_use(KERNELS_AVX512))
+        kernels_use(KERNELS_AVX2);
+}
+
+void add_bias(float *x, const float *bias, size_t rows, size_t cols)
+{
+    rk->add_bias(x, bias, rows, cols);
+}
 
 void bias_gelu(float *x, const float *bias, size_t rows, size_t cols)
 {
-#ifdef HOT_AVX512
-    if (__builtin_cpu_supports("avx512f")) {
-        bias_gelu16(x, bias, rows, cols);
-        return;
-    }
-#endif
-    bias_gelu8(x, bias, rows, cols);
+    rk->bias_gelu(x, bias, rows, cols);
 }
 
-/* LayerNorm of one row in place: two passes (mean, then centred variance)
- * with 8 partial sums each. */
-INLINE void layernorm_row(float *x, const float *gamma,
-                                 const float *beta, size_t dim, float eps)
+void layernorm(float *x, const float *gamma, const float *beta, size_t rows,
+               size_t dim, float eps)
 {
-    v8f acc = vsplat(0.0f);
-    size_t j = 0;
-    for (; j + VL <= dim; j += VL)
-        acc += vload(x + j);
-    float sum = hsum(acc);
-    for (; j < dim; j++)
-        sum += x[j];
-    float mean = sum / (float)dim;
-
-    v8f vm = vsplat(mean);
-    acc = vsplat(0.0f);
-    for (j = 0; j + VL <= dim; j += VL) {
-        v8f d = vload(x + j) - vm;
-        acc += d * d;
-    }
-    float ss = hsum(acc);
-    for (; j < dim; j++)
-        ss += (x[j] - mean) * (x[j] - mean);
-    float inv = 1.0f / sqrtf(ss / (float)dim + eps);
-
-    v8f vinv = vsplat(inv);
-    if (!beta) {
-        for (j = 0; j + VL <= dim; j += VL)
-            vstore(x + j, (vload(x + j) - vm) * vinv * vload(gamma + j));
-        for (; j < dim; j++)
-            x[j] = (x[j] - mean) * inv * gamma[j];
-        return;
-    }
-    for (j = 0; j + VL <= dim; j += VL)
-        vstore(x + j, (vload(x + j) - vm) * vinv * vload(gamma + j) +
-                          vload(beta + j));
-    for (; j < dim; j++)
-        x[j] = (x[j] - mean) * inv * gamma[j] + beta[j];
+    rk->layernorm(x, gamma, beta, rows, dim, eps);
 }
 
-HOT void layernorm(float *x, const float *gamma, const float *beta,
-                   size_t rows, size_t dim, float eps)
+void residual_layernorm(float *x, const float *y, const float *bias,
+                        const float *gamma, const float *beta, size_t rows,
+                        size_t dim, float eps)
 {
-    for (size_t r = 0; r < rows; r++)
-        layernorm_row(x + r * dim, gamma, beta, dim, eps);
+    rk->residual_layernorm(x, y, bias, gamma, beta, rows, dim, eps);
 }
 
-HOT void residual_layernorm(float *x, const float *y, const float *bias,
-                            const float *gamma, const float *beta,
-                            size_t rows, size_t dim, float eps)
+void gelu_gate(float *x, size_t rows, size_t inter)
 {
-    for (size_t r = 0; r < rows; r++, x += dim, y += dim) {
-        size_t j = 0;
-        for (; j + VL <= dim; j += VL)
-            vstore(x + j, (vload(y + j) + vload(bias + j)) + vload(x + j));
-        for (; j < dim; j++)
-            x[j] = (y[j] + bias[j]) + x[j];
-        layernorm_row(x, gamma, beta, dim, eps);
-    }
+    rk->gelu_gate(x, rows, inter);
 }
 
-
-INLINE v8f vsilu(v8f v)
+void silu_gate(float *x, size_t rows, size_t inter)
 {
-    return v / (vsplat(1.0f) + vexp(-v));
+    rk->silu_gate(x, rows, inter);
 }
 
-/* The body of a gated activation: each row of x(rows, 2*inter) is
- * [a | b]; a becomes ACT(a) * b (a tail shorter than a vector padded). */
-#define GATED_ROWS(ACT)                                                        \
-    float a[VL], g[VL];                                                        \
-    for (size_t r = 0; r < rows; r++, x += 2 * inter) {                        \
-        size_t j = 0;                                                          \
-        for (; j + VL <= inter; j += VL)                                       \
-            vstore(x + j, ACT(vload(x + j)) * vload(x + inter + j));           \
-        if (j < inter) {                                                       \
-            size_t n = inter - j;                                              \
-            memset(a, 0, sizeof a);                                            \
-            memset(g, 0, sizeof g);                                            \
-            memcpy(a, x + j, n * sizeof *a);                                   \
-            memcpy(g, x + inter + j, n * sizeof *g);                           \
-            vstore(a, ACT(vload(a)) * vload(g));                               \
-            memcpy(x + j, a, n * sizeof *a);                                   \
-        }                                                                      \
-    }
-
-HOT void gelu_gate(float *x, size_t rows, size_t inter)
+void softmax_rows(float *x, size_t rows, size_t cols)
 {
-    GATED_ROWS(vgelu)
-}
-
-HOT void silu_gate(float *x, size_t rows, size_t inter)
-{
-    GATED_ROWS(vsilu)
+    rk->softmax_rows(x, rows, cols);
 }
 
 void gelu_tanh_mul(float *x, const float *up, size_t n)
@@ -268,10 +275,10 @@ HOT void rope_rows(float *x, size_t ld, size_t rows, size_t n_head,
             float *lo = x + hd * head_dim, *hi = lo + half;
             size_t j = 0;
             for (; j + VL <= half; j += VL) {
-                v8f c = vload(cos_t + j), s = vload(sin_t + j);
-                v8f a = vload(lo + j), b = vload(hi + j);
-                vstore(lo + j, a * c - b * s);
-                vstore(hi + j, b * c + a * s);
+                v8f c = vload_c(cos_t + j), s = vload_c(sin_t + j);
+                v8f a = vload_c(lo + j), b = vload_c(hi + j);
+                vstore_c(lo + j, a * c - b * s);
+                vstore_c(hi + j, b * c + a * s);
             }
             for (; j < half; j++) {
                 float a = lo[j], b = hi[j];
@@ -279,45 +286,6 @@ HOT void rope_rows(float *x, size_t ld, size_t rows, size_t n_head,
                 hi[j] = b * cos_t[j] + a * sin_t[j];
             }
         }
-}
-
-HOT void softmax_rows(float *x, size_t rows, size_t cols)
-{
-    float tail[VL];
-    for (size_t r = 0; r < rows; r++, x += cols) {
-        size_t j = 0;
-        v8f vm = vsplat(-INFINITY);
-        for (; j + VL <= cols; j += VL)
-            vm = vmax(vm, vload(x + j));
-        float m = hmax(vm);
-        for (; j < cols; j++)
-            m = x[j] > m ? x[j] : m;
-
-        /* The ragged end is padded with -inf, whose exp is 0 (clamped to
-         * e^-87.3 ~ 1e-38, below half an ulp of any sum >= 1). */
-        v8f sum = vsplat(0.0f);
-        vm = vsplat(m);
-        for (j = 0; j + VL <= cols; j += VL) {
-            v8f e = vexp(vload(x + j) - vm);
-            vstore(x + j, e);
-            sum += e;
-        }
-        size_t n = cols - j;
-        if (n) {
-            for (size_t i = 0; i < VL; i++)
-                tail[i] = i < n ? x[j + i] : -INFINITY;
-            v8f e = vexp(vload(tail) - vm);
-            vstore(tail, e);
-            memcpy(x + j, tail, n * sizeof *tail);
-            sum += vselect((v8i){0, 1, 2, 3, 4, 5, 6, 7} < (int32_t)n, e,
-                           vsplat(0.0f));
-        }
-        v8f inv = vsplat(1.0f / hsum(sum));
-        for (j = 0; j + VL <= cols; j += VL)
-            vstore(x + j, vload(x + j) * inv);
-        for (; j < cols; j++)
-            x[j] *= inv[0];
-    }
 }
 
 void tanh_inplace(float *x, size_t n)

@@ -24,6 +24,16 @@ void matmul(size_t m, size_t n, size_t k, float alpha, const float *a,
             size_t lda, const float *b, size_t ldb, bool b_trans, float beta,
             float *c, size_t ldc);
 
+/* The instruction sets the row kernels (bias, GELU, LayerNorm, softmax,
+ * gated activations) are built for: portable C on 8-lane vectors, AVX2
+ * with FMA, AVX-512 with FMA.  The best the CPU runs is chosen before main;
+ * kernels_use switches (tests run each set this CPU has) and returns false,
+ * changing nothing, when the CPU lacks it.  Within a set a row's result is
+ * a pure function of the row; between sets the last bits may differ. */
+enum kernels_isa { KERNELS_C, KERNELS_AVX2, KERNELS_AVX512, KERNELS_N_ISAS };
+bool kernels_available(enum kernels_isa isa);
+bool kernels_use(enum kernels_isa isa);
+
 /* x(rows,cols) += bias(cols) on every row. */
 void add_bias(float *x, const float *bias, size_t rows, size_t cols);
 

@@ -95,12 +95,30 @@ static inline size_t block_rows(size_t m, size_t i, const int8_t *a,
 
 #define T512 __attribute__((target("avx512f,avx512bw,avx512vnni")))
 
+/* Stores a tile row's valid columns: the int32 sums, or with ep their
+ * scaled floats (float(sum) * (sa * scale[j]), as qgemm_scaled says). */
+T512 static inline void store_avx512(int32_t *c, const struct qgemm_scale *ep,
+                                     size_t i, size_t j, __mmask16 mask,
+                                     __m512i v)
+{
+    if (!ep) {
+        _mm512_mask_storeu_epi32(c + j, mask, v);
+        return;
+    }
+    __m512 s = _mm512_mul_ps(_mm512_set1_ps(ep->sa[i]),
+                             _mm512_maskz_loadu_ps(mask, ep->scale + j));
+    _mm512_mask_storeu_ps(ep->y + i * ep->ldy + j, mask,
+                          _mm512_mul_ps(_mm512_cvtepi32_ps(v), s));
+}
+
 /* Two panels (32 columns) by MR rows per block: 8 accumulators, two B
  * loads and MR broadcasts per k-group for 8 vpdpbusd.  An odd last panel
- * is paired with itself and stored once.  a is already offset (+128). */
+ * is paired with itself and stored once.  a is already offset (+128).
+ * With ep the sums are scaled into ep->y as they leave the registers (C
+ * never goes through memory), else stored in c. */
 T512 static void qgemm_avx512_vnni(size_t m, const int8_t *a, size_t lda,
                                    const struct qgemm_b *p, int32_t *c,
-                                   size_t ldc)
+                                   size_t ldc, const struct qgemm_scale *ep)
 {
     size_t n_panels = p->n_pad / QGEMM_NR;
     for (size_t pn = 0; pn < n_panels; pn += 2) {
@@ -142,12 +160,12 @@ T512 static void qgemm_avx512_vnni(size_t m, const int8_t *a, size_t lda,
             }
             __m512i xs[MR] = {x0, x1, x2, x3}, ys[MR] = {y0, y1, y2, y3};
             for (size_t u = 0; u < mr; u++) {
-                int32_t *row = c + (i + u) * ldc;
-                _mm512_mask_storeu_epi32(row + j0, mask0,
-                                         _mm512_sub_epi32(xs[u], corr0));
+                int32_t *row = ep ? NULL : c + (i + u) * ldc;
+                store_avx512(row, ep, i + u, j0, mask0,
+                             _mm512_sub_epi32(xs[u], corr0));
                 if (valid1)
-                    _mm512_mask_storeu_epi32(row + j1, mask1,
-                                             _mm512_sub_epi32(ys[u], corr1));
+                    store_avx512(row, ep, i + u, j1, mask1,
+                                 _mm512_sub_epi32(ys[u], corr1));
             }
         }
     }
@@ -333,7 +351,7 @@ void qgemm(enum qgemm_path path, size_t m, const int8_t *a, size_t lda,
     switch (path) {
 #ifdef QGEMM_X86
     case QGEMM_AVX512_VNNI:
-        qgemm_avx512_vnni(m, a, lda, p, c, ldc);
+        qgemm_avx512_vnni(m, a, lda, p, c, ldc, NULL);
         return;
     case QGEMM_AVX_VNNI:
         qgemm_avx_vnni(m, a, lda, p, c, ldc);
@@ -345,4 +363,17 @@ void qgemm(enum qgemm_path path, size_t m, const int8_t *a, size_t lda,
     default:
         qgemm_ref(m, a, lda, p, c, ldc);
     }
+}
+
+bool qgemm_scaled(enum qgemm_path path, size_t m, const int8_t *a, size_t lda,
+                  const struct qgemm_b *p, const struct qgemm_scale *ep)
+{
+#ifdef QGEMM_X86
+    if (path == QGEMM_AVX512_VNNI) {
+        qgemm_avx512_vnni(m, a, lda, p, NULL, 0, ep);
+        return true;
+    }
+#endif
+    (void)m, (void)a, (void)lda, (void)p, (void)ep;
+    return false;
 }

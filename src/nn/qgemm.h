@@ -25,6 +25,7 @@
 #ifndef RERANK_QGEMM_H
 #define RERANK_QGEMM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -68,6 +69,21 @@ void qgemm_prepare_a(enum qgemm_path path, int8_t *a, size_t m, size_t k4,
  * before that.  path must be available (qgemm_available). */
 void qgemm(enum qgemm_path path, size_t m, const int8_t *a, size_t lda,
            const struct qgemm_b *p, int32_t *c, size_t ldc);
+
+/* The scaling that turns C into a dense layer's output:
+ * y[i][j] = (float)C[i][j] * (sa[i] * scale[j]), y with row stride ldy. */
+struct qgemm_scale {
+    const float *sa;    /* (m): each row's activation scale */
+    const float *scale; /* (n): each column's weight scale */
+    float *y;
+    size_t ldy;
+};
+
+/* y as *ep says, C never stored, on paths that can (AVX512_VNNI: the sums
+ * are scaled as they leave the registers); false, doing nothing, on the
+ * others (then qgemm and scale). */
+bool qgemm_scaled(enum qgemm_path path, size_t m, const int8_t *a, size_t lda,
+                  const struct qgemm_b *p, const struct qgemm_scale *ep);
 
 /* Whether this CPU (and OS) runs path; the fastest available path, or the
  * one environment variable RERANK_QGEMM names (qgemm_path_name) when the

@@ -2,7 +2,6 @@
 #include "nn/quant.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,8 +18,8 @@ int quantize_from_name(const char *name)
 
 /* The two passes of quant_row over x[0, n): max |x| (NaN skipped), and
  * q = round-half-even(x * inv) clamped to [-127, 127]; portable here, AVX2
- * below (chosen once, by CPU feature).  Both round the same way, so the
- * path never changes a result. */
+ * and AVX-512 below (chosen once, by CPU feature).  All round the same
+ * way, so the path never changes a result. */
 static float amax_c(const float *x, size_t n)
 {
     float amax = 0;
@@ -99,6 +98,48 @@ AVX2 static void scale_avx2(float *y, const int32_t *acc, size_t n, float sa,
     }
     scale_c(y + j, acc + j, n - j, sa, scale + j);
 }
+
+/* The same three passes on 16 lanes, the ragged end masked. */
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl")))
+
+AVX512 static float amax_avx512(const float *x, size_t n)
+{
+    __m512 m = _mm512_setzero_ps();
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) /* max_ps(v, m) is m when v is NaN */
+        m = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x + i)), m);
+    __mmask16 k = (__mmask16)((1u << (n - i)) - 1);
+    m = _mm512_max_ps(_mm512_abs_ps(_mm512_maskz_loadu_ps(k, x + i)), m);
+    return _mm512_reduce_max_ps(m);
+}
+
+AVX512 static void round_avx512(int8_t *q, const float *x, size_t n, float inv)
+{
+    const __m512 vinv = _mm512_set1_ps(inv);
+    const __m128i lo = _mm_set1_epi8(-127);
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + i), vinv));
+        _mm_storeu_si128((__m128i *)(q + i), _mm_max_epi8(_mm512_cvtsepi32_epi8(v), lo));
+    }
+    __mmask16 k = (__mmask16)((1u << (n - i)) - 1);
+    __m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_maskz_loadu_ps(k, x + i), vinv));
+    _mm_mask_storeu_epi8(q + i, k, _mm_max_epi8(_mm512_cvtsepi32_epi8(v), lo));
+}
+
+AVX512 static void scale_avx512(float *y, const int32_t *acc, size_t n,
+                                float sa, const float *scale)
+{
+    const __m512 vsa = _mm512_set1_ps(sa);
+    size_t j = 0;
+    for (; j + 16 <= n; j += 16) {
+        __m512 a = _mm512_cvtepi32_ps(_mm512_loadu_si512(acc + j));
+        _mm512_storeu_ps(y + j, _mm512_mul_ps(a, _mm512_mul_ps(vsa, _mm512_loadu_ps(scale + j))));
+    }
+    __mmask16 k = (__mmask16)((1u << (n - j)) - 1);
+    __m512 a = _mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(k, acc + j));
+    _mm512_mask_storeu_ps(y + j, k, _mm512_mul_ps(a, _mm512_mul_ps(vsa, _mm512_maskz_loadu_ps(k, scale + j))));
+}
 #endif
 
 static float (*amax_row)(const float *, size_t) = amax_c;
@@ -106,24 +147,43 @@ static void (*round_row)(int8_t *, const float *, size_t, float) = round_c;
 static void (*scale_row)(float *, const int32_t *, size_t, float,
                          const float *) = scale_c;
 
-/* Picks the AVX2 passes once, when the CPU has AVX2. */
-static void choose_passes(void)
+bool quant_use_passes(enum kernels_isa isa)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2")) {
-        amax_row = amax_avx2;
-        round_row = round_avx2;
-        scale_row = scale_avx2;
+    switch (isa) {
+    case KERNELS_C:
+        amax_row = amax_c, round_row = round_c, scale_row = scale_c;
+        return true;
+    case KERNELS_AVX2:
+        if (!__builtin_cpu_supports("avx2"))
+            return false;
+        amax_row = amax_avx2, round_row = round_avx2, scale_row = scale_avx2;
+        return true;
+    case KERNELS_AVX512:
+        if (!__builtin_cpu_supports("avx512bw") ||
+            !__builtin_cpu_supports("avx512vl"))
+            return false;
+        amax_row = amax_avx512, round_row = round_avx512,
+        scale_row = scale_avx512;
+        return true;
+    default:
+        return false;
     }
+#else
+    return isa == KERNELS_C;
 #endif
 }
 
-static pthread_once_t passes_chosen = PTHREAD_ONCE_INIT;
+/* The best passes, before main runs. */
+__attribute__((constructor)) static void choose_passes(void)
+{
+    if (!quant_use_passes(KERNELS_AVX512))
+        quant_use_passes(KERNELS_AVX2);
+}
 
 float quant_row(int8_t *q, const float *x, size_t k, size_t k4)
 {
-    pthread_once(&passes_chosen, choose_passes);
     float amax = amax_row(x, k);
     memset(q + k, 0, k4 - k);
     if (!(amax > 0) || !isfinite(amax)) {
@@ -183,10 +243,13 @@ void qlinear_forward(const struct qlinear *q, enum qgemm_path path,
     size_t n = q->b.n, k = q->b.k, k4 = q->b.k4;
     reserve((void **)&s->a, &s->cap_a, rows * k4, 1);
     reserve((void **)&s->sa, &s->cap_sa, rows, sizeof *s->sa);
-    reserve((void **)&s->acc, &s->cap_acc, rows * n, sizeof *s->acc);
     for (size_t i = 0; i < rows; i++)
         s->sa[i] = quant_row(s->a + i * k4, x + i * ldx, k, k4);
     qgemm_prepare_a(path, s->a, rows, k4, k4);
+    struct qgemm_scale ep = {s->sa, q->scale, y, ldy};
+    if (qgemm_scaled(path, rows, s->a, k4, &q->b, &ep))
+        return;
+    reserve((void **)&s->acc, &s->cap_acc, rows * n, sizeof *s->acc);
     qgemm(path, rows, s->a, k4, &q->b, s->acc, n);
     for (size_t i = 0; i < rows; i++)
         scale_row(y + i * ldy, s->acc + i * n, n, s->sa[i], q->scale);

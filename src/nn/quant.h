@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nn/kernels.h"
 #include "nn/qgemm.h"
 
 /* --quantize's values. */
@@ -28,6 +29,12 @@ int quantize_from_name(const char *name);
 /* q(k4) = round(x(k) / s) in [-127, 127], zero from k to k4; returns the
  * scale s = max|x| / 127 (0 for an all-zero row, whose q is all zero). */
 float quant_row(int8_t *q, const float *x, size_t k, size_t k4);
+
+/* The instruction set of quant_row's and qlinear_forward's row passes:
+ * the best this CPU has is chosen before main; tests switch to each
+ * (false, changing nothing, when the CPU lacks it).  Every set gives the
+ * same results. */
+bool quant_use_passes(enum kernels_isa isa);
 
 /* x(k) = q(k) * s. */
 void dequant_row(float *x, const int8_t *q, size_t k, float s);
