@@ -48,6 +48,15 @@ typedef float v8f __attribute__((vector_size(32)));
 typedef int32_t v8i __attribute__((vector_size(32)));
 #define VL 8
 
+/* The sum of 8 lanes, one tree for every set:
+ * ((v0 + v4) + (v2 + v6)) + ((v1 + v5) + (v3 + v7)). */
+INLINE float hsum8(v8f v)
+{
+    float t0 = v[0] + v[4], t1 = v[1] + v[5], t2 = v[2] + v[6],
+          t3 = v[3] + v[7];
+    return (t0 + t2) + (t1 + t3);
+}
+
 /* One set of row kernels (kernels_rows.h), per instruction set. */
 struct row_kernels {
     void (*add_bias)(float *, const float *, size_t, size_t);
@@ -91,7 +100,6 @@ struct row_kernels {
 #define VFMA(a, b, c) ((v8f)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(c)))
 #define VLOADN(p, n, fill) avx2_load_n(p, n, fill)
 #define VSTOREN(p, v, n) _mm256_maskstore_ps(p, avx2_mask(n), (__m256)(v))
-#define VHSUM(v) avx2_hsum((__m256)(v))
 #define VHMAX(v) avx2_hmax((__m256)(v))
 #define VMIN(a, b) ((v8f)_mm256_min_ps((__m256)(a), (__m256)(b)))
 #define VMAX(a, b) ((v8f)_mm256_max_ps((__m256)(a), (__m256)(b)))
@@ -105,12 +113,6 @@ INLINE v8f avx2_load_n(const float *p, size_t n, float fill)
     __m256i m = avx2_mask(n);
     return (v8f)_mm256_blendv_ps(_mm256_set1_ps(fill), _mm256_maskload_ps(p, m),
                                  _mm256_castsi256_ps(m));
-}
-INLINE float avx2_hsum(__m256 v)
-{
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
 }
 INLINE float avx2_hmax(__m256 v)
 {
@@ -126,7 +128,6 @@ INLINE float avx2_hmax(__m256 v)
 #undef VFMA
 #undef VLOADN
 #undef VSTOREN
-#undef VHSUM
 #undef VHMAX
 #undef VMIN
 #undef VMAX
@@ -143,7 +144,6 @@ typedef int32_t v16i __attribute__((vector_size(64)));
 #define VLOADN(p, n, fill) \
     ((v16f)_mm512_mask_loadu_ps(_mm512_set1_ps(fill), avx512_mask(n), p))
 #define VSTOREN(p, v, n) _mm512_mask_storeu_ps(p, avx512_mask(n), (__m512)(v))
-#define VHSUM(v) _mm512_reduce_add_ps((__m512)(v))
 #define VHMAX(v) _mm512_reduce_max_ps((__m512)(v))
 #define VMIN(a, b) ((v16f)_mm512_min_ps((__m512)(a), (__m512)(b)))
 #define VMAX(a, b) ((v16f)_mm512_max_ps((__m512)(a), (__m512)(b)))
@@ -159,7 +159,6 @@ INLINE __mmask16 avx512_mask(size_t n)
 #undef VFMA
 #undef VLOADN
 #undef VSTOREN
-#undef VHSUM
 #undef VHMAX
 #undef VMIN
 #undef VMAX

@@ -53,26 +53,55 @@ static void KR(bias_gelu)(float *x, const float *bias, size_t rows,
     }
 }
 
+/* Sums run on 8 lanes in every set, so that LayerNorm and softmax give
+ * the same bits on AVX2 and AVX-512 (as the dense layers do): a W-lane
+ * vector adds to an 8-lane accumulator as its low then its high half,
+ * which is the order the 8-lane set adds the same elements in. */
+INLINE v8f KR(add8)(v8f acc, VF v)
+{
+    v8f h;
+    for (size_t i = 0; i < sizeof(VF) / sizeof(v8f); i++) {
+        memcpy(&h, (const char *)&v + i * sizeof h, sizeof h);
+        acc += h;
+    }
+    return acc;
+}
+
+/* acc + the last n < W elements of a row (as 8-lane chunks, zero-padded):
+ * v holds them in its first n lanes, whatever the rest. */
+INLINE v8f KR(add8_n)(v8f acc, VF v, size_t n)
+{
+    float t[sizeof(VF) / sizeof(float)] = {0};
+    memcpy(t, &v, n * sizeof *t);
+    for (size_t i = 0; i < n; i += 8) {
+        v8f h;
+        memcpy(&h, t + i, sizeof h);
+        acc += h;
+    }
+    return acc;
+}
+
 /* LayerNorm of one row in place: two passes (mean, then centred variance)
- * with W partial sums each; the ragged end is padded with zeros, and with
- * the mean for the variance. */
+ * with 8 partial sums each (add8) and the same tree at the end (hsum8). */
 INLINE void KR(layernorm_row)(float *x, const float *gamma, const float *beta,
                               size_t dim, float eps)
 {
     size_t j = 0, n = dim % W, end = dim - n;
-    VF acc = KR(vload_n)(x + end, n, 0.0f);
+    v8f acc = {0};
     for (; j < end; j += W)
-        acc += KR(vload)(x + j);
-    float mean = KR(vhsum)(acc) / (float)dim;
+        acc = KR(add8)(acc, KR(vload)(x + j));
+    acc = KR(add8_n)(acc, KR(vload_n)(x + end, n, 0.0f), n);
+    float mean = hsum8(acc) / (float)dim;
 
-    VF vm = KR(vsplat)(mean);
-    VF d = KR(vload_n)(x + end, n, mean) - vm;
-    acc = d * d;
+    VF vm = KR(vsplat)(mean), d;
+    v8f acc2 = {0};
     for (j = 0; j < end; j += W) {
         d = KR(vload)(x + j) - vm;
-        acc = KR(vfma)(d, d, acc);
+        acc2 = KR(add8)(acc2, d * d);
     }
-    float inv = 1.0f / sqrtf(KR(vhsum)(acc) / (float)dim + eps);
+    d = KR(vload_n)(x + end, n, mean) - vm;
+    acc2 = KR(add8_n)(acc2, d * d, n);
+    float inv = 1.0f / sqrtf(hsum8(acc2) / (float)dim + eps);
 
     VF vinv = KR(vsplat)(inv), zero = KR(vsplat)(0.0f);
     for (j = 0; j < end; j += W)
@@ -142,27 +171,26 @@ static void KR(softmax_rows)(float *x, size_t rows, size_t cols)
 {
     for (size_t r = 0; r < rows; r++, x += cols) {
         size_t j = 0, n = cols % W, end = cols - n;
-        /* The ragged end is padded with -inf, whose exp is clamped to
-         * e^-87.3 ~ 1e-38: W of them are below half an ulp of the sum,
-         * which is >= 1 (the maximum's term), so they change nothing. */
+        /* The ragged end is padded with -inf; its padding never reaches
+         * the sum (add8_n). */
         VF t = KR(vload_n)(x + end, n, -INFINITY);
         VF vm = t;
         for (; j < end; j += W)
             vm = KR(vmax)(vm, KR(vload)(x + j));
         vm = KR(vsplat)(KR(vhmax)(vm));
 
-        VF sum = KR(vsplat)(0.0f);
-        if (n) {
-            t = KR(vexp)(t - vm);
-            KR(vstore_n)(x + end, t, n);
-            sum = t;
-        }
+        v8f sum = {0};
         for (j = 0; j < end; j += W) {
             VF e = KR(vexp)(KR(vload)(x + j) - vm);
             KR(vstore)(x + j, e);
-            sum += e;
+            sum = KR(add8)(sum, e);
         }
-        VF inv = KR(vsplat)(1.0f / KR(vhsum)(sum));
+        if (n) {
+            t = KR(vexp)(t - vm);
+            KR(vstore_n)(x + end, t, n);
+            sum = KR(add8_n)(sum, t, n);
+        }
+        VF inv = KR(vsplat)(1.0f / hsum8(sum));
         for (j = 0; j < end; j += W)
             KR(vstore)(x + j, KR(vload)(x + j) * inv);
         if (n)

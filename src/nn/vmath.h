@@ -1,10 +1,10 @@
 /* vmath.h — the vector helpers of kernels.c (load, store, splat, select,
- * min, max, fused multiply-add, horizontal sum and max, exp, erfc, GELU),
+ * min, max, fused multiply-add, horizontal max, exp, erfc, GELU),
  * written once for any vector width.  Only kernels.c includes it, once per
  * instruction set, with VF (a float vector type), VI (the int32 vector of
  * as many lanes), SFX (a suffix for the names) and VFMA(a, b, c) (a * b + c:
  * one rounding where the set has FMA, two where it has not) defined, and
- * optionally the set's own VLOADN, VSTOREN, VHSUM, VHMAX, VMIN, VMAX; INLINE is
+ * optionally the set's own VLOADN, VSTOREN, VHMAX, VMIN, VMAX; INLINE is
  * kernels.c's.  Every helper but the horizontal ones is lane-wise, so a
  * lane's result is the same bits at any width of the same set.
  * Without VF (included alone) it defines nothing. */
@@ -97,20 +97,8 @@ INLINE void VM(vstore_n)(float *p, VF v, size_t n)
 #endif
 }
 
-/* The sum and the maximum of the lanes (VHSUM, VHMAX where the set has a
- * shuffle tree; a fixed order either way). */
-INLINE float VM(vhsum)(VF v)
-{
-#ifdef VHSUM
-    return VHSUM(v);
-#else
-    float s = 0;
-    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
-        s += v[i];
-    return s;
-#endif
-}
-
+/* The maximum of the lanes (VHMAX where the set has a shuffle tree; the
+ * maximum is the same whatever the order). */
 INLINE float VM(vhmax)(VF v)
 {
 #ifdef VHMAX
