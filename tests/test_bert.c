@@ -155,10 +155,16 @@ static void check_model(const char *dir, const char *jsonl, const char *key,
 
 static void test_testdata(void)
 {
-    check_model("testdata/tiny-bert", "testdata/tiny-bert/logits.jsonl",
-                "logits", 1e-4);
-    check_model("testdata/tiny-xlmr", "testdata/tiny-xlmr/logits.jsonl",
-                "logits", 1e-4);
+    /* The last layer folded (the default) and as written. */
+    for (int fold = 1; fold >= 0; fold--) {
+        if (!fold)
+            setenv("RERANK_FOLD_LAST", "0", 1);
+        check_model("testdata/tiny-bert", "testdata/tiny-bert/logits.jsonl",
+                    "logits", 1e-4);
+        check_model("testdata/tiny-xlmr", "testdata/tiny-xlmr/logits.jsonl",
+                    "logits", 1e-4);
+    }
+    unsetenv("RERANK_FOLD_LAST");
 }
 
 static void test_golden(void)

@@ -152,6 +152,8 @@ struct bert_model {
     enum pgemm_path ppath;    /* float dense layers' kernel; PGEMM_NONE:
                                  sgemm on the float weights */
     bool packed;              /* the p_* weights are made */
+    bool fold_last;           /* scoring folds the last layer's attention
+                                 (fold_task); RERANK_FOLD_LAST=0: not */
     enum qgemm_path qpath;    /* their GEMM kernel */
     struct qscratch *qs;      /* (n_qs) per worker, for quantized layers */
     size_t n_qs;
@@ -459,6 +461,8 @@ static struct model *load(const struct model_dir *d, const struct variant *v,
     m->base.n_labels = m->n_labels;
     m->base.max_tokens = max_tokens(m);
     m->ppath = pgemm_best();
+    const char *fold = getenv("RERANK_FOLD_LAST");
+    m->fold_last = !(fold && strcmp(fold, "0") == 0);
     m->head_tmp = xmalloc(m->hidden * sizeof *m->head_tmp);
     long n_cpu = sysconf(_SC_NPROCESSORS_ONLN);
     bert_set_threads(&m->base, n_cpu > 0 ? (int)(n_cpu < 64 ? n_cpu : 64) : 1);
@@ -591,6 +595,9 @@ struct pass {
     int stage;                  /* STAGE_* */
     bool first_only;            /* this layer's queries: each sequence's
                                    first token only (see encode) */
+    bool fold_last;             /* the last layer's attention folded
+                                   (fold_task): no keys, values or
+                                   queries from the span tasks */
 };
 
 enum { STAGE_FIRST_QKV, STAGE_LAYER_REST };
@@ -646,7 +653,7 @@ static void span_task(void *ctx, size_t task, int worker)
                            h, m->eps);
         next = ps->layer + 1;
     }
-    if (next < m->n_layer) {
+    if (next < m->n_layer && !(ps->fold_last && next + 1 == m->n_layer)) {
         /* qkv = x W_qkv^T + b: query, key and value in one GEMM */
         const struct bert_layer *L = &m->layers[next];
         dense(m, worker, L->qkv_w, &L->p_qkv, &L->q_qkv, rows, 3 * h, h, x,
@@ -686,6 +693,59 @@ static void attention_task(void *ctx, size_t task, int worker)
         matmul(rows, d, nk, 1.0f, scores, nk, v, ld, false, 0.0f,
                out + r * h, h);
     }
+}
+
+/* Fold task (sequence): the last layer's attention for the first token
+ * alone, without the keys and values of the other tokens.  With q the
+ * first token's query, X the layer's input rows (the keys' tokens) and
+ * per head h: q.k_j = q.(W_k x_j + b_k) = (W_k^T q).x_j + q.b_k, and
+ * sum_j p_j v_j = W_v (sum_j p_j x_j) + b_v (the p_j sum to 1).  So per
+ * head two vectors of hidden floats replace a key and a value per token:
+ * 2 n_keys hidden^2 multiply-adds become about 4 n_keys hidden (MiniLM
+ * shape: 1/32 of them), the same attention in another order of float
+ * sums.  Query, key-side and value-side products are float sgemv on the
+ * file's weights, for float and int8 models alike. */
+static void fold_task(void *ctx, size_t s, int worker)
+{
+    const struct pass *ps = ctx;
+    struct bert_model *m = ps->m;
+    const struct bert_layer *L = &m->layers[m->n_layer - 1];
+    size_t h = m->hidden, nh = m->n_head, d = h / nh;
+    size_t off = m->seq_off[s], len = m->seq_off[s + 1] - off;
+    size_t nk = ps->n_keys ? ps->n_keys[s] : len;
+    float scale = 1.0f / sqrtf((float)d);
+    const float *x = m->x + off * h;                /* (len, h) */
+    float *q = m->scratch + (size_t)worker * m->scratch_stride; /* (h) */
+    float *qt = q + h;                              /* (nh, h): W_k^T q */
+    float *xb = qt + nh * h;                        /* (nh, h): P X */
+    float *sc = xb + nh * h;                        /* (nh, nk) */
+    const float *wq = L->qkv_w, *wk = wq + h * h, *wv = wk + h * h;
+    const float *bq = L->qkv_b, *bk = bq + h, *bv = bk + h;
+
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)h, (int)h, 1.0f, wq,
+                (int)h, x, 1, 0.0f, q, 1);
+    add_bias(q, bq, 1, h);
+    for (size_t hd = 0; hd < nh; hd++)             /* qt_h = W_k,h^T q_h */
+        cblas_sgemv(CblasRowMajor, CblasTrans, (int)d, (int)h, 1.0f,
+                    wk + hd * d * h, (int)h, q + hd * d, 1, 0.0f,
+                    qt + hd * h, 1);
+    /* scores = scale (qt X^T + q_h.b_k,h) */
+    matmul(nh, nk, h, scale, qt, h, x, h, true, 0.0f, sc, nk);
+    for (size_t hd = 0; hd < nh; hd++) {
+        float qb = 0;
+        for (size_t c = 0; c < d; c++)
+            qb += q[hd * d + c] * bk[hd * d + c];
+        for (size_t j = 0; j < nk; j++)
+            sc[hd * nk + j] += scale * qb;
+    }
+    softmax_rows(sc, nh, nk);
+    matmul(nh, h, nk, 1.0f, sc, nk, x, h, false, 0.0f, xb, h);
+    float *out = m->ctx + off * h;                  /* (h): every head */
+    for (size_t hd = 0; hd < nh; hd++)             /* out_h = W_v,h xb_h */
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)d, (int)h, 1.0f,
+                    wv + hd * d * h, (int)h, xb + hd * h, 1, 0.0f,
+                    out + hd * d, 1);
+    add_bias(out, bv, 1, h);
 }
 
 /* Pack task: dense weight task % 4 of layer task / 4. */
@@ -744,6 +804,8 @@ static int encode(struct bert_model *m, const struct encoding *const *seqs,
     model_reserve(&m->qkv, &m->cap_qkv, n_tok * 3 * h);
     model_reserve(&m->ctx, &m->cap_ctx, n_tok * h);
     size_t stride = SPAN_ROWS * (m->inter + h) + block * max_len;
+    if (first_only && h + m->n_head * (2 * h + max_len) > stride)
+        stride = h + m->n_head * (2 * h + max_len); /* fold_task's */
     if (stride > m->scratch_stride)
         m->scratch_stride = stride;
     model_reserve(&m->scratch, &m->cap_scratch, m->scratch_stride * workers);
@@ -766,7 +828,8 @@ static int encode(struct bert_model *m, const struct encoding *const *seqs,
     struct span *firsts = m->spans + n_spans;
     for (size_t s = 0; s < n_seqs; s++)
         firsts[s] = (struct span){m->seq_off[s], 1};
-    struct pass ps = {m, n_keys, m->spans, 0, STAGE_FIRST_QKV, false};
+    struct pass ps = {m, n_keys, m->spans, 0, STAGE_FIRST_QKV, false,
+                      first_only && m->fold_last};
 
     pack_weights(m);
     embed(m, seqs, n_seqs, n_tok);
@@ -775,7 +838,10 @@ static int encode(struct bert_model *m, const struct encoding *const *seqs,
     for (size_t l = 0; l < m->n_layer; l++) {
         ps.layer = l;
         ps.first_only = first_only && l + 1 == m->n_layer;
-        pool_run(m->pool, n_seqs * m->n_head, attention_task, &ps);
+        if (ps.first_only && ps.fold_last)
+            pool_run(m->pool, n_seqs, fold_task, &ps);
+        else
+            pool_run(m->pool, n_seqs * m->n_head, attention_task, &ps);
         if (ps.first_only)
             ps.spans = firsts;
         pool_run(m->pool, ps.first_only ? n_seqs : n_spans, span_task, &ps);
