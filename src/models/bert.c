@@ -45,6 +45,7 @@
 
 #include "nn/kernels.h"
 #include "models/model.h"
+#include "nn/attention.h"
 #include "nn/pgemm.h"
 #include "nn/pool.h"
 #include "nn/quant.h"
@@ -152,6 +153,8 @@ struct bert_model {
     enum pgemm_path ppath;    /* float dense layers' kernel; PGEMM_NONE:
                                  sgemm on the float weights */
     bool packed;              /* the p_* weights are made */
+    enum attention_path apath; /* attention's kernel; ATTENTION_NONE:
+                                 sgemm and softmax_rows */
     enum qgemm_path qpath;    /* their GEMM kernel */
     struct qscratch *qs;      /* (n_qs) per worker, for quantized layers */
     size_t n_qs;
@@ -162,8 +165,10 @@ struct bert_model {
     float *qkv;               /* (n_tokens, 3*hidden) */
     float *ctx;               /* (n_tokens, hidden) attention output */
     float *scratch;           /* per worker: ffn (SPAN_ROWS, inter),
-                                 tmp (SPAN_ROWS, hidden), scores (one
-                                 attention block: <= ATTN_BLOCK * max_len) */
+                                 tmp (SPAN_ROWS, hidden), then
+                                 attention's: attention_scratch, or with
+                                 sgemm one block's scores (<= ATTN_BLOCK *
+                                 max_len) */
     size_t *seq_off;          /* (n_seqs + 1) first row of each sequence */
     struct span *spans;       /* row spans of the dense layers, then one
                                  per sequence on its first row */
@@ -459,6 +464,7 @@ static struct model *load(const struct model_dir *d, const struct variant *v,
     m->base.n_labels = m->n_labels;
     m->base.max_tokens = max_tokens(m);
     m->ppath = pgemm_best();
+    m->apath = attention_best();
     m->head_tmp = xmalloc(m->hidden * sizeof *m->head_tmp);
     long n_cpu = sysconf(_SC_NPROCESSORS_ONLN);
     bert_set_threads(&m->base, n_cpu > 0 ? (int)(n_cpu < 64 ? n_cpu : 64) : 1);
@@ -655,9 +661,9 @@ static void span_task(void *ctx, size_t task, int worker)
     }
 }
 
-/* Attention task (sequence, head): ctx = softmax(Q K^T / sqrt(d)) V over
- * blocks of ATTN_BLOCK query rows, Q, K and V read as column slices of
- * qkv(n_tokens, 3*hidden). */
+/* Attention task (sequence, head): ctx = softmax(Q K^T / sqrt(d)) V, Q, K
+ * and V read as column slices of qkv(n_tokens, 3*hidden): on our kernel
+ * (attention.h), or with sgemm over blocks of ATTN_BLOCK query rows. */
 static void attention_task(void *ctx, size_t task, int worker)
 {
     const struct pass *ps = ctx;
@@ -676,6 +682,11 @@ static void attention_task(void *ctx, size_t task, int worker)
     const float *k = q + h;                         /* (len, d), stride ld */
     const float *v = q + 2 * h;                     /* (len, d), stride ld */
     float *out = m->ctx + off * h + hd * d;         /* (len, d), stride h */
+    if (m->apath != ATTENTION_NONE) {
+        attention_head(m->apath, nq, nk, d, scale, q, ld, k, ld, v, ld, out,
+                       h, scores);
+        return;
+    }
     for (size_t r = 0; r < nq; r += ATTN_BLOCK) {
         size_t rows = nq - r < ATTN_BLOCK ? nq - r : ATTN_BLOCK;
         /* scores = Q_block K^T / sqrt(d) */
@@ -743,7 +754,11 @@ static int encode(struct bert_model *m, const struct encoding *const *seqs,
     model_reserve(&m->x, &m->cap_x, n_tok * h);
     model_reserve(&m->qkv, &m->cap_qkv, n_tok * 3 * h);
     model_reserve(&m->ctx, &m->cap_ctx, n_tok * h);
-    size_t stride = SPAN_ROWS * (m->inter + h) + block * max_len;
+    size_t stride =
+        SPAN_ROWS * (m->inter + h) +
+        (m->apath != ATTENTION_NONE
+             ? attention_scratch(max_len, max_len, h / m->n_head)
+             : block * max_len);
     if (stride > m->scratch_stride)
         m->scratch_stride = stride;
     model_reserve(&m->scratch, &m->cap_scratch, m->scratch_stride * workers);
