@@ -1,25 +1,133 @@
 /* attention.c — see attention.h.
  *
  * Scratch: kt (d, nkp), the head's keys transposed, columns past nk zero;
- * then p (ATTENTION_ROWS, nkp), a block's scores and then probabilities.
+ * then p (ATTENTION_ROWS, nkp), a block's scores and then their
+ * exponentials (the softmax's division is left to the output row).
  * A score tile keeps MR rows x NV vectors of keys in registers for the
  * whole of d (broadcasting q[i][c], one load of kt row c per vector); a
  * product tile keeps MR rows x NV vectors of the head's d columns for the
- * whole of nk (broadcasting p[i][j], one load of v row j per vector).  A
+ * whole of nk (broadcasting e[i][j], one load of v row j per vector).  A
  * tile of fewer rows or vectors is the same code with fewer; both paths
  * are compiled with target attributes (as nn/pgemm.c), so the Makefile
  * needs no -m flags. */
 #include "nn/attention.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "nn/kernels.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define ATTENTION_X86 1
+#endif
+
+/* The vector helpers of nn/vmath.h (exp) on 8 lanes for every path and,
+ * with GCC, on 16 for the AVX-512 one; they are lane-wise, so a lane's
+ * bits are the same at either width.  The vectors only live inside
+ * inlined helpers, so the calling-convention warning concerns no call. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+#define INLINE static inline __attribute__((always_inline))
+
+typedef float af8 __attribute__((vector_size(32)));
+typedef int32_t ai8 __attribute__((vector_size(32)));
+#define VF af8
+#define VI ai8
+#define SFX
+#include "nn/vmath.h"
+#undef VF
+#undef VI
+#undef SFX
+
+#if defined(ATTENTION_X86) && !defined(__clang__)
+#define ATTENTION_V16 1
+typedef float af16 __attribute__((vector_size(64)));
+typedef int32_t ai16 __attribute__((vector_size(64)));
+#define VF af16
+#define VI ai16
+#define SFX 16
+#include "nn/vmath.h"
+#undef VF
+#undef VI
+#undef SFX
+#endif
+
+/* The sum of 16 partial sums s[l] (lanes l and l + 8 of a 16-lane sum
+ * given as its halves lo and hi), in one fixed tree. */
+INLINE float sum16(af8 lo, af8 hi)
+{
+    af8 v = lo + hi;
+    return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+}
+
+/* Softmax of one row of scores p[0..nk), nkp (a multiple of 16) floats:
+ * p[j] = exp(p[j] - max) (nn/vmath.h's vexp), 0 past nk; returns
+ * 1 / sum, the sum of 16 partial sums (over j = l mod 16, ascending j)
+ * added by sum16.  8 lanes at a time. */
+INLINE float softmax_row8(float *p, size_t nk, size_t nkp)
+{
+    const ai8 lane = {0, 1, 2, 3, 4, 5, 6, 7};
+    size_t full = nk / 8 * 8; /* then at most one ragged vector */
+    af8 vm = vsplat(-INFINITY);
+    for (size_t j = 0; j < full; j += 8)
+        vm = vmax(vm, vload(p + j));
+    if (full < nk)
+        vm = vmax(vm, vselect(lane + (int32_t)full < (int32_t)nk,
+                              vload(p + full), vsplat(-INFINITY)));
+    float m = vm[0];
+    for (int l = 1; l < 8; l++)
+        m = vm[l] > m ? vm[l] : m;
+    af8 s[2] = {vsplat(0.0f), vsplat(0.0f)}, vmx = vsplat(m);
+    for (size_t j = 0; j < full; j += 8) {
+        af8 e = vexp(vload(p + j) - vmx);
+        vstore(p + j, e);
+        s[j / 8 % 2] += e;
+    }
+    for (size_t j = full; j < nkp; j += 8) {
+        af8 e = vselect(lane + (int32_t)j < (int32_t)nk,
+                        vexp(vload(p + j) - vmx), vsplat(0.0f));
+        vstore(p + j, e);
+        s[j / 8 % 2] += e;
+    }
+    return 1.0f / sum16(s[0], s[1]);
+}
+
+#ifdef ATTENTION_V16
+/* softmax_row8 16 lanes at a time: the same bits. */
+INLINE float softmax_row16(float *p, size_t nk, size_t nkp)
+{
+    const ai16 lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    size_t full = nk / 16 * 16; /* then at most one ragged vector */
+    af16 vm = vsplat16(-INFINITY);
+    for (size_t j = 0; j < full; j += 16)
+        vm = vmax16(vm, vload16(p + j));
+    if (full < nk)
+        vm = vmax16(vm, vselect16(lane + (int32_t)full < (int32_t)nk,
+                                  vload16(p + full), vsplat16(-INFINITY)));
+    float m = vm[0];
+    for (int l = 1; l < 16; l++)
+        m = vm[l] > m ? vm[l] : m;
+    af16 s = vsplat16(0.0f), vmx = vsplat16(m);
+    for (size_t j = 0; j < full; j += 16) {
+        af16 e = vexp16(vload16(p + j) - vmx);
+        vstore16(p + j, e);
+        s += e;
+    }
+    if (full < nk) {
+        af16 e = vselect16(lane + (int32_t)full < (int32_t)nk,
+                           vexp16(vload16(p + full) - vmx), vsplat16(0.0f));
+        vstore16(p + full, e);
+        s += e;
+    }
+    af8 lo, hi;
+    memcpy(&lo, &s, sizeof lo);
+    memcpy(&hi, (char *)&s + sizeof lo, sizeof hi);
+    return 1.0f / sum16(lo, hi);
+}
+#else
+#define softmax_row16 softmax_row8
 #endif
 
 static size_t pad_keys(size_t nk)
@@ -99,8 +207,8 @@ static void scores_ref(size_t rows, size_t nkp, size_t d, float scale,
 }
 
 static void values_ref(size_t rows, size_t nk, size_t d, const float *p,
-                       size_t ldp, const float *v, size_t ldv, float *out,
-                       size_t ldo)
+                       size_t ldp, const float *inv, const float *v,
+                       size_t ldv, float *out, size_t ldo)
 {
     for (size_t i = 0; i < rows; i++) {
         float *o = out + i * ldo;
@@ -111,6 +219,8 @@ static void values_ref(size_t rows, size_t nk, size_t d, const float *p,
             for (size_t c = 0; c < d; c++)
                 o[c] = fmaf(pij, v[j * ldv + c], o[c]);
         }
+        for (size_t c = 0; c < d; c++)
+            o[c] *= inv[i];
     }
 }
 
@@ -167,8 +277,8 @@ T512 void scores512(size_t mr, size_t nv, size_t d, float scale,
 #define VNV512 4
 
 T512 void values512(size_t mr, size_t nv, __mmask16 last, size_t nk,
-                    const float *p, size_t ldp, const float *v, size_t ldv,
-                    float *out, size_t ldo)
+                    const float *p, size_t ldp, const float *inv,
+                    const float *v, size_t ldv, float *out, size_t ldo)
 {
     __m512 c[VMR512][VNV512];
     __mmask16 m[VNV512];
@@ -202,7 +312,9 @@ T512 void values512(size_t mr, size_t nv, __mmask16 last, size_t nk,
 #pragma GCC unroll 4
         for (size_t u = 0; u < VNV512; u++)
             if (i < mr && u < nv)
-                _mm512_mask_storeu_ps(out + i * ldo + 16 * u, m[u], c[i][u]);
+                _mm512_mask_storeu_ps(
+                    out + i * ldo + 16 * u, m[u],
+                    _mm512_mul_ps(c[i][u], _mm512_set1_ps(inv[i])));
 }
 
 /* AVX2 score tile: mr (<= 4) rows x nv (<= 3) vectors of 8 keys. */
@@ -253,8 +365,8 @@ T256 void scores256(size_t mr, size_t nv, size_t d, float scale,
 #define VNV256 4
 
 T256 void values256(size_t mr, size_t nv, bool ragged, __m256i last,
-                    size_t nk, const float *p, size_t ldp, const float *v,
-                    size_t ldv, float *out, size_t ldo)
+                    size_t nk, const float *p, size_t ldp, const float *inv,
+                    const float *v, size_t ldv, float *out, size_t ldo)
 {
     __m256 c[VMR256][VNV256];
 #pragma GCC unroll 3
@@ -286,10 +398,11 @@ T256 void values256(size_t mr, size_t nv, bool ragged, __m256i last,
 #pragma GCC unroll 4
         for (size_t u = 0; u < VNV256; u++)
             if (i < mr && u < nv) {
+                __m256 o = _mm256_mul_ps(c[i][u], _mm256_set1_ps(inv[i]));
                 if (ragged && u + 1 == nv)
-                    _mm256_maskstore_ps(out + i * ldo + 8 * u, last, c[i][u]);
+                    _mm256_maskstore_ps(out + i * ldo + 8 * u, last, o);
                 else
-                    _mm256_storeu_ps(out + i * ldo + 8 * u, c[i][u]);
+                    _mm256_storeu_ps(out + i * ldo + 8 * u, o);
             }
 }
 
@@ -382,9 +495,10 @@ block512(size_t rows, size_t nk, size_t nkp, size_t d, float scale,
             }
         }
     }
+    float inv[ATTENTION_ROWS];
     for (size_t i = 0; i < rows; i++)
-        softmax_rows(p + i * nkp, 1, nk);
-    /* out(rows, d) = p v */
+        inv[i] = softmax_row16(p + i * nkp, nk, nkp);
+    /* out(rows, d) = p v / sum */
     for (size_t c = 0; c < d; c += 16 * VNV512) {
         size_t left = d - c;
         size_t nv = left >= 16 * VNV512 ? VNV512 : (left + 15) / 16;
@@ -396,18 +510,18 @@ block512(size_t rows, size_t nk, size_t nkp, size_t d, float scale,
             const float *pi = p + i * nkp, *vc = v + c;
             float *oi = out + i * ldo + c;
             switch (mr * 8 + nv) {
-                CASES_NV4(values512, 1, last, nk, pi, nkp, vc, ldv, oi, ldo)
-                CASES_NV4(values512, 2, last, nk, pi, nkp, vc, ldv, oi, ldo)
-                CASES_NV4(values512, 3, last, nk, pi, nkp, vc, ldv, oi, ldo)
-                CASES_NV4(values512, 4, last, nk, pi, nkp, vc, ldv, oi, ldo)
-                CASES_NV4(values512, 5, last, nk, pi, nkp, vc, ldv, oi, ldo)
-                CASES_NV4(values512, 6, last, nk, pi, nkp, vc, ldv, oi, ldo)
-                CASES_NV2(values512, 7, last, nk, pi, nkp, vc, ldv, oi, ldo)
-                CASES_NV2(values512, 8, last, nk, pi, nkp, vc, ldv, oi, ldo)
-                CASES_NV2(values512, 9, last, nk, pi, nkp, vc, ldv, oi, ldo)
-                CASES_NV2(values512, 10, last, nk, pi, nkp, vc, ldv, oi, ldo)
-                CASES_NV2(values512, 11, last, nk, pi, nkp, vc, ldv, oi, ldo)
-                CASES_NV2(values512, 12, last, nk, pi, nkp, vc, ldv, oi, ldo)
+                CASES_NV4(values512, 1, last, nk, pi, nkp, inv + i, vc, ldv, oi, ldo)
+                CASES_NV4(values512, 2, last, nk, pi, nkp, inv + i, vc, ldv, oi, ldo)
+                CASES_NV4(values512, 3, last, nk, pi, nkp, inv + i, vc, ldv, oi, ldo)
+                CASES_NV4(values512, 4, last, nk, pi, nkp, inv + i, vc, ldv, oi, ldo)
+                CASES_NV4(values512, 5, last, nk, pi, nkp, inv + i, vc, ldv, oi, ldo)
+                CASES_NV4(values512, 6, last, nk, pi, nkp, inv + i, vc, ldv, oi, ldo)
+                CASES_NV2(values512, 7, last, nk, pi, nkp, inv + i, vc, ldv, oi, ldo)
+                CASES_NV2(values512, 8, last, nk, pi, nkp, inv + i, vc, ldv, oi, ldo)
+                CASES_NV2(values512, 9, last, nk, pi, nkp, inv + i, vc, ldv, oi, ldo)
+                CASES_NV2(values512, 10, last, nk, pi, nkp, inv + i, vc, ldv, oi, ldo)
+                CASES_NV2(values512, 11, last, nk, pi, nkp, inv + i, vc, ldv, oi, ldo)
+                CASES_NV2(values512, 12, last, nk, pi, nkp, inv + i, vc, ldv, oi, ldo)
             default:
                 break;
             }
@@ -436,8 +550,9 @@ block256(size_t rows, size_t nk, size_t nkp, size_t d, float scale,
             }
         }
     }
+    float inv[ATTENTION_ROWS];
     for (size_t i = 0; i < rows; i++)
-        softmax_rows(p + i * nkp, 1, nk);
+        inv[i] = softmax_row8(p + i * nkp, nk, nkp);
     for (size_t c = 0; c < d; c += 8 * VNV256) {
         size_t left = d - c;
         size_t nv = left >= 8 * VNV256 ? VNV256 : (left + 7) / 8;
@@ -452,22 +567,22 @@ block256(size_t rows, size_t nk, size_t nkp, size_t d, float scale,
             float *oi = out + i * ldo + c;
             if (ragged)
                 switch (mr * 8 + nv) {
-                    CASES_NV4(values256, 1, true, last, nk, pi, nkp, vc, ldv,
+                    CASES_NV4(values256, 1, true, last, nk, pi, nkp, inv + i, vc, ldv,
                               oi, ldo)
-                    CASES_NV4(values256, 2, true, last, nk, pi, nkp, vc, ldv,
+                    CASES_NV4(values256, 2, true, last, nk, pi, nkp, inv + i, vc, ldv,
                               oi, ldo)
-                    CASES_NV4(values256, 3, true, last, nk, pi, nkp, vc, ldv,
+                    CASES_NV4(values256, 3, true, last, nk, pi, nkp, inv + i, vc, ldv,
                               oi, ldo)
                 default:
                     break;
                 }
             else
                 switch (mr * 8 + nv) {
-                    CASES_NV4(values256, 1, false, last, nk, pi, nkp, vc, ldv,
+                    CASES_NV4(values256, 1, false, last, nk, pi, nkp, inv + i, vc, ldv,
                               oi, ldo)
-                    CASES_NV4(values256, 2, false, last, nk, pi, nkp, vc, ldv,
+                    CASES_NV4(values256, 2, false, last, nk, pi, nkp, inv + i, vc, ldv,
                               oi, ldo)
-                    CASES_NV4(values256, 3, false, last, nk, pi, nkp, vc, ldv,
+                    CASES_NV4(values256, 3, false, last, nk, pi, nkp, inv + i, vc, ldv,
                               oi, ldo)
                 default:
                     break;
@@ -508,9 +623,10 @@ void attention_head(enum attention_path path, size_t nq, size_t nk, size_t d,
             continue;
         }
 #endif
+        float inv[ATTENTION_ROWS];
         scores_ref(rows, nkp, d, scale, qr, ldq, kt, p);
         for (size_t i = 0; i < rows; i++)
-            softmax_rows(p + i * nkp, 1, nk);
-        values_ref(rows, nk, d, p, nkp, v, ldv, outr, ldo);
+            inv[i] = softmax_row8(p + i * nkp, nk, nkp);
+        values_ref(rows, nk, d, p, nkp, inv, v, ldv, outr, ldo);
     }
 }

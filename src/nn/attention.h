@@ -7,22 +7,25 @@
  * more time packing its operands than multiplying them.  Here the head's
  * keys are copied once, transposed, into scratch (d rows of nk floats,
  * padded to ATTENTION_PAD), and the query rows go through in blocks of
- * ATTENTION_ROWS: a block's scores, its softmax, then its products with V,
- * all while the block is in L1.
+ * ATTENTION_ROWS: a block's scores, their exponentials, then their
+ * products with V, all while the block is in L1.
  *
- * Summation orders, the same on every path (so AVX-512 and AVX2 give the
- * same bits), each a chain of fused multiply-adds starting from zero:
+ * Arithmetic, the same on every path (so AVX-512, AVX2 and the portable
+ * path give the same bits), with fma chains starting from zero:
  *     s[i][j]   = scale * fma(q[i][d-1], k[j][d-1], ... fma(q[i][0], k[j][0], 0))
- *     p[i][]    = softmax_rows(s[i][0..nk-1])      (nn/kernels.h)
- *     out[i][c] = fma(p[i][nk-1], v[nk-1][c], ... fma(p[i][0], v[0][c], 0))
+ *     e[i][j]   = vexp(s[i][j] - max_j s[i][j])          (nn/vmath.h)
+ *     z[i]      = the 16 partial sums of e[i][j] over j = l (mod 16),
+ *                 j ascending, added in a fixed tree (attention.c: sum16)
+ *     out[i][c] = fma(e[i][nk-1], v[nk-1][c], ... fma(e[i][0], v[0][c], 0))
+ *                 * (1 / z[i])
  * Each row is computed by the same operations whatever its block, tile or
  * neighbours: a row's result depends only on its own q row, k and v
  * (batch and thread invariance by construction).
  *
  * Paths, by CPU feature at run time: AVX512F, AVX2 + FMA, and a portable
- * C one (fmaf; the same bits again where fmaf is exact).  Scratch is
- * attention_scratch(nq, nk, d) = (d + ATTENTION_ROWS) * pad(nk) floats,
- * whatever nq: 0.6 MiB for nk = 2048 and d = 64, 2.3 MiB for nk = 8192. */
+ * C one (fmaf).  Scratch is attention_scratch(nq, nk, d) =
+ * (d + ATTENTION_ROWS) * pad(nk) floats, whatever nq: 0.7 MiB for
+ * nk = 2048 and d = 64, 2.8 MiB for nk = 8192. */
 #ifndef RERANK_ATTENTION_H
 #define RERANK_ATTENTION_H
 
