@@ -22,8 +22,8 @@
  * packed into one (n_tokens, hidden) matrix without padding; dense layers
  * run as GEMMs over spans of each sequence's rows (see SPAN_ROWS for why not
  * over the whole batch), attention per sequence and head over blocks of
- * query rows, so memory for scores is bounded by ATTN_BLOCK * seq_len
- * whatever the sequence length.  Both kinds of task spread over a thread
+ * query rows (nn/attention.h; with sgemm, ATTN_BLOCK rows), so memory for
+ * scores is bounded by a block times seq_len whatever the sequence length.  Both kinds of task spread over a thread
  * pool, and nothing in a sequence's computation depends on its neighbours
  * in the batch or on the thread count.  On CPUs with FMA the float dense
  * layers run on weights packed once at the first forward pass (pgemm.h:

@@ -1,9 +1,10 @@
 /* vmath.h — the vector helpers of kernels.c (load, store, splat, select,
  * min, max, exp, erfc, GELU), written once for any vector width.  Only
- * kernels.c includes it, once per width, with VF (a float vector type), VI
- * (the int32 vector of as many lanes) and SFX (a suffix for the names,
- * empty for the 8-lane set) defined; INLINE is kernels.c's.  Every helper
- * is lane-wise, so a lane's result is the same bits at any width.
+ * kernels.c and attention.c include it, once per width, with VF (a float
+ * vector type), VI (the int32 vector of as many lanes) and SFX (a suffix
+ * for the names, empty for the 8-lane set) defined; INLINE is the
+ * includer's.  Every helper is lane-wise, so a lane's result is the same
+ * bits at any width.
  * Without VF (included alone) it defines nothing. */
 #include <stddef.h>
 #include <string.h>
