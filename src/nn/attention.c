@@ -54,12 +54,34 @@ typedef int32_t ai16 __attribute__((vector_size(64)));
 #undef SFX
 #endif
 
+/* v's lanes in the order given (indices of v's lanes). */
+#ifdef __clang__
+#define SHUF8(v, a, b, c, d, e, f, g, h)                                     \
+    __builtin_shufflevector(v, v, a, b, c, d, e, f, g, h)
+#else
+#define SHUF8(v, a, b, c, d, e, f, g, h)                                     \
+    __builtin_shuffle(v, (ai8){a, b, c, d, e, f, g, h})
+#endif
+
 /* The sum of 16 partial sums s[l] (lanes l and l + 8 of a 16-lane sum
- * given as its halves lo and hi), in one fixed tree. */
+ * given as its halves lo and hi), in one fixed tree:
+ *     v = lo + hi, ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]))
+ * computed with shuffles. */
 INLINE float sum16(af8 lo, af8 hi)
 {
     af8 v = lo + hi;
-    return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+    af8 w = v + SHUF8(v, 4, 5, 6, 7, 0, 1, 2, 3);
+    af8 x = w + SHUF8(w, 1, 0, 3, 2, 5, 4, 7, 6);
+    return x[0] + x[2];
+}
+
+/* The largest lane (exact in any order). */
+INLINE float hmax8(af8 v)
+{
+    v = vmax(v, SHUF8(v, 4, 5, 6, 7, 0, 1, 2, 3));
+    v = vmax(v, SHUF8(v, 2, 3, 0, 1, 6, 7, 4, 5));
+    v = vmax(v, SHUF8(v, 1, 0, 3, 2, 5, 4, 7, 6));
+    return v[0];
 }
 
 /* Softmax of one row of scores p[0..nk), nkp (a multiple of 16) floats:
@@ -76,9 +98,7 @@ INLINE float softmax_row8(float *p, size_t nk, size_t nkp)
     if (full < nk)
         vm = vmax(vm, vselect(lane + (int32_t)full < (int32_t)nk,
                               vload(p + full), vsplat(-INFINITY)));
-    float m = vm[0];
-    for (int l = 1; l < 8; l++)
-        m = vm[l] > m ? vm[l] : m;
+    float m = hmax8(vm);
     af8 s[2] = {vsplat(0.0f), vsplat(0.0f)}, vmx = vsplat(m);
     for (size_t j = 0; j < full; j += 8) {
         af8 e = vexp(vload(p + j) - vmx);
@@ -95,8 +115,10 @@ INLINE float softmax_row8(float *p, size_t nk, size_t nkp)
 }
 
 #ifdef ATTENTION_V16
-/* softmax_row8 16 lanes at a time: the same bits. */
-INLINE float softmax_row16(float *p, size_t nk, size_t nkp)
+/* softmax_row8 16 lanes at a time: the same bits (the max is exact in any
+ * order; the sum is sum16's tree in registers). */
+__attribute__((target("avx512f"))) INLINE float
+softmax_row16(float *p, size_t nk, size_t nkp)
 {
     const ai16 lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
     size_t full = nk / 16 * 16; /* then at most one ragged vector */
@@ -106,9 +128,7 @@ INLINE float softmax_row16(float *p, size_t nk, size_t nkp)
     if (full < nk)
         vm = vmax16(vm, vselect16(lane + (int32_t)full < (int32_t)nk,
                                   vload16(p + full), vsplat16(-INFINITY)));
-    float m = vm[0];
-    for (int l = 1; l < 16; l++)
-        m = vm[l] > m ? vm[l] : m;
+    float m = _mm512_reduce_max_ps((__m512)vm);
     af16 s = vsplat16(0.0f), vmx = vsplat16(m);
     for (size_t j = 0; j < full; j += 16) {
         af16 e = vexp16(vload16(p + j) - vmx);
@@ -121,10 +141,14 @@ INLINE float softmax_row16(float *p, size_t nk, size_t nkp)
         vstore16(p + full, e);
         s += e;
     }
-    af8 lo, hi;
-    memcpy(&lo, &s, sizeof lo);
-    memcpy(&hi, (char *)&s + sizeof lo, sizeof hi);
-    return 1.0f / sum16(lo, hi);
+    __m512 z = (__m512)s;
+    __m256 v = _mm256_add_ps(_mm512_castps512_ps256(z),
+                             _mm256_castpd_ps(_mm512_extractf64x4_pd(
+                                 _mm512_castps_pd(z), 1)));
+    __m128 w = _mm_add_ps(_mm256_castps256_ps128(v),
+                          _mm256_extractf128_ps(v, 1));
+    __m128 x = _mm_add_ps(w, _mm_shuffle_ps(w, w, 0xb1)); /* w0+w1, w2+w3 */
+    return 1.0f / _mm_cvtss_f32(_mm_add_ss(x, _mm_movehl_ps(x, x)));
 }
 #else
 #define softmax_row16 softmax_row8
