@@ -22,8 +22,8 @@
  * packed into one (n_tokens, hidden) matrix without padding; dense layers
  * run as GEMMs over spans of each sequence's rows (see SPAN_ROWS for why not
  * over the whole batch), attention per sequence and head over blocks of
- * query rows, so memory for scores is bounded by ATTN_BLOCK * seq_len
- * whatever the sequence length.  Both kinds of task spread over a thread
+ * query rows (nn/attention.h; with sgemm, ATTN_BLOCK rows), so memory for
+ * scores is bounded by a block times seq_len whatever the sequence length.  Both kinds of task spread over a thread
  * pool, and nothing in a sequence's computation depends on its neighbours
  * in the batch or on the thread count.  On CPUs with FMA the float dense
  * layers run on weights packed once at the first forward pass (pgemm.h:
@@ -45,6 +45,7 @@
 
 #include "nn/kernels.h"
 #include "models/model.h"
+#include "nn/attention.h"
 #include "nn/pgemm.h"
 #include "nn/pool.h"
 #include "nn/quant.h"
@@ -154,6 +155,8 @@ struct bert_model {
     bool packed;              /* the p_* weights are made */
     bool fold_last;           /* scoring folds the last layer's attention
                                  (fold_task); RERANK_FOLD_LAST=0: not */
+    enum attention_path apath; /* attention's kernel; ATTENTION_NONE:
+                                 sgemm and softmax_rows */
     enum qgemm_path qpath;    /* their GEMM kernel */
     struct qscratch *qs;      /* (n_qs) per worker, for quantized layers */
     size_t n_qs;
@@ -164,8 +167,10 @@ struct bert_model {
     float *qkv;               /* (n_tokens, 3*hidden) */
     float *ctx;               /* (n_tokens, hidden) attention output */
     float *scratch;           /* per worker: ffn (SPAN_ROWS, inter),
-                                 tmp (SPAN_ROWS, hidden), scores (one
-                                 attention block: <= ATTN_BLOCK * max_len) */
+                                 tmp (SPAN_ROWS, hidden), then
+                                 attention's: attention_scratch, or with
+                                 sgemm one block's scores (<= ATTN_BLOCK *
+                                 max_len) */
     size_t *seq_off;          /* (n_seqs + 1) first row of each sequence */
     struct span *spans;       /* row spans of the dense layers, then one
                                  per sequence on its first row */
@@ -463,6 +468,7 @@ static struct model *load(const struct model_dir *d, const struct variant *v,
     m->ppath = pgemm_best();
     const char *fold = getenv("RERANK_FOLD_LAST");
     m->fold_last = !(fold && strcmp(fold, "0") == 0);
+    m->apath = attention_best();
     m->head_tmp = xmalloc(m->hidden * sizeof *m->head_tmp);
     long n_cpu = sysconf(_SC_NPROCESSORS_ONLN);
     bert_set_threads(&m->base, n_cpu > 0 ? (int)(n_cpu < 64 ? n_cpu : 64) : 1);
@@ -662,9 +668,9 @@ static void span_task(void *ctx, size_t task, int worker)
     }
 }
 
-/* Attention task (sequence, head): ctx = softmax(Q K^T / sqrt(d)) V over
- * blocks of ATTN_BLOCK query rows, Q, K and V read as column slices of
- * qkv(n_tokens, 3*hidden). */
+/* Attention task (sequence, head): ctx = softmax(Q K^T / sqrt(d)) V, Q, K
+ * and V read as column slices of qkv(n_tokens, 3*hidden): on our kernel
+ * (attention.h), or with sgemm over blocks of ATTN_BLOCK query rows. */
 static void attention_task(void *ctx, size_t task, int worker)
 {
     const struct pass *ps = ctx;
@@ -683,6 +689,11 @@ static void attention_task(void *ctx, size_t task, int worker)
     const float *k = q + h;                         /* (len, d), stride ld */
     const float *v = q + 2 * h;                     /* (len, d), stride ld */
     float *out = m->ctx + off * h + hd * d;         /* (len, d), stride h */
+    if (m->apath != ATTENTION_NONE) {
+        attention_head(m->apath, nq, nk, d, scale, q, ld, k, ld, v, ld, out,
+                       h, scores);
+        return;
+    }
     for (size_t r = 0; r < nq; r += ATTN_BLOCK) {
         size_t rows = nq - r < ATTN_BLOCK ? nq - r : ATTN_BLOCK;
         /* scores = Q_block K^T / sqrt(d) */
@@ -803,7 +814,11 @@ static int encode(struct bert_model *m, const struct encoding *const *seqs,
     model_reserve(&m->x, &m->cap_x, n_tok * h);
     model_reserve(&m->qkv, &m->cap_qkv, n_tok * 3 * h);
     model_reserve(&m->ctx, &m->cap_ctx, n_tok * h);
-    size_t stride = SPAN_ROWS * (m->inter + h) + block * max_len;
+    size_t stride =
+        SPAN_ROWS * (m->inter + h) +
+        (m->apath != ATTENTION_NONE
+             ? attention_scratch(max_len, max_len, h / m->n_head)
+             : block * max_len);
     if (first_only && h + m->n_head * (2 * h + max_len) > stride)
         stride = h + m->n_head * (2 * h + max_len); /* fold_task's */
     if (stride > m->scratch_stride)

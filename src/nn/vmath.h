@@ -1,12 +1,13 @@
 /* vmath.h — the vector helpers of kernels.c (load, store, splat, select,
  * min, max, fused multiply-add, horizontal max, exp, erfc, GELU),
- * written once for any vector width.  Only kernels.c includes it, once per
- * instruction set, with VF (a float vector type), VI (the int32 vector of
- * as many lanes), SFX (a suffix for the names) and VFMA(a, b, c) (a * b + c:
- * one rounding where the set has FMA, two where it has not) defined, and
- * optionally the set's own VLOADN, VSTOREN, VHMAX, VMIN, VMAX; INLINE is
- * kernels.c's.  Every helper but the horizontal ones is lane-wise, so a
- * lane's result is the same bits at any width of the same set.
+ * written once for any vector width.  kernels.c includes it once per
+ * instruction set and attention.c once per width, with VF (a float vector
+ * type), VI (the int32 vector of as many lanes), SFX (a suffix for the
+ * names) and VFMA(a, b, c) (a * b + c: one rounding where the includer
+ * wants FMA, two where it does not) defined, and optionally the set's own
+ * VLOADN, VSTOREN, VHMAX, VMIN, VMAX; INLINE is the includer's.  Every
+ * helper but the horizontal ones is lane-wise, so a lane's result is the
+ * same bits at any width with the same VFMA.
  * Without VF (included alone) it defines nothing. */
 #include <stddef.h>
 #include <string.h>
