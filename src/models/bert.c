@@ -609,15 +609,16 @@ struct pass {
 enum { STAGE_FIRST_QKV, STAGE_LAYER_REST };
 
 /* One dense layer without its bias: y(rows, n) = x(rows, k) W^T, on the
- * float weights w (n, k), packed p, or, quantized, on q. */
+ * float weights w (n, k), packed p, or, quantized, on q (NULL: float). */
 static void dense(struct bert_model *m, int worker, const float *w,
                   const struct pgemm_w *p, const struct qlinear *q,
                   size_t rows, size_t n, size_t k, const float *x, size_t ldx,
                   float *y, size_t ldy)
 {
-    if (m->quantized)
+    if (q)
         qlinear_forward(q, m->qpath, x, ldx, rows, y, ldy, &m->qs[worker]);
-    else if (m->packed)
+    else if (m->packed && !m->quantized) /* a quantized model's float rows:
+                                            sgemv, packed or not */
         pgemm(p, m->ppath, x, ldx, rows, y, ldy);
     else if (rows == 1) /* sgemm would pack all of w for one row */
         cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)k, 1.0f, w,
@@ -643,18 +644,23 @@ static void span_task(void *ctx, size_t task, int worker)
 
     if (ps->stage == STAGE_LAYER_REST) {
         const struct bert_layer *L = &m->layers[ps->layer];
+        /* A quantized model's last layer on first tokens alone stays in
+         * float: a row per sequence costs next to nothing, and the score
+         * then carries no quantization error from it. */
+        bool q8 = m->quantized && !ps->first_only;
         /* x = LayerNorm(ctx W_o^T + b_o + x) */
-        dense(m, worker, L->attn_out_w, &L->p_attn_out, &L->q_attn_out,
-              rows, h, h, m->ctx + r0 * h, h, tmp, h);
+        dense(m, worker, L->attn_out_w, &L->p_attn_out,
+              q8 ? &L->q_attn_out : NULL, rows, h, h, m->ctx + r0 * h, h,
+              tmp, h);
         residual_layernorm(x, tmp, L->attn_out_b, L->attn_ln_w, L->attn_ln_b,
                            rows, h, m->eps);
         /* ffn = gelu(x W_i^T + b_i) */
-        dense(m, worker, L->inter_w, &L->p_inter, &L->q_inter, rows, inter, h,
-              x, h, ffn, inter);
+        dense(m, worker, L->inter_w, &L->p_inter, q8 ? &L->q_inter : NULL,
+              rows, inter, h, x, h, ffn, inter);
         bias_gelu(ffn, L->inter_b, rows, inter);
         /* x = LayerNorm(ffn W_out^T + b_out + x) */
-        dense(m, worker, L->out_w, &L->p_out, &L->q_out, rows, h, inter, ffn,
-              inter, tmp, h);
+        dense(m, worker, L->out_w, &L->p_out, q8 ? &L->q_out : NULL, rows, h,
+              inter, ffn, inter, tmp, h);
         residual_layernorm(x, tmp, L->out_b, L->out_ln_w, L->out_ln_b, rows,
                            h, m->eps);
         next = ps->layer + 1;
@@ -662,8 +668,8 @@ static void span_task(void *ctx, size_t task, int worker)
     if (next < m->n_layer && !(ps->fold_last && next + 1 == m->n_layer)) {
         /* qkv = x W_qkv^T + b: query, key and value in one GEMM */
         const struct bert_layer *L = &m->layers[next];
-        dense(m, worker, L->qkv_w, &L->p_qkv, &L->q_qkv, rows, 3 * h, h, x,
-              h, m->qkv + r0 * 3 * h, 3 * h);
+        dense(m, worker, L->qkv_w, &L->p_qkv, m->quantized ? &L->q_qkv : NULL,
+              rows, 3 * h, h, x, h, m->qkv + r0 * 3 * h, 3 * h);
         add_bias(m->qkv + r0 * 3 * h, L->qkv_b, rows, 3 * h);
     }
 }
