@@ -205,7 +205,7 @@ enum attention_path attention_best(void)
 size_t attention_scratch(size_t nq, size_t nk, size_t d)
 {
     (void)nq;
-    return (d + ATTENTION_ROWS) * pad_keys(nk);
+    return (2 * d + ATTENTION_ROWS) * pad_keys(nk);
 }
 
 /* kt(d, nkp) = k(nk, d)^T, columns nk..nkp-1 zero. */
@@ -626,6 +626,12 @@ void attention_head(enum attention_path path, size_t nq, size_t nk, size_t d,
 {
     size_t nkp = pad_keys(nk);
     float *kt = scratch, *p = scratch + d * nkp; /* (d, nkp), (ROWS, nkp) */
+    /* The head's values, contiguous (nk, d): the products then stream
+     * them instead of striding across the wide qkv rows. */
+    float *vc = p + ATTENTION_ROWS * nkp;
+    for (size_t j = 0; j < nk; j++)
+        memcpy(vc + j * d, v + j * ldv, d * sizeof *vc);
+    v = vc, ldv = d;
 #ifdef ATTENTION_X86
     if (path == ATTENTION_AVX512 || path == ATTENTION_AVX2)
         transpose_keys256(nk, d, k, ldk, kt, nkp);

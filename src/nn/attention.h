@@ -6,7 +6,9 @@
  * At a cross-encoder's sizes (tens of rows, d = 32 or 64) OpenBLAS spends
  * more time packing its operands than multiplying them.  Here the head's
  * keys are copied once, transposed, into scratch (d rows of nk floats,
- * padded to ATTENTION_PAD), and the query rows go through in blocks of
+ * padded to ATTENTION_PAD), its values once, contiguous (nk rows of d:
+ * the products then stream them rather than stride across the callers'
+ * wide rows), and the query rows go through in blocks of
  * ATTENTION_ROWS: a block's scores, their exponentials, then their
  * products with V, all while the block is in L1.
  *
@@ -24,8 +26,8 @@
  *
  * Paths, by CPU feature at run time: AVX512F, AVX2 + FMA, and a portable
  * C one (fmaf).  Scratch is attention_scratch(nq, nk, d) =
- * (d + ATTENTION_ROWS) * pad(nk) floats, whatever nq: 0.7 MiB for
- * nk = 2048 and d = 64, 2.8 MiB for nk = 8192. */
+ * (2 d + ATTENTION_ROWS) * pad(nk) floats, whatever nq: 1.2 MiB for
+ * nk = 2048 and d = 64, 4.8 MiB for nk = 8192. */
 #ifndef RERANK_ATTENTION_H
 #define RERANK_ATTENTION_H
 
