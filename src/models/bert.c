@@ -23,16 +23,21 @@
  * run as GEMMs over spans of each sequence's rows (see SPAN_ROWS for why not
  * over the whole batch), attention per sequence and head over blocks of
  * query rows (nn/attention.h; with sgemm, ATTN_BLOCK rows), so memory for
- * scores is bounded by a block times seq_len whatever the sequence length.  Both kinds of task spread over a thread
- * pool, and nothing in a sequence's computation depends on its neighbours
- * in the batch or on the thread count.  On CPUs with FMA the float dense
- * layers run on weights packed once at the first forward pass (pgemm.h:
- * OpenBLAS would re-pack them on every span), elsewhere on sgemm.
+ * scores is bounded by a block times seq_len whatever the sequence
+ * length.  Both kinds of task spread over a thread pool, and nothing in a
+ * sequence's computation depends on its neighbours in the batch or on the
+ * thread count.  On CPUs with FMA the float dense layers run on weights
+ * packed once at the first forward pass (pgemm.h: OpenBLAS would re-pack
+ * them on every span), elsewhere on sgemm.  Scoring needs the last layer
+ * for the first token only: its attention is folded into the layer's
+ * input (fold_task: no keys or values) and the rest runs on one row per
+ * sequence.
  *
  * With --quantize int8 the four dense layers of each encoder layer (query/
  * key/value, attention output, intermediate, output) run on int8 weights
  * (quant.h, exact int32 sums, so still batch-invariant); embeddings,
- * LayerNorm, attention's two products, softmax and the head stay float. */
+ * LayerNorm, attention's two products, softmax, the head and the scoring
+ * pass's last layer (one row per sequence) stay float. */
 #include <cblas.h>
 #include <jansson.h>
 #include <limits.h>
