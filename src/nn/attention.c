@@ -11,6 +11,7 @@
  * are compiled with target attributes (as nn/pgemm.c), so the Makefile
  * needs no -m flags. */
 #include "nn/attention.h"
+#include "nn/cpu.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -179,21 +180,20 @@ bool attention_available(enum attention_path path)
     return false;
 }
 
+static const char *const path_names[ATTENTION_N_PATHS] = {
+    [ATTENTION_NONE] = "none", [ATTENTION_REF] = "ref",
+    [ATTENTION_AVX2] = "avx2", [ATTENTION_AVX512] = "avx512"};
+
 const char *attention_path_name(enum attention_path path)
 {
-    static const char *const names[ATTENTION_N_PATHS] = {
-        [ATTENTION_NONE] = "none", [ATTENTION_REF] = "ref",
-        [ATTENTION_AVX2] = "avx2", [ATTENTION_AVX512] = "avx512"};
-    return (unsigned)path < ATTENTION_N_PATHS ? names[path] : "?";
+    return (unsigned)path < ATTENTION_N_PATHS ? path_names[path] : "?";
 }
 
 enum attention_path attention_best(void)
 {
-    const char *forced = getenv("RERANK_ATTENTION");
-    for (int p = 0; forced && p < ATTENTION_N_PATHS; p++)
-        if (strcmp(forced, attention_path_name((enum attention_path)p)) == 0 &&
-            attention_available((enum attention_path)p))
-            return (enum attention_path)p;
+    int p = cpu_forced_path("RERANK_ATTENTION", path_names, ATTENTION_N_PATHS);
+    if (p >= 0 && attention_available((enum attention_path)p))
+        return (enum attention_path)p;
     if (attention_available(ATTENTION_AVX512))
         return ATTENTION_AVX512;
     if (attention_available(ATTENTION_AVX2))

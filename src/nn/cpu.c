@@ -12,6 +12,15 @@
 #include <cpuid.h>
 #endif
 
+int cpu_forced_path(const char *var, const char *const *names, int n)
+{
+    const char *forced = getenv(var);
+    for (int p = 0; forced && p < n; p++)
+        if (strcmp(forced, names[p]) == 0)
+            return p;
+    return -1;
+}
+
 bool cpu_leaf7_1_eax(int bit)
 {
 #if defined(__x86_64__) && defined(__GNUC__)

@@ -32,4 +32,9 @@ const char *cpu_blas_core(bool avx512, bool bf16, const char *core);
  * x86-64.  The caller checks the OS saves the registers (AVX2, AVX-512). */
 bool cpu_leaf7_1_eax(int bit);
 
+/* The kernel an environment variable forces (RERANK_PGEMM, RERANK_QGEMM,
+ * RERANK_ATTENTION): the index of its value among names[0..n), or -1 when
+ * it is unset or names none of them. */
+int cpu_forced_path(const char *var, const char *const *names, int n);
+
 #endif

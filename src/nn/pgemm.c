@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/cpu.h"
 #include "util.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -39,20 +40,19 @@ bool pgemm_available(enum pgemm_path path)
 #endif
 }
 
+static const char *const path_names[PGEMM_N_PATHS] = {
+    [PGEMM_NONE] = "none", [PGEMM_AVX2] = "avx2", [PGEMM_AVX512] = "avx512"};
+
 const char *pgemm_path_name(enum pgemm_path path)
 {
-    static const char *const names[PGEMM_N_PATHS] = {
-        [PGEMM_NONE] = "none", [PGEMM_AVX2] = "avx2", [PGEMM_AVX512] = "avx512"};
-    return (unsigned)path < PGEMM_N_PATHS ? names[path] : "?";
+    return (unsigned)path < PGEMM_N_PATHS ? path_names[path] : "?";
 }
 
 enum pgemm_path pgemm_best(void)
 {
-    const char *forced = getenv("RERANK_PGEMM");
-    for (int p = 0; forced && p < PGEMM_N_PATHS; p++)
-        if (strcmp(forced, pgemm_path_name((enum pgemm_path)p)) == 0 &&
-            pgemm_available((enum pgemm_path)p))
-            return (enum pgemm_path)p;
+    int p = cpu_forced_path("RERANK_PGEMM", path_names, PGEMM_N_PATHS);
+    if (p >= 0 && pgemm_available((enum pgemm_path)p))
+        return (enum pgemm_path)p;
     return pgemm_available(PGEMM_AVX512) ? PGEMM_AVX512
            : pgemm_available(PGEMM_AVX2) ? PGEMM_AVX2
                                          : PGEMM_NONE;

@@ -322,15 +322,17 @@ int qgemm_available(enum qgemm_path path)
 #endif
 }
 
+static const char *const path_names[QGEMM_N_PATHS] = {
+    [QGEMM_REF] = "ref", [QGEMM_AVX2] = "avx2", [QGEMM_AVX_VNNI] = "avx-vnni",
+    [QGEMM_AVX512_VNNI] = "avx512-vnni"};
+
 enum qgemm_path qgemm_best(void)
 {
     static const enum qgemm_path order[] = {QGEMM_AVX512_VNNI, QGEMM_AVX_VNNI,
                                             QGEMM_AVX2};
-    const char *forced = getenv("RERANK_QGEMM");
-    for (int p = 0; forced && p < QGEMM_N_PATHS; p++)
-        if (strcmp(forced, qgemm_path_name((enum qgemm_path)p)) == 0 &&
-            qgemm_available((enum qgemm_path)p))
-            return (enum qgemm_path)p;
+    int p = cpu_forced_path("RERANK_QGEMM", path_names, QGEMM_N_PATHS);
+    if (p >= 0 && qgemm_available((enum qgemm_path)p))
+        return (enum qgemm_path)p;
     for (size_t i = 0; i < sizeof order / sizeof *order; i++)
         if (qgemm_available(order[i]))
             return order[i];
@@ -339,10 +341,7 @@ enum qgemm_path qgemm_best(void)
 
 const char *qgemm_path_name(enum qgemm_path path)
 {
-    static const char *const names[QGEMM_N_PATHS] = {
-        [QGEMM_REF] = "ref", [QGEMM_AVX2] = "avx2",
-        [QGEMM_AVX_VNNI] = "avx-vnni", [QGEMM_AVX512_VNNI] = "avx512-vnni"};
-    return (unsigned)path < QGEMM_N_PATHS ? names[path] : "?";
+    return (unsigned)path < QGEMM_N_PATHS ? path_names[path] : "?";
 }
 
 void qgemm(enum qgemm_path path, size_t m, const int8_t *a, size_t lda,
