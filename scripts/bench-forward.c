@@ -9,7 +9,10 @@
  *   /tmp/bench-forward /tmp/minilm [n_seqs=100] [threads=2] [repeats=5] [int8]
  * (int8: the --quantize int8 dense layers; RERANK_QGEMM picks the kernel).
  * Prints pairs/s and GFLOP/s counting 2*tokens*(4h^2 + 2h*inter) for the
- * dense layers and 4*len^2*h for attention, per sequence and layer. */
+ * dense layers and 4*len^2*h for attention, per sequence and layer.
+ * Other shapes: BENCH_HIDDEN, BENCH_INTER, BENCH_LAYERS, and BENCH_TYPES=1
+ * for a model with one token type (XLM-R base: 768, 3072, 12, 1). */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -40,6 +43,8 @@ int main(int argc, char **argv)
     struct encoding *enc = calloc(n, sizeof *enc);
     const struct encoding **seqs = calloc(n, sizeof *seqs);
     unsigned long long rng = 7;
+    /* XLM-R has one token type: BENCH_TYPES=1 gives every token type 0. */
+    bool one_type = getenv("BENCH_TYPES") && atoi(getenv("BENCH_TYPES")) == 1;
     size_t tokens = 0;
     double attn_len2 = 0;
     for (size_t i = 0; i < n; i++) {
@@ -51,7 +56,7 @@ int main(int argc, char **argv)
         for (size_t j = 0; j < len; j++) {
             rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
             enc[i].input_ids.v[j] = 1000 + (int32_t)((rng >> 33) % 20000);
-            enc[i].type_ids.v[j] = j > 20;
+            enc[i].type_ids.v[j] = one_type ? 0 : j > 20;
         }
         seqs[i] = &enc[i];
         tokens += len;
