@@ -20,8 +20,8 @@
  *
  * The forward pass mirrors transformers' BertModel: a batch of sequences is
  * packed into one (n_tokens, hidden) matrix without padding; dense layers
- * run as GEMMs over spans of each sequence's rows (see SPAN_ROWS for why not
- * over the whole batch), attention per sequence and head over blocks of
+ * run as GEMMs over spans of rows (see SPAN_ROWS for why they are not one
+ * GEMM over the whole batch), attention per sequence and head over blocks of
  * query rows (nn/attention.h; with sgemm, ATTN_BLOCK rows), so memory for
  * scores is bounded by a block times seq_len whatever the sequence
  * length.  Both kinds of task spread over a thread pool, and nothing in a
@@ -68,11 +68,17 @@
  * differently, and its own threading splits the work by shapes that depend
  * on the row count; so a row of one GEMM over the packed batch would depend
  * on where the row sits and how many rows come with it (measured: 1-ulp
- * differences that reach the logits).  Dense layers therefore multiply each
- * sequence's rows on their own, in spans of at most SPAN_ROWS rows counted
- * from the sequence's start, so a sequence's arithmetic depends on nothing
- * but the sequence.  Spans and (sequence, head) attention tasks spread over
- * our own thread pool; OpenBLAS runs single-threaded in each. */
+ * differences that reach the logits).  On sgemm, dense layers therefore
+ * multiply each sequence's rows on their own, in spans of at most
+ * SPAN_ROWS rows counted from the sequence's start, so a sequence's
+ * arithmetic depends on nothing but the sequence.  Our own kernels (pgemm,
+ * and qgemm's exact integer sums) compute every row alone by construction,
+ * so on them spans of at most SPAN_ROWS rows run across sequence
+ * boundaries (add_spans: the batch's rows cut evenly into a multiple of
+ * the pool's workers; each weight is read once per span, and row tiles
+ * are ragged only at the batch's end).  Spans and (sequence, head)
+ * attention tasks spread over our own thread pool; OpenBLAS runs
+ * single-threaded in each. */
 #define SPAN_ROWS 256
 
 /* What differs between the two families, as data. */
@@ -177,8 +183,8 @@ struct bert_model {
                                  sgemm one block's scores (<= ATTN_BLOCK *
                                  max_len) */
     size_t *seq_off;          /* (n_seqs + 1) first row of each sequence */
-    struct span *spans;       /* row spans of the dense layers, then one
-                                 per sequence on its first row */
+    struct span *spans;       /* row spans of the dense layers, then
+                                 those over the gathered first rows */
     size_t cap_x, cap_qkv, cap_ctx, cap_scratch, cap_seq_off, cap_spans;
     size_t scratch_stride;    /* floats per worker in scratch */
 };
@@ -804,15 +810,39 @@ static void pack_weights(struct bert_model *m)
     m->packed = true;
 }
 
+/* Appends to m->spans, after its first n_spans, spans covering rows
+ * [off, off + len): at most max_rows each, as many as a multiple of parts
+ * where len allows, in whole tiles of 8 rows (1 when max_rows is less)
+ * shared out evenly, so that parts workers finish a stage together.
+ * Returns the new number of spans. */
+static size_t add_spans(struct bert_model *m, size_t n_spans, size_t off,
+                        size_t len, size_t max_rows, size_t parts)
+{
+    size_t unit = max_rows < 8 ? 1 : 8;
+    size_t tiles = (len + unit - 1) / unit;
+    size_t n = (len + max_rows - 1) / max_rows;
+    n = (n + parts - 1) / parts * parts;
+    n = n < tiles ? n : tiles;
+    grow((void **)&m->spans, &m->cap_spans, n_spans + n, sizeof *m->spans);
+    for (size_t i = 0, r = 0; i < n; i++) {
+        size_t rows = (tiles / n + (i < tiles % n)) * unit;
+        rows = len - r < rows ? len - r : rows; /* the last span's tile */
+        m->spans[n_spans++] = (struct span){off + r, rows};
+        r += rows;
+    }
+    return n_spans;
+}
+
 /* The encoder over a packed batch: the last hidden states in m->x
- * (n_tokens, hidden).  With first_only, only each sequence's first row of
- * m->x is the last hidden state (the rest hold the layer before): a head
+ * (n_tokens, hidden).  With first_only, row s of m->x is sequence s's
+ * first token's last hidden state (the other rows are scratch): a head
  * that reads the first token needs no more, so the last layer takes keys
  * and values from every row (computed with the layer before) but runs its
  * queries, attention output, LayerNorms and feed-forward on the first row
- * alone.  Rows meet only in attention, so that row's arithmetic is the
- * same as in the full layer up to how the GEMM library treats a one-row
- * product.  0, or -1 with e. */
+ * alone, the first rows gathered to the top of m->x and m->ctx so that
+ * the dense layers read each weight once for all of them.  Rows meet only
+ * in attention, so that row's arithmetic is the same as in the full layer
+ * up to how the GEMM library treats a one-row product.  0, or -1 with e. */
 static int encode(struct bert_model *m, const struct encoding *const *seqs,
                   size_t n_seqs, const size_t *n_keys, bool first_only,
                   struct err *e)
@@ -835,25 +865,34 @@ static int encode(struct bert_model *m, const struct encoding *const *seqs,
     if (stride > m->scratch_stride)
         m->scratch_stride = stride;
     model_reserve(&m->scratch, &m->cap_scratch, m->scratch_stride * workers);
-    /* Sequence offsets, and spans counted from each sequence's start;
-     * then, for first_only, one span per sequence on its first row. */
+    /* Sequence offsets, and spans: see rows_alone; then, for first_only,
+     * the spans over the gathered first rows. */
     grow((void **)&m->seq_off, &m->cap_seq_off, n_seqs + 1, sizeof *m->seq_off);
     size_t n_spans = 0;
     m->seq_off[0] = 0;
-    for (size_t s = 0; s < n_seqs; s++) {
-        size_t off = m->seq_off[s], len = seqs[s]->input_ids.n;
-        m->seq_off[s + 1] = off + len;
-        for (size_t r = 0; r < len; r += SPAN_ROWS) {
-            grow((void **)&m->spans, &m->cap_spans, n_spans + 1,
-                 sizeof *m->spans);
-            m->spans[n_spans++] = (struct span){
-                off + r, len - r < SPAN_ROWS ? len - r : SPAN_ROWS};
-        }
-    }
-    grow((void **)&m->spans, &m->cap_spans, n_spans + n_seqs, sizeof *m->spans);
-    struct span *firsts = m->spans + n_spans;
     for (size_t s = 0; s < n_seqs; s++)
-        firsts[s] = (struct span){m->seq_off[s], 1};
+        m->seq_off[s + 1] = m->seq_off[s] + seqs[s]->input_ids.n;
+    /* Our own kernels (packed float, int8) treat every row alone, so a
+     * span may cross sequences: fewer, fuller spans read each weight
+     * panel fewer times and leave fewer ragged row tiles, and their
+     * number can follow the pool's.  sgemm's rows depend on their
+     * neighbours: its spans stay inside a sequence and are cut by its
+     * length alone. */
+    bool rows_alone = m->quantized || m->ppath != PGEMM_NONE;
+    if (rows_alone)
+        n_spans = add_spans(m, 0, 0, n_tok, SPAN_ROWS, workers);
+    else
+        for (size_t s = 0; s < n_seqs; s++)
+            n_spans = add_spans(m, n_spans, m->seq_off[s],
+                                m->seq_off[s + 1] - m->seq_off[s], SPAN_ROWS,
+                                1);
+    /* A quantized model's first rows run in float on sgemv, one row per
+     * call (a float sgemm's rows would depend on their neighbours). */
+    size_t n_all = add_spans(m, n_spans, 0, n_seqs,
+                             rows_alone && !m->quantized ? SPAN_ROWS : 1,
+                             workers);
+    const struct span *firsts = m->spans + n_spans;
+    size_t n_firsts = n_all - n_spans;
     struct pass ps = {m, n_keys, m->spans, 0, STAGE_FIRST_QKV, false,
                       first_only && m->fold_last};
 
@@ -868,9 +907,17 @@ static int encode(struct bert_model *m, const struct encoding *const *seqs,
             pool_run(m->pool, n_seqs, fold_task, &ps);
         else
             pool_run(m->pool, n_seqs * m->n_head, attention_task, &ps);
-        if (ps.first_only)
+        if (ps.first_only) {
+            /* Row s from row seq_off[s] >= s: no source is overwritten
+             * before it is read. */
+            for (size_t s = 1; s < n_seqs; s++) {
+                size_t from = m->seq_off[s] * h;
+                memmove(m->x + s * h, m->x + from, h * sizeof *m->x);
+                memmove(m->ctx + s * h, m->ctx + from, h * sizeof *m->ctx);
+            }
             ps.spans = firsts;
-        pool_run(m->pool, ps.first_only ? n_seqs : n_spans, span_task, &ps);
+        }
+        pool_run(m->pool, ps.first_only ? n_firsts : n_spans, span_task, &ps);
     }
     return 0;
 }
@@ -903,7 +950,7 @@ static int bert_forward(struct model *base, const struct encoding *const *seqs,
      * One row per call, so batch size cannot change a row's arithmetic. */
     for (size_t s = 0; s < n_seqs; s++) {
         float *out = logits + s * m->n_labels;
-        matmul(1, h, h, 1.0f, m->x + m->seq_off[s] * h, h, m->head_w, h, true,
+        matmul(1, h, h, 1.0f, m->x + s * h, h, m->head_w, h, true,
                0.0f, m->head_tmp, h);
         add_bias(m->head_tmp, m->head_b, 1, h);
         tanh_inplace(m->head_tmp, h);

@@ -2,8 +2,8 @@
  *
  * y(rows, n) = x(rows, k) W^T for an nn.Linear weight W (out n, in k).
  * OpenBLAS packs W into its own panel layout on every sgemm call; for the
- * forward pass's per-sequence spans (tens of rows) that copy costs about
- * as much as a sixth of the products (bert.c's SPAN_ROWS).  Here W is
+ * forward pass's spans (at most a few hundred rows, bert.c's SPAN_ROWS)
+ * that copy costs about as much as a sixth of the products.  Here W is
  * packed once, into panels of PGEMM_NR output columns, each panel k rows
  * of PGEMM_NR floats (columns past n zero).
  *
