@@ -163,7 +163,8 @@ struct bert_model {
     bool quantized;           /* dense layers on the q_* weights */
     enum pgemm_path ppath;    /* float dense layers' kernel; PGEMM_NONE:
                                  sgemm on the float weights */
-    bool packed;              /* the p_* weights are made */
+    size_t n_packed;          /* the last n_packed layers have their p_*
+                                 weights (pack_weights) */
     bool fold_last;           /* scoring folds the last layer's attention
                                  (fold_task); RERANK_FOLD_LAST=0: not */
     enum attention_path apath; /* attention's kernel; ATTENTION_NONE:
@@ -628,8 +629,7 @@ static void dense(struct bert_model *m, int worker, const float *w,
 {
     if (q)
         qlinear_forward(q, m->qpath, x, ldx, rows, y, ldy, &m->qs[worker]);
-    else if (m->packed && !m->quantized) /* a quantized model's float rows:
-                                            sgemv, packed or not */
+    else if (p->data)
         pgemm(p, m->ppath, x, ldx, rows, y, ldy);
     else if (rows == 1) /* sgemm would pack all of w for one row */
         cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)k, 1.0f, w,
@@ -776,14 +776,18 @@ static void fold_task(void *ctx, size_t s, int worker)
     add_bias(out, bv, 1, h);
 }
 
-/* Pack task: dense weight task % 4 of layer task / 4. */
+/* Pack task: dense weight task % 4 of layer n_layer - n_packed + task / 4
+ * (a quantized model's float rows need no query/key/value weights). */
 static void pack_task(void *ctx, size_t task, int worker)
 {
     struct bert_model *m = ctx;
-    struct bert_layer *L = &m->layers[task / 4];
+    struct bert_layer *L = &m->layers[m->n_layer - m->n_packed + task / 4];
     size_t h = m->hidden, inter = m->inter;
     switch (task % 4) {
-    case 0: pgemm_pack(&L->p_qkv, L->qkv_w, 3 * h, h); break;
+    case 0:
+        if (!m->quantized)
+            pgemm_pack(&L->p_qkv, L->qkv_w, 3 * h, h);
+        break;
     case 1:
         pgemm_pack(&L->p_attn_out, L->attn_out_w, h, h);
         weights_release(&m->w, L->attn_out_w, h * h);
@@ -799,15 +803,19 @@ static void pack_task(void *ctx, size_t task, int worker)
     }
 }
 
-/* The float dense weights packed for pgemm, once, at the first float
- * forward pass (a quantized model never needs them); the file's copies
- * then leave memory (the stacked query/key/value copy is ours). */
+/* The float dense weights packed for pgemm, once, at the first forward
+ * pass that needs them: every layer's for a float model; a quantized
+ * model's float rows are the last layer's first tokens (span_task), so
+ * its last layer's.  The file's copies then leave memory (the stacked
+ * query/key/value copy is ours). */
 static void pack_weights(struct bert_model *m)
 {
-    if (m->packed || m->quantized || m->ppath == PGEMM_NONE)
+    size_t need = m->quantized ? 1 : m->n_layer;
+    if (m->n_packed >= need || m->ppath == PGEMM_NONE)
         return;
-    pool_run(m->pool, 4 * m->n_layer, pack_task, m);
-    m->packed = true;
+    size_t more = need - m->n_packed;
+    m->n_packed = need; /* pack_task counts its layer from here */
+    pool_run(m->pool, 4 * more, pack_task, m);
 }
 
 /* Appends to m->spans, after its first n_spans, spans covering rows
@@ -886,11 +894,10 @@ static int encode(struct bert_model *m, const struct encoding *const *seqs,
             n_spans = add_spans(m, n_spans, m->seq_off[s],
                                 m->seq_off[s + 1] - m->seq_off[s], SPAN_ROWS,
                                 1);
-    /* A quantized model's first rows run in float on sgemv, one row per
+    /* The first rows run in float, on sgemv without pgemm: one row per
      * call (a float sgemm's rows would depend on their neighbours). */
     size_t n_all = add_spans(m, n_spans, 0, n_seqs,
-                             rows_alone && !m->quantized ? SPAN_ROWS : 1,
-                             workers);
+                             m->ppath != PGEMM_NONE ? SPAN_ROWS : 1, workers);
     const struct span *firsts = m->spans + n_spans;
     size_t n_firsts = n_all - n_spans;
     struct pass ps = {m, n_keys, m->spans, 0, STAGE_FIRST_QKV, false,
