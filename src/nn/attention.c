@@ -26,10 +26,13 @@
 #define ATTENTION_X86 1
 #endif
 
-/* The vector helpers of nn/vmath.h (exp) on 8 lanes for every path and,
- * with GCC, on 16 for the AVX-512 one; they are lane-wise, so a lane's
- * bits are the same at either width.  The vectors only live inside
- * inlined helpers, so the calling-convention warning concerns no call. */
+/* The vector helpers of nn/vmath.h (exp) on 8 lanes for the portable
+ * path and, with GCC on x86, for the AVX2 one, and on 16 lanes for the
+ * AVX-512 one.  They are lane-wise and every build fuses its multiply-adds
+ * (the portable one lane by lane with fmaf, the others with the set's
+ * instruction), so a lane's bits are the same on every path.  The vectors
+ * only live inside inlined helpers, so the calling-convention warning
+ * concerns no call. */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wpsabi"
 #endif
@@ -37,27 +40,57 @@
 
 typedef float af8 __attribute__((vector_size(32)));
 typedef int32_t ai8 __attribute__((vector_size(32)));
+
+/* a * b + c rounded once, lane by lane. */
+INLINE af8 fma_lanes(af8 a, af8 b, af8 c)
+{
+    af8 r;
+    for (int l = 0; l < 8; l++)
+        r[l] = fmaf(a[l], b[l], c[l]);
+    return r;
+}
+
 #define VF af8
 #define VI ai8
 #define SFX
-#define VFMA(a, b, c) ((a) * (b) + (c)) /* every path: the same bits */
-#include "nn/vmath.h"
-#undef VF
-#undef VI
-#undef SFX
-
-#if defined(ATTENTION_X86) && !defined(__clang__)
-#define ATTENTION_V16 1
-typedef float af16 __attribute__((vector_size(64)));
-typedef int32_t ai16 __attribute__((vector_size(64)));
-#define VF af16
-#define VI ai16
-#define SFX 16
+#define VFMA(a, b, c) fma_lanes(a, b, c)
 #include "nn/vmath.h"
 #undef VF
 #undef VI
 #undef SFX
 #undef VFMA
+
+#ifdef ATTENTION_X86
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#define VF af8
+#define VI ai8
+#define SFX _fma
+#define VFMA(a, b, c)                                                        \
+    ((af8)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(c)))
+#include "nn/vmath.h"
+#undef VF
+#undef VI
+#undef SFX
+#undef VFMA
+#pragma GCC pop_options
+
+#define ATTENTION_V16 1
+typedef float af16 __attribute__((vector_size(64)));
+typedef int32_t ai16 __attribute__((vector_size(64)));
+#pragma GCC push_options
+#pragma GCC target("avx512f")
+#define VF af16
+#define VI ai16
+#define SFX 16
+#define VFMA(a, b, c)                                                        \
+    ((af16)_mm512_fmadd_ps((__m512)(a), (__m512)(b), (__m512)(c)))
+#include "nn/vmath.h"
+#undef VF
+#undef VI
+#undef SFX
+#undef VFMA
+#pragma GCC pop_options
 #endif
 
 /* v's lanes in the order given (indices of v's lanes). */
@@ -93,32 +126,45 @@ INLINE float hmax8(af8 v)
 /* Softmax of one row of scores p[0..nk), nkp (a multiple of 16) floats:
  * p[j] = exp(p[j] - max) (nn/vmath.h's vexp), 0 past nk; returns
  * 1 / sum, the sum of 16 partial sums (over j = l mod 16, ascending j)
- * added by sum16.  8 lanes at a time. */
-INLINE float softmax_row8(float *p, size_t nk, size_t nkp)
-{
-    const ai8 lane = {0, 1, 2, 3, 4, 5, 6, 7};
-    size_t full = nk / 8 * 8; /* then at most one ragged vector */
-    af8 vm = vsplat(-INFINITY);
-    for (size_t j = 0; j < full; j += 8)
-        vm = vmax(vm, vload(p + j));
-    if (full < nk)
-        vm = vmax(vm, vselect(lane + (int32_t)full < (int32_t)nk,
-                              vload(p + full), vsplat(-INFINITY)));
-    float m = hmax8(vm);
-    af8 s[2] = {vsplat(0.0f), vsplat(0.0f)}, vmx = vsplat(m);
-    for (size_t j = 0; j < full; j += 8) {
-        af8 e = vexp(vload(p + j) - vmx);
-        vstore(p + j, e);
-        s[j / 8 % 2] += e;
+ * added by sum16.  8 lanes at a time, with the exp of the suffix S: the
+ * portable one (softmax_row8) or the AVX2 one (softmax_row8_fma), the
+ * same bits. */
+#define SOFTMAX_ROW8(name, S)                                                \
+    INLINE float name(float *p, size_t nk, size_t nkp)                       \
+    {                                                                        \
+        const ai8 lane = {0, 1, 2, 3, 4, 5, 6, 7};                           \
+        size_t full = nk / 8 * 8; /* then at most one ragged vector */       \
+        af8 vm = vsplat##S(-INFINITY);                                       \
+        for (size_t j = 0; j < full; j += 8)                                 \
+            vm = vmax##S(vm, vload##S(p + j));                               \
+        if (full < nk)                                                       \
+            vm = vmax##S(vm, vselect##S(lane + (int32_t)full < (int32_t)nk,  \
+                                        vload##S(p + full),                  \
+                                        vsplat##S(-INFINITY)));              \
+        float m = hmax8(vm);                                                 \
+        af8 s[2] = {vsplat##S(0.0f), vsplat##S(0.0f)}, vmx = vsplat##S(m);   \
+        for (size_t j = 0; j < full; j += 8) {                               \
+            af8 e = vexp##S(vload##S(p + j) - vmx);                          \
+            vstore##S(p + j, e);                                             \
+            s[j / 8 % 2] += e;                                               \
+        }                                                                    \
+        for (size_t j = full; j < nkp; j += 8) {                             \
+            af8 e = vselect##S(lane + (int32_t)j < (int32_t)nk,              \
+                               vexp##S(vload##S(p + j) - vmx),               \
+                               vsplat##S(0.0f));                             \
+            vstore##S(p + j, e);                                             \
+            s[j / 8 % 2] += e;                                               \
+        }                                                                    \
+        return 1.0f / sum16(s[0], s[1]);                                     \
     }
-    for (size_t j = full; j < nkp; j += 8) {
-        af8 e = vselect(lane + (int32_t)j < (int32_t)nk,
-                        vexp(vload(p + j) - vmx), vsplat(0.0f));
-        vstore(p + j, e);
-        s[j / 8 % 2] += e;
-    }
-    return 1.0f / sum16(s[0], s[1]);
-}
+
+SOFTMAX_ROW8(softmax_row8, )
+#ifdef ATTENTION_X86
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+SOFTMAX_ROW8(softmax_row8_fma, _fma)
+#pragma GCC pop_options
+#endif
 
 #ifdef ATTENTION_V16
 /* softmax_row8 16 lanes at a time: the same bits (the max is exact in any
@@ -581,7 +627,7 @@ block256(size_t rows, size_t nk, size_t nkp, size_t d, float scale,
     }
     float inv[ATTENTION_ROWS];
     for (size_t i = 0; i < rows; i++)
-        inv[i] = softmax_row8(p + i * nkp, nk, nkp);
+        inv[i] = softmax_row8_fma(p + i * nkp, nk, nkp);
     for (size_t c = 0; c < d; c += 8 * VNV256) {
         size_t left = d - c;
         size_t nv = left >= 8 * VNV256 ? VNV256 : (left + 7) / 8;
