@@ -6,9 +6,8 @@
  * MR = 4 rows of A (8 on AVX-512 VNNI), so each B vector loaded feeds 4
  * (8) rows and each A broadcast feeds the panel's columns.  A block short
  * of rows repeats its first row in the missing slots and stores only the
- * real ones.  The SIMD
- * paths are compiled with target attributes, so the Makefile needs no
- * -march and the binary runs on any x86-64. */
+ * real ones.  The SIMD paths are compiled with target attributes, so the
+ * Makefile needs no -march and the binary runs on any x86-64. */
 #include "nn/qgemm.h"
 
 #include <stdlib.h>
@@ -116,9 +115,9 @@ T512 static inline void store_avx512(int32_t *c, const struct qgemm_scale *ep,
  * vpdpbusd's latency showing: 13% slower), two B loads and 8 broadcasts
  * per k-group for 16 vpdpbusd.  An odd last panel is paired with itself
  * and stored once; a block of 4 rows or fewer repeats its first row in
- * the slots past them (rows stored: only the real ones).  a is already offset (+128).
- * With ep the sums are scaled into ep->y as they leave the registers (C
- * never goes through memory), else stored in c. */
+ * the slots past them (rows stored: only the real ones).  a is already
+ * offset (+128).  With ep the sums are scaled into ep->y as they leave the
+ * registers (C never goes through memory), else stored in c. */
 T512 static void qgemm_avx512_vnni(size_t m, const int8_t *a, size_t lda,
                                    const struct qgemm_b *p, int32_t *c,
                                    size_t ldc, const struct qgemm_scale *ep)
