@@ -15,7 +15,7 @@
  * Arithmetic, the same on every path (so AVX-512, AVX2 and the portable
  * path give the same bits), with fma chains starting from zero:
  *     s[i][j]   = scale * fma(q[i][d-1], k[j][d-1], ... fma(q[i][0], k[j][0], 0))
- *     e[i][j]   = vexp(s[i][j] - max_j s[i][j])          (nn/vmath.h)
+ *     e[i][j]   = vexp(s[i][j] - max_j s[i][j])  (nn/vmath.h, fused)
  *     z[i]      = the 16 partial sums of e[i][j] over j = l (mod 16),
  *                 j ascending, added in a fixed tree (attention.c: sum16)
  *     out[i][c] = fma(e[i][nk-1], v[nk-1][c], ... fma(e[i][0], v[0][c], 0))
